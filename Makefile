@@ -1,0 +1,48 @@
+# tenpc — run 'make help' for the targets.
+SHELL := /bin/bash
+GO    ?= go
+# OpenBLAS (through gonum's netlib, cgo) is used when Debian's libopenblas-dev is
+# installed; otherwise gonum's pure-Go BLAS. Force one with BLAS=openblas|gonum.
+BLAS  ?= $(if $(wildcard /usr/lib/*/libopenblas.so /usr/lib/libopenblas.so /usr/local/lib/libopenblas.so),openblas,gonum)
+TAGS  := $(if $(filter openblas,$(BLAS)),openblas,)
+GOTAGS := $(if $(TAGS),-tags $(TAGS),)
+BIN   := bin/tenpc
+IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo 1)
+
+.PHONY: help setup build test test-short bench lint fmt
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+setup: ## install what tenpc needs: Go modules; as root also Debian's libopenblas-dev
+ifeq ($(IS_ROOT),1)
+	@if ! ls /usr/lib/*/libopenblas.so >/dev/null 2>&1; then \
+		echo "setup: installing libopenblas-dev"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev >/dev/null; \
+	fi
+else
+	@echo "setup: not root, skipped apt-get install libopenblas-dev (tenpc falls back to pure-Go BLAS)"
+endif
+	$(GO) mod download
+	@echo "setup: done"
+
+build: setup ## build bin/tenpc with the BLAS found by setup
+	$(GO) build $(GOTAGS) -o $(BIN) ./cmd/tenpc
+	@$(BIN) version
+
+test: setup ## run every test (with the detected BLAS, plus nn on pure-Go BLAS)
+	$(GO) vet $(GOTAGS) ./...
+	$(GO) test $(GOTAGS) -count=1 ./...
+ifeq ($(BLAS),openblas)
+	$(GO) test -count=1 ./nn/...
+endif
+
+test-short: ## run the tests in -short mode (skips the long cases)
+	$(GO) test $(GOTAGS) -short -count=1 ./...
+
+bench: setup ## run the Go benchmarks of the hot paths
+	$(GO) test $(GOTAGS) -run '^$$' -bench . -benchmem ./...
+
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(GOTAGS) ./...

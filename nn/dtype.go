@@ -1,0 +1,52 @@
+package nn
+
+import (
+	"fmt"
+
+	"gorgonia.org/tensor"
+)
+
+// DType is the element type of a tensor: Float32 for training, Float64 for
+// tests and gradient checks.
+type DType int
+
+const (
+	Float32 DType = iota
+	Float64
+)
+
+func (d DType) String() string {
+	switch d {
+	case Float32:
+		return "float32"
+	case Float64:
+		return "float64"
+	}
+	return fmt.Sprintf("DType(%d)", int(d))
+}
+
+// ParseDType parses "float32" or "float64".
+func ParseDType(s string) (DType, error) {
+	switch s {
+	case "float32", "f32":
+		return Float32, nil
+	case "float64", "f64":
+		return Float64, nil
+	}
+	return 0, fmt.Errorf("unknown dtype %q (want float32 or float64)", s)
+}
+
+// Size is the number of bytes of one element.
+func (d DType) Size() int {
+	if d == Float64 {
+		return 8
+	}
+	return 4
+}
+
+func (d DType) tensorType() tensor.Dtype {
+	if d == Float64 {
+		return tensor.Float64
+	}
+	return tensor.Float32
+}

@@ -1,0 +1,187 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+
+	"gorgonia.org/tensor"
+)
+
+// Param is a trainable tensor. Its value lives outside any graph, so one
+// Param can be used by several compiled programs (a training program and an
+// evaluation program share their parameters). Optimizers update the value in
+// place; the next run of any program sees the new value.
+//
+// A Param's name is given by the module tree it lives in (see Params); a Param
+// built on its own has the name it was created with.
+//
+// The gradient is accumulated by Program.Step into a buffer of the same shape
+// and read with Grad32/Grad64; ZeroGrad clears it (optimizers do this after
+// every update).
+type Param struct {
+	name   string
+	shape  []int
+	dtype  DType
+	value  *tensor.Dense
+	grad   *tensor.Dense
+	min    float64 // lower bound enforced by projection hooks; -Inf when unbounded
+	frozen bool    // excluded from gradients and updates
+}
+
+// NewParam returns a zero-valued parameter of the given shape. name is its
+// local name (for example "weight"); Params prefixes it with its path.
+func NewParam(name string, dt DType, shape ...int) *Param {
+	if len(shape) == 0 {
+		panic(fmt.Sprintf("nn.NewParam %q: empty shape", name))
+	}
+	for _, s := range shape {
+		if s <= 0 {
+			panic(fmt.Sprintf("nn.NewParam %q: non-positive dimension in shape %v", name, shape))
+		}
+	}
+	sh := append([]int(nil), shape...)
+	return &Param{
+		name:  name,
+		shape: sh,
+		dtype: dt,
+		value: tensor.New(tensor.WithShape(sh...), tensor.Of(dt.tensorType())),
+		grad:  tensor.New(tensor.WithShape(sh...), tensor.Of(dt.tensorType())),
+		min:   math.Inf(-1),
+	}
+}
+
+// Name is the parameter's full name once it has been registered through
+// Params (for example "layers.3.cp.weight"), its local name before.
+func (p *Param) Name() string { return p.name }
+
+// SetName renames the parameter. Params calls it; users rarely need to.
+func (p *Param) SetName(name string) { p.name = name }
+
+// Shape returns a copy of the parameter's shape.
+func (p *Param) Shape() []int { return append([]int(nil), p.shape...) }
+
+// Len is the number of elements.
+func (p *Param) Len() int {
+	n := 1
+	for _, s := range p.shape {
+		n *= s
+	}
+	return n
+}
+
+// DType is the element type.
+func (p *Param) DType() DType { return p.dtype }
+
+// Float32s is the value's backing array (nil unless DType is Float32). Writes
+// through it change the parameter.
+func (p *Param) Float32s() []float32 {
+	if p.dtype != Float32 {
+		return nil
+	}
+	return p.value.Data().([]float32)
+}
+
+// Float64s is the value's backing array (nil unless DType is Float64).
+func (p *Param) Float64s() []float64 {
+	if p.dtype != Float64 {
+		return nil
+	}
+	return p.value.Data().([]float64)
+}
+
+// Grad32 is the accumulated gradient (nil unless DType is Float32).
+func (p *Param) Grad32() []float32 {
+	if p.dtype != Float32 {
+		return nil
+	}
+	return p.grad.Data().([]float32)
+}
+
+// Grad64 is the accumulated gradient (nil unless DType is Float64).
+func (p *Param) Grad64() []float64 {
+	if p.dtype != Float64 {
+		return nil
+	}
+	return p.grad.Data().([]float64)
+}
+
+// Value returns the value as float64s (a copy), whatever the DType.
+func (p *Param) Value() []float64 {
+	switch p.dtype {
+	case Float32:
+		src := p.Float32s()
+		out := make([]float64, len(src))
+		for i, v := range src {
+			out[i] = float64(v)
+		}
+		return out
+	default:
+		return append([]float64(nil), p.Float64s()...)
+	}
+}
+
+// SetValue copies vals (in row-major order) into the parameter.
+func (p *Param) SetValue(vals []float64) {
+	if len(vals) != p.Len() {
+		panic(fmt.Sprintf("nn.Param %q: SetValue with %d values, want %d", p.name, len(vals), p.Len()))
+	}
+	switch p.dtype {
+	case Float32:
+		dst := p.Float32s()
+		for i, v := range vals {
+			dst[i] = float32(v)
+		}
+	default:
+		copy(p.Float64s(), vals)
+	}
+}
+
+// ZeroGrad clears the accumulated gradient.
+func (p *Param) ZeroGrad() {
+	switch p.dtype {
+	case Float32:
+		clear(p.Grad32())
+	default:
+		clear(p.Grad64())
+	}
+}
+
+// SetMin sets a lower bound that projection hooks (optim.ClampMin) enforce
+// after every optimizer step, and clamps the current value to it.
+func (p *Param) SetMin(min float64) {
+	p.min = min
+	p.ClampToMin()
+}
+
+// Min is the lower bound (-Inf when unbounded).
+func (p *Param) Min() float64 { return p.min }
+
+// ClampToMin sets every value below Min (and every NaN) to Min.
+func (p *Param) ClampToMin() {
+	if math.IsInf(p.min, -1) {
+		return
+	}
+	switch p.dtype {
+	case Float32:
+		m := float32(p.min)
+		for i, v := range p.Float32s() {
+			if v < m || v != v {
+				p.Float32s()[i] = m
+			}
+		}
+	default:
+		for i, v := range p.Float64s() {
+			if v < p.min || v != v {
+				p.Float64s()[i] = p.min
+			}
+		}
+	}
+}
+
+// Freeze excludes the parameter from gradients and optimizer updates (a
+// mixing layer frozen at uniform weights, say). Unfreeze undoes it.
+func (p *Param) Freeze()   { p.frozen = true }
+func (p *Param) Unfreeze() { p.frozen = false }
+
+// Frozen reports whether the parameter is frozen.
+func (p *Param) Frozen() bool { return p.frozen }
