@@ -1,0 +1,244 @@
+package kernel
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// CategoricalParam selects how a categorical layer's parameters θ: (V, K, C)
+// become the probabilities p[v,k,c] of value c for variable v and unit k.
+type CategoricalParam int
+
+const (
+	// CategoricalSoftmax: θ are logits, p[v,k,c] = exp θ[v,k,c] / Σ_c' exp θ[v,k,c'].
+	// Gradient: ∂ log p[v,k,c] / ∂θ[v,k,c'] = [c = c'] − p[v,k,c'], so
+	// dθ[v,k,c] += acc[v,c,k] − p[v,k,c]·Σ_c' acc[v,c',k].
+	CategoricalSoftmax CategoricalParam = iota
+	// CategoricalClamp: θ are non-negative weights (the optimizer clamps them
+	// at a small ε after every step), normalized over the values:
+	// p[v,k,c] = θ[v,k,c] / Σ_c' θ[v,k,c']. Gradient:
+	// dθ[v,k,c] += acc[v,c,k] / θ[v,k,c] − Σ_c' acc[v,c',k] / Σ_c' θ[v,k,c'],
+	// computed as (acc[v,c,k]/p[v,k,c] − Σ_c' acc[v,c',k]) / Σ_c' θ[v,k,c'] with
+	// the first term taken as 0 where acc[v,c,k] = 0. Every Σ_c θ[v,k,c] must
+	// be > 0.
+	CategoricalClamp
+	// CategoricalExp: unnormalized, p[v,k,c] = exp θ[v,k,c] (the layer's
+	// values do not sum to 1 over c; the circuit divides by its partition
+	// function). Gradient: dθ[v,k,c] += acc[v,c,k].
+	CategoricalExp
+)
+
+// String names the parameterization.
+func (p CategoricalParam) String() string {
+	switch p {
+	case CategoricalSoftmax:
+		return "softmax"
+	case CategoricalClamp:
+		return "clamp"
+	case CategoricalExp:
+		return "exp"
+	}
+	return fmt.Sprintf("CategoricalParam(%d)", int(p))
+}
+
+// Categorical is an input layer of categorical distributions over C values:
+// parameters θ: (V, K, C) (see CategoricalParam), data x: (B, V) uint8 in
+// 0..C-1. Call Table once per step (after each parameter update), then
+// Forward and Backward for any number of batches.
+//
+// In the backward, acc[v,c,k] = Σ_{b: not missing(b,v), x[b,v] = c} G[f(v),b,k]
+// where f(v) is the leaf of v and G the output gradient; each variable's sums
+// run over b in increasing order, in a per-worker (C, K) float64 workspace.
+type Categorical[T Float] struct {
+	inputTable[T]
+	Param CategoricalParam
+
+	norm   []float64 // (V, K): Σ_c θ[v,k,c] (clamp only)
+	theta  []T       // Table's argument, during Table
+	dTheta []T       // Backward's argument, during Backward
+	tblFn  func(int)
+}
+
+// NewCategorical returns a categorical layer with K units per leaf over C
+// values (2 ≤ C ≤ 256) for V variables arranged in leaves by the CSR arrays
+// leafOff: (F+1) and leafVars (every variable in exactly one leaf).
+func NewCategorical[T Float](leafOff, leafVars []int32, V, K, C int, param CategoricalParam) (*Categorical[T], error) {
+	if C < 2 {
+		return nil, fmt.Errorf("categorical input: C = %d values, want at least 2", C)
+	}
+	if param < CategoricalSoftmax || param > CategoricalExp {
+		return nil, fmt.Errorf("categorical input: unknown parameterization %v", param)
+	}
+	t, err := newInputTable[T](leafOff, leafVars, V, K, C, K*C+K)
+	if err != nil {
+		return nil, fmt.Errorf("categorical input: %w", err)
+	}
+	l := &Categorical[T]{inputTable: t, Param: param}
+	if param == CategoricalClamp {
+		l.norm = make([]float64, V*K)
+	}
+	l.bind(l.gradVar)
+	l.tblFn = l.tableChunk
+	return l, nil
+}
+
+// Table builds the gather table from θ: (V, K, C) -> tab: (V, C, K) with
+// tab[v][c][k] = p[v,k,c] / max_k' p[v,k',c] and L[v][c] = log max_k p[v,k,c].
+// Run it once per step, after the parameters change; it costs one exp per
+// parameter (softmax, exp) and is independent of the batch.
+func (l *Categorical[T]) Table(theta []T) {
+	if len(theta) != l.V*l.K*l.C {
+		panic(fmt.Sprintf("kernel.Categorical.Table: len(theta) = %d, want V·K·C = %d", len(theta), l.V*l.K*l.C))
+	}
+	l.theta = theta
+	ParallelFor(l.work.start(l.V), l.tblFn)
+	l.theta = nil
+}
+
+// pTiny is the smallest row maximum of p handled in linear form; below it
+// (probabilities within a few hundred nats of float64's underflow) the row
+// is rebuilt from log-probabilities.
+const pTiny = 1e-300
+
+func (l *Categorical[T]) tableChunk(w int) {
+	lo, hi, ws := l.work.chunk(w)
+	K, C := l.K, l.C
+	p, lz := ws[:K*C], ws[K*C:K*C+K] // p: (K, C) probabilities of one variable
+	for v := lo; v < hi; v++ {
+		th := l.theta[v*K*C : (v+1)*K*C]
+		// Probabilities p[k][c] in float64, and the log-normalizer lz[k] used
+		// by the log-space fallback.
+		for k := range K {
+			tk, pk := th[k*C:(k+1)*C], p[k*C:(k+1)*C]
+			switch l.Param {
+			case CategoricalSoftmax:
+				m := math.Inf(-1)
+				for _, t := range tk {
+					m = max(m, float64(t))
+				}
+				s := 0.0
+				for c, t := range tk {
+					e := math.Exp(float64(t) - m)
+					pk[c] = e
+					s += e
+				}
+				lz[k] = m + math.Log(s)
+				inv := 1 / s
+				for c := range pk {
+					pk[c] *= inv
+				}
+			case CategoricalClamp:
+				s := 0.0
+				for c, t := range tk {
+					pk[c] = float64(t)
+					s += float64(t)
+				}
+				l.norm[v*K+k] = s
+				lz[k] = math.Log(s)
+				inv := 1 / s
+				for c := range pk {
+					pk[c] *= inv
+				}
+			case CategoricalExp:
+				lz[k] = 0 // p = exp θ is built per value below
+			}
+		}
+		for c := range C {
+			i := v*C + c
+			row := l.tab[i*K : (i+1)*K]
+			lpm := math.Inf(-1)
+			if l.Param != CategoricalExp {
+				pm := 0.0
+				for k := range K {
+					pm = max(pm, p[k*C+c])
+				}
+				if pm >= pTiny {
+					inv := 1 / pm
+					for k := range K {
+						row[k] = T(p[k*C+c] * inv)
+					}
+					l.logScale[i], l.scale[i] = math.Log(pm), pm
+					continue
+				}
+			}
+			// Log-space: log p[k][c] = log-weight − lz[k].
+			for k := range K {
+				lpm = max(lpm, l.logWeight(th[k*C+c])-lz[k])
+			}
+			if math.IsInf(lpm, -1) {
+				clear(row)
+			} else {
+				for k := range K {
+					row[k] = T(math.Exp(l.logWeight(th[k*C+c]) - lz[k] - lpm))
+				}
+			}
+			l.logScale[i], l.scale[i] = lpm, math.Exp(lpm)
+		}
+	}
+}
+
+// logWeight is the unnormalized log-probability of one parameter.
+func (l *Categorical[T]) logWeight(t T) float64 {
+	if l.Param == CategoricalClamp {
+		return math.Log(float64(t))
+	}
+	return float64(t)
+}
+
+// Forward computes the layer from the table:
+// x: (B, V) uint8, missing: (B, V) or nil -> out: (F, B, K+1).
+// Validate x with ValidateCategories(x, V, C) first.
+func (l *Categorical[T]) Forward(x []uint8, missing []bool, out []T) {
+	l.forward("Categorical.Forward", x, missing, out)
+}
+
+// Backward adds ∂ℓ/∂θ into dTheta: (V, K, C) given the output gradient
+// g: (F, B, K+1) and the forward's x: (B, V) and missing: (B, V) or nil (see
+// CategoricalParam for the formula of each parameterization).
+func (l *Categorical[T]) Backward(x []uint8, missing []bool, g []T, dTheta []T) {
+	if len(dTheta) != l.V*l.K*l.C {
+		panic(fmt.Sprintf("kernel.Categorical.Backward: len(dTheta) = %d, want V·K·C = %d", len(dTheta), l.V*l.K*l.C))
+	}
+	l.dTheta = dTheta
+	l.backward("Categorical.Backward", x, missing, g)
+	l.dTheta = nil
+}
+
+func (l *Categorical[T]) gradVar(v int, acc, tot []float64) {
+	K, C := l.K, l.C
+	for k := range K {
+		d := l.dTheta[(v*K+k)*C : (v*K+k+1)*C]
+		switch l.Param {
+		case CategoricalSoftmax:
+			for c := range d {
+				d[c] += T(acc[c*K+k] - l.prob(v, k, c)*tot[k])
+			}
+		case CategoricalClamp:
+			inv := 1 / l.norm[v*K+k]
+			for c := range d {
+				g := -tot[k]
+				if a := acc[c*K+k]; a != 0 {
+					g += a / l.prob(v, k, c)
+				}
+				d[c] += T(g * inv)
+			}
+		case CategoricalExp:
+			for c := range d {
+				d[c] += T(acc[c*K+k])
+			}
+		}
+	}
+}
+
+// Prob returns p[v,k,c] as held by the table (unnormalized for
+// CategoricalExp).
+func (l *Categorical[T]) Prob(v, k, c int) float64 { return l.prob(v, k, c) }
+
+// Sample draws a value of variable v from unit k by inverse CDF over
+// p[v,k,0..C-1] (normalized by its sum). Table must have run.
+func (l *Categorical[T]) Sample(rng *rand.Rand, v, k int) uint8 { return uint8(l.sample(rng, v, k)) }
+
+// Mode returns argmax_c p[v,k,c] (the smallest c among ties), the value MAP
+// assigns to v under unit k. Table must have run.
+func (l *Categorical[T]) Mode(v, k int) uint8 { return uint8(l.mode(v, k)) }
