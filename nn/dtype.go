@@ -13,6 +13,8 @@ type DType int
 const (
 	Float32 DType = iota
 	Float64
+	// Uint8 is for data inputs (category indices), never for parameters.
+	Uint8
 )
 
 func (d DType) String() string {
@@ -21,6 +23,8 @@ func (d DType) String() string {
 		return "float32"
 	case Float64:
 		return "float64"
+	case Uint8:
+		return "uint8"
 	}
 	return fmt.Sprintf("DType(%d)", int(d))
 }
@@ -38,15 +42,21 @@ func ParseDType(s string) (DType, error) {
 
 // Size is the number of bytes of one element.
 func (d DType) Size() int {
-	if d == Float64 {
+	switch d {
+	case Float64:
 		return 8
+	case Uint8:
+		return 1
 	}
 	return 4
 }
 
 func (d DType) tensorType() tensor.Dtype {
-	if d == Float64 {
+	switch d {
+	case Float64:
 		return tensor.Float64
+	case Uint8:
+		return tensor.Uint8
 	}
 	return tensor.Float32
 }

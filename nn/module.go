@@ -1,0 +1,181 @@
+package nn
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// Module is a model part that maps one node to another: a layer, a block, a
+// whole network. A module is a plain struct of *Param fields and sub-module
+// fields; Params finds them by reflection and names them by their field
+// path, so custom modules get listing, saving and loading for free.
+type Module interface {
+	Forward(x *Node) *Node
+}
+
+// Params returns every parameter reachable from m, each renamed to its path
+// in the module tree: exported struct fields contribute their name in
+// snake_case ("InputLayer" → "input_layer"), slice and array elements their
+// index, so a CP layer's weight four levels down reads "layers.3.cp.weight".
+// A field tag `nn:"name"` overrides the name; `nn:"-"` skips the field. The
+// order is deterministic (field order, then index order); a parameter met
+// twice (shared) is listed once, under its first path.
+func Params(m any) []*Param {
+	var out []*Param
+	seen := map[*Param]bool{}
+	walkParams(reflect.ValueOf(m), "", seen, &out)
+	return out
+}
+
+var paramType = reflect.TypeOf((*Param)(nil))
+
+func walkParams(v reflect.Value, path string, seen map[*Param]bool, out *[]*Param) {
+	if !v.IsValid() {
+		return
+	}
+	if v.Type() == paramType {
+		if v.IsNil() {
+			return
+		}
+		p := v.Interface().(*Param)
+		if seen[p] {
+			return
+		}
+		seen[p] = true
+		if path != "" {
+			p.SetName(path)
+		}
+		*out = append(*out, p)
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			walkParams(v.Elem(), path, seen, out)
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name := f.Tag.Get("nn")
+			if name == "-" {
+				continue
+			}
+			if name == "" {
+				name = snake(f.Name)
+			}
+			walkParams(v.Field(i), join(path, name), seen, out)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			walkParams(v.Index(i), join(path, strconv.Itoa(i)), seen, out)
+		}
+	}
+}
+
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+// snake converts a Go field name to snake_case: "InputLayer" → "input_layer",
+// "CP" → "cp", "W1" → "w1".
+func snake(s string) string {
+	var b strings.Builder
+	r := []rune(s)
+	for i, c := range r {
+		if unicode.IsUpper(c) {
+			if i > 0 && (unicode.IsLower(r[i-1]) || (i+1 < len(r) && unicode.IsLower(r[i+1]) && unicode.IsUpper(r[i-1]))) {
+				b.WriteByte('_')
+			}
+			b.WriteRune(unicode.ToLower(c))
+		} else {
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+// ParamCount is the total number of elements of m's parameters.
+func ParamCount(m any) int {
+	n := 0
+	for _, p := range Params(m) {
+		n += p.Len()
+	}
+	return n
+}
+
+// ModuleState packs m's parameters into a State (for SaveState), with meta
+// added as metadata.
+func ModuleState(m any, meta map[string]string) *State {
+	s := &State{Meta: map[string]string{}}
+	for k, v := range meta {
+		s.Meta[k] = v
+	}
+	for _, p := range Params(m) {
+		a := Array{Name: p.Name(), Shape: p.Shape()}
+		switch p.dtype {
+		case Float32:
+			a.F32 = append([]float32(nil), p.Float32s()...)
+		default:
+			a.F64 = append([]float64(nil), p.Float64s()...)
+		}
+		s.Arrays = append(s.Arrays, a)
+	}
+	return s
+}
+
+// LoadModuleState copies the arrays of s into m's parameters by name. Every
+// parameter must be present with the same shape and dtype; arrays that are not
+// parameters of m (optimizer state, say) are ignored. On error m is unchanged.
+func LoadModuleState(m any, s *State) error {
+	ps := Params(m)
+	arrays := make([]*Array, len(ps))
+	for i, p := range ps {
+		a := s.Array(p.Name())
+		if a == nil {
+			return fmt.Errorf("parameter %q is missing from the state (is it a model of another architecture?)", p.Name())
+		}
+		if fmt.Sprint(a.Shape) != fmt.Sprint(p.shape) {
+			return fmt.Errorf("parameter %q has shape %v in the state, the model has %v", p.Name(), a.Shape, p.shape)
+		}
+		if (p.dtype == Float32) != (a.F32 != nil) || (p.dtype == Float64) != (a.F64 != nil) {
+			return fmt.Errorf("parameter %q has another element type in the state than the model's %v", p.Name(), p.dtype)
+		}
+		arrays[i] = a
+	}
+	for i, p := range ps {
+		switch p.dtype {
+		case Float32:
+			copy(p.Float32s(), arrays[i].F32)
+		default:
+			copy(p.Float64s(), arrays[i].F64)
+		}
+	}
+	return nil
+}
+
+// SaveModule writes m's parameters to path atomically.
+func SaveModule(path string, m any, meta map[string]string) error {
+	return SaveState(path, ModuleState(m, meta))
+}
+
+// LoadModule reads path into m's parameters and returns the file's metadata.
+func LoadModule(path string, m any) (map[string]string, error) {
+	s, err := LoadState(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := LoadModuleState(m, s); err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	return s.Meta, nil
+}

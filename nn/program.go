@@ -1,0 +1,289 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Program is a compiled Graph: a Gorgonia tape machine plus the bookkeeping
+// that hides it. Run and Step copy the feed into the inputs, reset the
+// machine, run it, and collect the results, so callers never call Let, Reset
+// or Read themselves.
+//
+// A Program compiled with Minimize also computes the gradient of the loss
+// with respect to every non-frozen parameter the loss depends on; Step adds
+// it into the parameters' gradient buffers (optimizers zero them).
+type Program struct {
+	g       *Graph
+	m       G.VM
+	loss    *Node
+	lossVal *G.Value
+	outs    map[string]*G.Value
+	grads   []gradRead
+}
+
+type gradRead struct {
+	p *Param
+	v *G.Value
+}
+
+// Option configures Compile.
+type Option func(*compileConfig)
+
+type compileConfig struct {
+	loss *Node
+}
+
+// Minimize makes the program differentiate loss (a scalar) with respect to
+// the parameters it depends on.
+func Minimize(loss *Node) Option { return func(c *compileConfig) { c.loss = loss } }
+
+// Compile turns the graph into a runnable Program. It returns the first
+// naming error recorded while the graph was built (duplicate inputs or
+// outputs), or an error if the loss is not a scalar.
+func (g *Graph) Compile(opts ...Option) (prog *Program, err error) {
+	if g.err != nil {
+		return nil, g.err
+	}
+	var cfg compileConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	defer func() {
+		// Gorgonia reports some wiring problems by panicking while it
+		// differentiates or compiles; surface them as errors.
+		if r := recover(); r != nil {
+			var se *ShapeError
+			if e, ok := r.(error); ok && errors.As(e, &se) {
+				err = se
+				return
+			}
+			err = fmt.Errorf("nn: compile: %v", r)
+		}
+	}()
+	p := &Program{g: g, outs: map[string]*G.Value{}}
+	if cfg.loss != nil {
+		if cfg.loss.g != g {
+			return nil, errors.New("nn: compile: loss belongs to another graph")
+		}
+		if len(cfg.loss.Shape()) != 0 {
+			return nil, fmt.Errorf("nn: compile: loss must be a scalar, has shape %v", cfg.loss.Shape())
+		}
+		p.loss = cfg.loss
+		reach := g.reachable(cfg.loss.n)
+		var wrt []*G.Node
+		var ps []*Param
+		for _, par := range g.porder {
+			n := g.params[par]
+			if par.frozen || !reach[n.n.ID()] {
+				continue
+			}
+			wrt = append(wrt, n.n)
+			ps = append(ps, par)
+		}
+		if len(wrt) > 0 {
+			gn, err := G.Grad(cfg.loss.n, wrt...)
+			if err != nil {
+				return nil, fmt.Errorf("nn: compile: differentiate: %w", err)
+			}
+			for i, n := range gn {
+				v := new(G.Value)
+				G.Read(n, v)
+				p.grads = append(p.grads, gradRead{ps[i], v})
+			}
+		}
+		p.lossVal = new(G.Value)
+		G.Read(cfg.loss.n, p.lossVal)
+	}
+	for _, name := range g.oorder {
+		v := new(G.Value)
+		G.Read(g.outputs[name].n, v)
+		p.outs[name] = v
+	}
+	p.m = G.NewTapeMachine(g.g)
+	return p, nil
+}
+
+// reachable returns the ids of every node the node depends on.
+func (g *Graph) reachable(root *G.Node) map[int64]bool {
+	seen := map[int64]bool{}
+	stack := []*G.Node{root}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[n.ID()] {
+			continue
+		}
+		seen[n.ID()] = true
+		it := g.g.From(n.ID())
+		for it.Next() {
+			stack = append(stack, it.Node().(*G.Node))
+		}
+	}
+	return seen
+}
+
+// Feed maps input names to data: []float32, []float64 or []uint8 of exactly
+// the input's size, row-major. Inputs left out keep their previous values.
+type Feed map[string]any
+
+func (p *Program) feed(f Feed) error {
+	for name, data := range f {
+		in, ok := p.g.inputs[name]
+		if !ok {
+			return fmt.Errorf("nn: feed: the graph has no input %q", name)
+		}
+		t := in.n.Value().(*tensor.Dense)
+		var n int
+		switch dst := t.Data().(type) {
+		case []float32:
+			src, ok := data.([]float32)
+			if !ok {
+				return fmt.Errorf("nn: feed %q: want []float32, got %T", name, data)
+			}
+			n = copy(dst, src)
+		case []float64:
+			src, ok := data.([]float64)
+			if !ok {
+				return fmt.Errorf("nn: feed %q: want []float64, got %T", name, data)
+			}
+			n = copy(dst, src)
+		case []uint8:
+			src, ok := data.([]uint8)
+			if !ok {
+				return fmt.Errorf("nn: feed %q: want []uint8, got %T", name, data)
+			}
+			n = copy(dst, src)
+		}
+		if n != t.Size() || lenOf(data) != t.Size() {
+			return fmt.Errorf("nn: feed %q: %d values for shape %v (%d)", name, lenOf(data), t.Shape(), t.Size())
+		}
+	}
+	return nil
+}
+
+func lenOf(data any) int {
+	switch d := data.(type) {
+	case []float32:
+		return len(d)
+	case []float64:
+		return len(d)
+	case []uint8:
+		return len(d)
+	}
+	return -1
+}
+
+// Run feeds the inputs and runs the program once (forward, and backward too
+// if the program was compiled with Minimize; gradients are not accumulated).
+func (p *Program) Run(f Feed) error {
+	if err := p.feed(f); err != nil {
+		return err
+	}
+	p.m.Reset()
+	if err := p.m.RunAll(); err != nil {
+		return fmt.Errorf("nn: run: %w", err)
+	}
+	return nil
+}
+
+// Step runs forward and backward, adds the gradient into every differentiated
+// parameter's gradient buffer and returns the loss. A NaN or infinite loss is
+// returned with an error and leaves the gradients untouched.
+func (p *Program) Step(f Feed) (float64, error) {
+	if p.loss == nil {
+		return 0, errors.New("nn: Step on a program compiled without Minimize")
+	}
+	if err := p.Run(f); err != nil {
+		return 0, err
+	}
+	loss, err := scalarValue(*p.lossVal)
+	if err != nil {
+		return 0, err
+	}
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss, fmt.Errorf("nn: loss is %v", loss)
+	}
+	for _, gr := range p.grads {
+		if err := addGrad(gr.p, *gr.v); err != nil {
+			return loss, err
+		}
+	}
+	return loss, nil
+}
+
+// Loss is the loss computed by the last run.
+func (p *Program) Loss() (float64, error) {
+	if p.loss == nil {
+		return 0, errors.New("nn: program has no loss")
+	}
+	return scalarValue(*p.lossVal)
+}
+
+// Output returns a view of a named output's value after the last run. The
+// view is valid until the next run.
+func (p *Program) Output(name string) (Buf, error) {
+	v, ok := p.outs[name]
+	if !ok {
+		return Buf{}, fmt.Errorf("nn: no output %q", name)
+	}
+	if *v == nil {
+		return Buf{}, fmt.Errorf("nn: output %q: the program has not run", name)
+	}
+	return bufOf(*v), nil
+}
+
+// Params lists the parameters bound into the program's graph, in binding order.
+func (p *Program) Params() []*Param { return append([]*Param(nil), p.g.porder...) }
+
+func scalarValue(v G.Value) (float64, error) {
+	switch x := v.(type) {
+	case nil:
+		return 0, errors.New("nn: value not computed")
+	case *G.F32:
+		return float64(*x), nil
+	case *G.F64:
+		return float64(*x), nil
+	case tensor.Tensor:
+		if x.Size() != 1 {
+			return 0, fmt.Errorf("nn: value of shape %v is not a scalar", x.Shape())
+		}
+		switch d := x.Data().(type) {
+		case []float32:
+			return float64(d[0]), nil
+		case []float64:
+			return d[0], nil
+		case float32:
+			return float64(d), nil
+		case float64:
+			return d, nil
+		}
+	}
+	return 0, fmt.Errorf("nn: unexpected scalar value %T", v)
+}
+
+func addGrad(p *Param, v G.Value) error {
+	t, ok := v.(tensor.Tensor)
+	if !ok || t.Size() != p.Len() {
+		return fmt.Errorf("nn: gradient of %q has the wrong shape", p.name)
+	}
+	switch src := t.Data().(type) {
+	case []float32:
+		dst := p.Grad32()
+		for i, x := range src {
+			dst[i] += x
+		}
+	case []float64:
+		dst := p.Grad64()
+		for i, x := range src {
+			dst[i] += x
+		}
+	default:
+		return fmt.Errorf("nn: gradient of %q has type %T", p.name, src)
+	}
+	return nil
+}
