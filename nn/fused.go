@@ -112,8 +112,8 @@ type fusedState struct {
 	inTypes  []hm.Type
 	shape    []int
 	out      *tensor.Dense
-	gen      uint64 // forward runs so far
-	bwdGen   uint64 // forward run the last backward belongs to
+	gen      uint64          // forward runs so far
+	bwdGen   uint64          // forward run the last backward belongs to
 	gacc     *tensor.Dense   // gradient of out, accumulated by fused consumers (token path)
 	dIn      []*tensor.Dense // private gradient buffers of inputs on the ordinary path
 	srcAcc   []*fusedState   // producer whose gacc receives input i's gradient (token path), or nil
