@@ -24,9 +24,9 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// gcTol is the largest accepted gradient error (the brief's 1e-6). With
-// h = 1e-6 the truncation error is ~h²·|L'''| ≈ 1e-12 and the rounding error
-// ~1e-16·|L|/h ≈ 1e-9 for the losses used here.
+// gcTol is the largest accepted gradient error. With h = 1e-6 the
+// truncation error is ~h²·|third derivative of L| ≈ 1e-12 and the rounding
+// error ~1e-16·|L|/h ≈ 1e-9 for the losses used here.
 const gcTol = 1e-6
 
 // gcStep is the finite-difference step.
@@ -199,8 +199,8 @@ func gradCheck(t *testing.T, inputs []*tensor.Dense, build gcBuild) {
 	}
 }
 
-// forward64 builds build(xs) on float64 inputs, runs it once, and returns
-// the output's shape and data.
+// forward builds build(xs) on inputs of their own dtype, runs it once, and
+// returns the output's shape and data.
 func forward(inputs []*tensor.Dense, build gcBuild) (tensor.Shape, any, error) {
 	g := gorgonia.NewGraph()
 	xs := newInputs(g, "x", inputs)
