@@ -309,9 +309,8 @@ func (t *inputTable[T]) forwardChunk(w int) {
 					if m == 0 || math.IsInf(s, -1) {
 						break
 					}
-					inv := 1 / m
 					for k := range acc {
-						acc[k] *= inv
+						acc[k] /= m // exactly 1 at the maximum
 					}
 					s += math.Log(m)
 					m = 1
@@ -327,9 +326,8 @@ func (t *inputTable[T]) forwardChunk(w int) {
 				clear(row[:K])
 				row[K] = T(math.Inf(-1))
 			default:
-				inv := 1 / m
 				for k, a := range acc {
-					row[k] = T(a * inv)
+					row[k] = T(a / m) // exactly 1 at the maximum
 				}
 				row[K] = T(s + math.Log(m))
 			}
@@ -349,7 +347,11 @@ func (t *inputTable[T]) backward(name string, x []uint8, missing []bool, g []T) 
 func (t *inputTable[T]) backwardChunk(w int) {
 	lo, hi, ws := t.work.chunk(w)
 	K, C, V, B := t.K, t.C, t.V, t.b
-	acc, tot := ws[:C*K], ws[C*K:C*K+K] // zero between variables
+	acc, tot := ws[:C*K], ws[C*K:C*K+K]
+	// Zero once per call (Table uses the same workspace); each variable then
+	// zeroes what it touched.
+	clear(acc)
+	clear(tot)
 	for f := lo; f < hi; f++ {
 		for _, v := range t.vars(f) {
 			for b := range B {

@@ -154,9 +154,8 @@ func (l *Categorical[T]) tableChunk(w int) {
 					pm = max(pm, p[k*C+c])
 				}
 				if pm >= pTiny {
-					inv := 1 / pm
 					for k := range K {
-						row[k] = T(p[k*C+c] * inv)
+						row[k] = T(p[k*C+c] / pm) // exactly 1 at the maximum
 					}
 					l.logScale[i], l.scale[i] = math.Log(pm), pm
 					continue
