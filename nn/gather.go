@@ -100,9 +100,12 @@ func (op *gatherOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	pre, n, post := splitAxis(op.inShape, op.axis)
-	outShape := op.gathered()
+	inShape, outShape := op.inShape, op.gathered()
 	if op.scatter {
-		outShape = op.inShape
+		inShape, outShape = outShape, inShape
+	}
+	if in[0].Shape().TotalSize() != inShape.TotalSize() {
+		return nil, fmt.Errorf("%v: input shape %v, want %v", op, in[0].Shape(), inShape)
 	}
 	switch x := data.(type) {
 	case []float64:
@@ -131,13 +134,12 @@ func gatherKernel[T float32 | float64](src, dst []T, idx []int, pre, n, post int
 	m := len(idx)
 	for p := range pre {
 		for j, i := range idx {
-			g := src[(p*m+j)*post : (p*m+j+1)*post]
 			if !scatter {
 				copy(dst[(p*m+j)*post:(p*m+j+1)*post], src[(p*n+i)*post:(p*n+i+1)*post])
 				continue
 			}
 			d := dst[(p*n+i)*post : (p*n+i+1)*post]
-			for q, v := range g {
+			for q, v := range src[(p*m+j)*post : (p*m+j+1)*post] {
 				d[q] += v
 			}
 		}
