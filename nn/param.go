@@ -164,24 +164,18 @@ func (p *Param) ClampToMin() {
 	switch p.dtype {
 	case Float32:
 		m := float32(p.min)
-		for i, v := range p.Float32s() {
+		w := p.Float32s()
+		for i, v := range w {
 			if v < m || v != v {
-				p.Float32s()[i] = m
+				w[i] = m
 			}
 		}
 	default:
-		for i, v := range p.Float64s() {
+		w := p.Float64s()
+		for i, v := range w {
 			if v < p.min || v != v {
-				p.Float64s()[i] = p.min
+				w[i] = p.min
 			}
 		}
 	}
 }
-
-// Freeze excludes the parameter from gradients and optimizer updates (a
-// mixing layer frozen at uniform weights, say). Unfreeze undoes it.
-func (p *Param) Freeze()   { p.frozen = true }
-func (p *Param) Unfreeze() { p.frozen = false }
-
-// Frozen reports whether the parameter is frozen.
-func (p *Param) Frozen() bool { return p.frozen }
