@@ -1,0 +1,102 @@
+package kernel
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// Benchmarks at the size DESIGN.md measured: F=64 folds, B=256, K=32,
+// float32, binary folds reading a tree of source folds (no sharing).
+const benchF, benchB, benchK = 64, 256, 32
+
+type cpBench[T Float] struct {
+	l                 *CP[T]
+	srcs, dSrcs       [][]T
+	w, out, g, dW, dS []T
+	scale             []T
+}
+
+func newCPBench[T Float](F, B, K int, shared bool) *cpBench[T] {
+	rng := rand.New(rand.NewPCG(9, 9))
+	wr := treeWiring(F, 2, B, K)
+	var wfold []int32
+	fw := F
+	if shared {
+		wfold, fw = make([]int32, F), 1
+	}
+	l, err := NewCP[T](wr, wfold)
+	if err != nil {
+		panic(err)
+	}
+	src := scaled[T](randLogs(rng, 2*F, B, K, 5), K)
+	b := &cpBench[T]{l: l, srcs: [][]T{src}, dSrcs: [][]T{make([]T, len(src))},
+		w: conv[T](randWeights(rng, fw*2*K*K)), out: make([]T, F*B*(K+1))}
+	b.g = conv[T](randLogs(rng, F, B, K+1, 0))
+	b.dW = make([]T, len(b.w))
+	b.forward()
+	return b
+}
+
+func (b *cpBench[T]) forward()  { b.l.Forward(b.srcs, b.w, b.scale, b.out) }
+func (b *cpBench[T]) backward() { b.l.Backward(b.srcs, b.w, b.scale, b.g, b.dSrcs, b.dW, b.dS) }
+
+// cpFlops counts the GEMM flops of one CP forward (2·B·Kin·Kout per input
+// per fold); the backward does twice that.
+func cpFlops(F, A, B, Kin, Kout int) float64 { return float64(2 * F * A * B * Kin * Kout) }
+
+func BenchmarkCPForward(b *testing.B) {
+	bb := newCPBench[float32](benchF, benchB, benchK, false)
+	b.ReportAllocs()
+	for b.Loop() {
+		bb.forward()
+	}
+	b.ReportMetric(cpFlops(benchF, 2, benchB, benchK, benchK)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func BenchmarkCPForwardBackward(b *testing.B) {
+	bb := newCPBench[float32](benchF, benchB, benchK, false)
+	b.ReportAllocs()
+	for b.Loop() {
+		bb.forward()
+		bb.backward()
+	}
+	b.ReportMetric(3*cpFlops(benchF, 2, benchB, benchK, benchK)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkCPXSForwardBackward is CP-XS: one weight tensor for all folds,
+// so the weight gradient goes through per-fold scratch and a fixed-order sum.
+func BenchmarkCPXSForwardBackward(b *testing.B) {
+	bb := newCPBench[float32](benchF, benchB, benchK, true)
+	b.ReportAllocs()
+	for b.Loop() {
+		bb.forward()
+		bb.backward()
+	}
+}
+
+// BenchmarkSgemm runs only the GEMMs of one CP forward+backward (the same
+// shapes and the same fold parallelism), the floor the fused kernel is
+// measured against.
+func BenchmarkSgemm(b *testing.B) {
+	const F, A, B, K = benchF, 2, benchB, benchK
+	rng := rand.New(rand.NewPCG(9, 10))
+	x := conv[float32](randLogs(rng, F*A, B, K+1, 0))
+	w := conv[float32](randWeights(rng, F*A*K*K))
+	z := make([]float32, F*A*B*K)
+	dw := make([]float32, F*A*K*K)
+	d := make([]float32, F*A*B*K)
+	fold := func(f int) {
+		for a := range A {
+			i := f*A + a
+			xi, wi, zi := x[i*B*(K+1):(i+1)*B*(K+1)], w[i*K*K:(i+1)*K*K], z[i*B*K:(i+1)*B*K]
+			gemm(false, true, B, K, K, xi, K+1, wi, K, 0, zi, K)
+			gemm(true, false, K, K, B, zi, K, xi, K+1, 1, dw[i*K*K:(i+1)*K*K], K)
+			gemm(false, false, B, K, K, zi, K, wi, K, 0, d[i*B*K:(i+1)*B*K], K)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		ParallelFor(F, fold)
+	}
+	b.ReportMetric(3*cpFlops(F, A, B, K, K)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}

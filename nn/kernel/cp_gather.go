@@ -1,0 +1,248 @@
+package kernel
+
+import (
+	"fmt"
+
+	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// This file holds what every inner layer (CP, CP-R, Tucker, mixing) shares:
+// the static wiring, the plan that sums input gradients race-free in a fixed
+// order, fold chunking and the GEMM call.
+
+// Wiring is the static description of a folded inner layer: F folds, each
+// reading A inputs of Kin units from source buffers, writing Kout units, for
+// a batch of B samples. Fold f reads its a-th input from Refs[f*A+a]; source
+// s has SrcFolds[s] folds, so its buffer is (SrcFolds[s], B, Kin+1).
+type Wiring struct {
+	F, A, B   int
+	Kin, Kout int
+	Refs      []Ref
+	SrcFolds  []int
+}
+
+func (w *Wiring) validate(layer string) error {
+	if w.F <= 0 || w.A <= 0 || w.B <= 0 || w.Kin <= 0 || w.Kout <= 0 {
+		return fmt.Errorf("kernel.%s: F=%d A=%d B=%d Kin=%d Kout=%d must all be positive", layer, w.F, w.A, w.B, w.Kin, w.Kout)
+	}
+	if len(w.Refs) != w.F*w.A {
+		return fmt.Errorf("kernel.%s: %d refs, want F*A = %d", layer, len(w.Refs), w.F*w.A)
+	}
+	for i, r := range w.Refs {
+		if r.Src < 0 || int(r.Src) >= len(w.SrcFolds) {
+			return fmt.Errorf("kernel.%s: ref %d (fold %d, input %d) names source %d of %d", layer, i, i/w.A, i%w.A, r.Src, len(w.SrcFolds))
+		}
+		if r.Fold < 0 || int(r.Fold) >= w.SrcFolds[r.Src] {
+			return fmt.Errorf("kernel.%s: ref %d (fold %d, input %d) names fold %d of source %d, which has %d", layer, i, i/w.A, i%w.A, r.Fold, r.Src, w.SrcFolds[r.Src])
+		}
+	}
+	return nil
+}
+
+// gather holds a layer's wiring plus the reduction plan for its input
+// gradients. A source fold read by exactly one ref gets its gradient added
+// directly by the fold that reads it; a source fold read by several refs
+// (several folds, or one fold twice) gets per-ref scratch slots that a
+// second pass sums into the source's gradient in increasing ref order, in
+// parallel over source folds. Both are deterministic for any worker count.
+type gather[T Float] struct {
+	Wiring
+	slot     []int32 // per ref: -1 (sole reader) or its scratch slot
+	tgtStart []int32 // CSR over shared source folds: refs tgtRefs[tgtStart[t]:tgtStart[t+1]]
+	tgtRefs  []int32
+	scratch  []T // (slots, B, Kin+1), only the first Kin of each row used
+
+	dSrcs  [][]T // argument of the running reduction
+	reduce func(int)
+}
+
+func (g *gather[T]) init(w Wiring, layer string) error {
+	if err := w.validate(layer); err != nil {
+		return err
+	}
+	g.Wiring = w
+	off := make([]int, len(w.SrcFolds)+1)
+	for s, n := range w.SrcFolds {
+		off[s+1] = off[s] + n
+	}
+	count := make([]int32, off[len(w.SrcFolds)])
+	for _, r := range w.Refs {
+		count[off[r.Src]+int(r.Fold)]++
+	}
+	// Number the shared targets in (source, fold) order; list each one's refs
+	// in increasing ref order.
+	tgt := make([]int32, len(count))
+	nt := int32(0)
+	for i, c := range count {
+		tgt[i] = -1
+		if c > 1 {
+			tgt[i] = nt
+			nt++
+		}
+	}
+	g.tgtStart = make([]int32, nt+1)
+	for i, c := range count {
+		if tgt[i] >= 0 {
+			g.tgtStart[tgt[i]+1] = c
+		}
+	}
+	for t := range nt {
+		g.tgtStart[t+1] += g.tgtStart[t]
+	}
+	g.tgtRefs = make([]int32, g.tgtStart[nt])
+	fill := append([]int32(nil), g.tgtStart[:nt]...)
+	g.slot = make([]int32, len(w.Refs))
+	for i, r := range w.Refs {
+		t := tgt[off[r.Src]+int(r.Fold)]
+		if t < 0 {
+			g.slot[i] = -1
+			continue
+		}
+		g.slot[i] = fill[t]
+		g.tgtRefs[fill[t]] = int32(i)
+		fill[t]++
+	}
+	g.scratch = make([]T, len(g.tgtRefs)*w.B*(w.Kin+1))
+	g.reduce = g.reduceTarget
+	return nil
+}
+
+// checkSrcs panics unless srcs (and dSrcs, when not nil) match the wiring.
+func (g *gather[T]) checkSrcs(layer string, srcs, dSrcs [][]T) {
+	if len(srcs) != len(g.SrcFolds) {
+		panic(fmt.Sprintf("kernel.%s: %d sources, want %d", layer, len(srcs), len(g.SrcFolds)))
+	}
+	row := g.B * (g.Kin + 1)
+	for s, n := range g.SrcFolds {
+		if len(srcs[s]) != n*row {
+			panic(fmt.Sprintf("kernel.%s: source %d has %d elements, want (%d, %d, %d)", layer, s, len(srcs[s]), n, g.B, g.Kin+1))
+		}
+	}
+	if dSrcs == nil {
+		return
+	}
+	if len(dSrcs) != len(g.SrcFolds) {
+		panic(fmt.Sprintf("kernel.%s: %d source gradients, want %d (or nil)", layer, len(dSrcs), len(g.SrcFolds)))
+	}
+	for s, n := range g.SrcFolds {
+		if dSrcs[s] != nil && len(dSrcs[s]) != n*row {
+			panic(fmt.Sprintf("kernel.%s: source gradient %d has %d elements, want (%d, %d, %d) or nil", layer, s, len(dSrcs[s]), n, g.B, g.Kin+1))
+		}
+	}
+}
+
+// in returns the (B, Kin+1) block that ref i reads.
+func (g *gather[T]) in(srcs [][]T, i int) []T {
+	r := g.Refs[i]
+	n := g.B * (g.Kin + 1)
+	return srcs[r.Src][int(r.Fold)*n : int(r.Fold)*n+n]
+}
+
+// dIn returns the (B, Kin+1) block into which ref i adds its input gradient,
+// or nil when that source has no gradient. A scratch block is cleared first.
+func (g *gather[T]) dIn(dSrcs [][]T, i int) []T {
+	if dSrcs == nil {
+		return nil
+	}
+	r := g.Refs[i]
+	if dSrcs[r.Src] == nil {
+		return nil
+	}
+	n := g.B * (g.Kin + 1)
+	if s := g.slot[i]; s >= 0 {
+		blk := g.scratch[int(s)*n : int(s)*n+n]
+		clear(blk)
+		return blk
+	}
+	return dSrcs[r.Src][int(r.Fold)*n : int(r.Fold)*n+n]
+}
+
+// reduceInputs adds the scratch blocks of shared source folds into dSrcs.
+func (g *gather[T]) reduceInputs(dSrcs [][]T) {
+	if dSrcs == nil || len(g.tgtStart) <= 1 {
+		return
+	}
+	g.dSrcs = dSrcs
+	ParallelFor(len(g.tgtStart)-1, g.reduce)
+	g.dSrcs = nil
+}
+
+func (g *gather[T]) reduceTarget(t int) {
+	refs := g.tgtRefs[g.tgtStart[t]:g.tgtStart[t+1]]
+	r := g.Refs[refs[0]]
+	if g.dSrcs[r.Src] == nil {
+		return
+	}
+	n := g.B * (g.Kin + 1)
+	dst := g.dSrcs[r.Src][int(r.Fold)*n : int(r.Fold)*n+n]
+	for _, i := range refs {
+		s := int(g.slot[i])
+		src := g.scratch[s*n : s*n+n]
+		for b := range g.B {
+			d := dst[b*(g.Kin+1) : b*(g.Kin+1)+g.Kin]
+			for j, v := range src[b*(g.Kin+1) : b*(g.Kin+1)+g.Kin] {
+				d[j] += v
+			}
+		}
+	}
+}
+
+// chunks splits n folds into contiguous chunks, one per worker: chunk c is
+// [c*size, min(n, (c+1)*size)). Scratch indexed by chunk is safe because
+// ParallelFor(nc, …) runs each chunk on exactly one goroutine, and a fold's
+// result does not depend on which chunk computes it.
+func chunks(n int) (nc, size int) {
+	nc = max(1, min(workers(), n))
+	size = (n + nc - 1) / nc
+	return (n + size - 1) / size, size
+}
+
+// grow returns s with length n, reallocating only when it is too short.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// gemm is Gemm with alpha = 1. gonum's pure-Go GEMM spawns goroutines (and
+// allocates) once C spans 4 or more 64×64 blocks; kernels already run one
+// goroutine per worker, so with that implementation C is computed in tiles
+// of at most 128×64, which gonum runs serially. The tiling is fixed, so
+// results do not depend on the worker count.
+func gemm[T Float](tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if !pureGo[T]() || (m <= 128 && n <= 64) {
+		Gemm(tA, tB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	const tm, tn = 128, 64
+	for i0 := 0; i0 < m; i0 += tm {
+		mi := min(tm, m-i0)
+		ai := a[i0*lda:]
+		if tA {
+			ai = a[i0:]
+		}
+		for j0 := 0; j0 < n; j0 += tn {
+			nj := min(tn, n-j0)
+			bj := b[j0:]
+			if tB {
+				bj = b[j0*ldb:]
+			}
+			Gemm(tA, tB, mi, nj, k, 1, ai, lda, bj, ldb, beta, c[i0*ldc+j0:], ldc)
+		}
+	}
+}
+
+func pureGo[T Float]() bool {
+	var z T
+	switch any(z).(type) {
+	case float32:
+		_, ok := blas32.Implementation().(gonum.Implementation)
+		return ok
+	default:
+		_, ok := blas64.Implementation().(gonum.Implementation)
+		return ok
+	}
+}

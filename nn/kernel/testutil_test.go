@@ -1,0 +1,306 @@
+package kernel
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// Shared test helpers: random wiring and inputs, a naive log-space
+// reference, a finite-difference gradient checker and comparison helpers.
+
+// randLogs returns (F, B, K) log-values: uniform(-3, 0) per unit plus a
+// per-row offset uniform(-spread, spread), so rows of one buffer can sit
+// far apart in scale.
+func randLogs(rng *rand.Rand, F, B, K int, spread float64) []float64 {
+	lv := make([]float64, F*B*K)
+	for r := range F * B {
+		off := (2*rng.Float64() - 1) * spread
+		for k := range K {
+			lv[r*K+k] = off - 3*rng.Float64()
+		}
+	}
+	return lv
+}
+
+// scaled converts (rows, K) log-values into a (rows, K+1) scaled buffer of T.
+func scaled[T Float](lv []float64, K int) []T {
+	buf := make([]float64, len(lv)/K*(K+1))
+	FromLog(lv, K, buf)
+	return conv[T](buf)
+}
+
+func conv[T, U Float](x []U) []T {
+	y := make([]T, len(x))
+	for i, v := range x {
+		y[i] = T(v)
+	}
+	return y
+}
+
+// randWiring makes F folds of arity A over nsrc sources of random fold
+// counts, each fold reading A distinct (source, fold) pairs chosen at
+// random, so inputs come from different sources and positions and source
+// folds are shared between folds.
+func randWiring(rng *rand.Rand, F, A, B, Kin, Kout, nsrc int) Wiring {
+	w := Wiring{F: F, A: A, B: B, Kin: Kin, Kout: Kout}
+	for range nsrc {
+		w.SrcFolds = append(w.SrcFolds, A+rng.IntN(F+1))
+	}
+	for range F {
+		seen := map[Ref]bool{}
+		for len(seen) < A {
+			s := rng.IntN(nsrc)
+			r := Ref{Src: int32(s), Fold: int32(rng.IntN(w.SrcFolds[s]))}
+			if !seen[r] {
+				seen[r] = true
+				w.Refs = append(w.Refs, r)
+			}
+		}
+	}
+	return w
+}
+
+// treeWiring is the benchmark wiring: one source of F*A folds, each read
+// exactly once (a tree, no sharing).
+func treeWiring(F, A, B, K int) Wiring {
+	w := Wiring{F: F, A: A, B: B, Kin: K, Kout: K, SrcFolds: []int{F * A}}
+	for i := range F * A {
+		w.Refs = append(w.Refs, Ref{Src: 0, Fold: int32(i)})
+	}
+	return w
+}
+
+// srcLogs draws log-values for every source of w.
+func srcLogs(rng *rand.Rand, w Wiring, spread float64) [][]float64 {
+	lv := make([][]float64, len(w.SrcFolds))
+	for s, n := range w.SrcFolds {
+		lv[s] = randLogs(rng, n, w.B, w.Kin, spread)
+	}
+	return lv
+}
+
+// inLog returns the Kin log-values that fold f's a-th input has at sample b.
+func inLog(w Wiring, lv [][]float64, f, a, b int) []float64 {
+	r := w.Refs[f*w.A+a]
+	o := (int(r.Fold)*w.B + b) * w.Kin
+	return lv[r.Src][o : o+w.Kin]
+}
+
+func randWeights(rng *rand.Rand, n int) []float64 {
+	w := make([]float64, n)
+	for i := range w {
+		w[i] = 0.01 + 0.98*rng.Float64() // the reference paper's uniform(0.01, 0.99)
+	}
+	return w
+}
+
+func logSumExp(xs []float64) float64 {
+	m := math.Inf(-1)
+	for _, x := range xs {
+		m = max(m, x)
+	}
+	if math.IsInf(m, -1) {
+		return m
+	}
+	s := 0.0
+	for _, x := range xs {
+		s += math.Exp(x - m)
+	}
+	return m + math.Log(s)
+}
+
+// logOf returns the log-values of a scaled (F, B, K+1) buffer.
+func logOf[T Float](buf []T, K int) []float64 {
+	lv := make([]float64, len(buf)/(K+1)*K)
+	ToLog(conv[float64](buf), K, lv)
+	return lv
+}
+
+// assertClose fails unless |got-want| <= tol*max(1, |want|) elementwise
+// (equal infinities match).
+func assertClose(t *testing.T, what string, got, want []float64, tol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: len %d, want %d", what, len(got), len(want))
+	}
+	bad := 0
+	for i := range got {
+		g, w := got[i], want[i]
+		if g == w {
+			continue
+		}
+		if math.IsNaN(g) || math.Abs(g-w) > tol*max(1, math.Abs(w)) {
+			if bad < 5 {
+				t.Errorf("%s[%d] = %.17g, want %.17g", what, i, g, w)
+			}
+			bad++
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%s: %d of %d entries off by more than %g relative", what, bad, len(got), tol)
+	}
+}
+
+// relErrMax returns max_i |got-want| / max_i |want|, a norm-wise relative error.
+func relErrMax(got, want []float64) float64 {
+	num, den := 0.0, 0.0
+	for i := range got {
+		num = max(num, math.Abs(got[i]-want[i]))
+		den = max(den, math.Abs(want[i]))
+	}
+	if num == 0 {
+		return 0
+	}
+	return num / den
+}
+
+// gradCase is one layer under a finite-difference check, in float64. fwd
+// writes the output buffer; bwd adds the gradients given g.
+type gradCase struct {
+	w      Wiring
+	lv     [][]float64 // source log-values, (SrcFolds[s], B, Kin)
+	params [][]float64 // parameter tensors, all entries > 0
+	fwd    func(srcs [][]float64, params [][]float64, out []float64)
+	bwd    func(srcs [][]float64, params [][]float64, g []float64, dSrcs [][]float64, dParams [][]float64)
+}
+
+func (c *gradCase) srcs() [][]float64 {
+	s := make([][]float64, len(c.lv))
+	for i, lv := range c.lv {
+		s[i] = scaled[float64](lv, c.w.Kin)
+	}
+	return s
+}
+
+// logs returns the output log-values.
+func (c *gradCase) logs() []float64 {
+	out := make([]float64, c.w.F*c.w.B*(c.w.Kout+1))
+	c.fwd(c.srcs(), c.params, out)
+	return logOf(out, c.w.Kout)
+}
+
+// diff is ℓ(+) − ℓ(−) for ℓ = Σ coef ⊙ (output log-values), summed entry by
+// entry so that log-values of size 500 do not drown the difference.
+func diff(coef, lp, lm []float64) float64 {
+	d := 0.0
+	for i := range coef {
+		if lp[i] != lm[i] {
+			d += coef[i] * (lp[i] - lm[i])
+		}
+	}
+	return d
+}
+
+// fdStep is the central-difference step, in log coordinates: large enough
+// that rounding in log-values of size 500 (1e-13) stays below 1e-9 of the
+// derivative, small enough that the O(h²) truncation does too.
+const fdStep = 1e-4
+
+// checkGrads compares Backward against central differences of ℓ for every
+// parameter entry (in log coordinates, see below) and every input log-value (step in log
+// space, the (V, S) row rebuilt by FromLog).
+func checkGrads(t *testing.T, rng *rand.Rand, c *gradCase, tol float64) {
+	t.Helper()
+	w := c.w
+	coef := make([]float64, w.F*w.B*w.Kout)
+	for i := range coef {
+		coef[i] = rng.NormFloat64()
+	}
+	srcs := c.srcs()
+	out := make([]float64, w.F*w.B*(w.Kout+1))
+	c.fwd(srcs, c.params, out)
+	g := make([]float64, len(out))
+	SeedGrad(coef, w.F, w.B, w.Kout, g)
+	dSrcs := make([][]float64, len(srcs))
+	for s := range srcs {
+		dSrcs[s] = make([]float64, len(srcs[s]))
+	}
+	dParams := make([][]float64, len(c.params))
+	for p := range c.params {
+		dParams[p] = make([]float64, len(c.params[p]))
+	}
+	c.bwd(srcs, c.params, g, dSrcs, dParams)
+
+	// Parameters are checked in log coordinates θ = log v (a relative step,
+	// v·e^{±h}): ∂ℓ/∂θ = v·∂ℓ/∂v has the same per-entry relative error as
+	// ∂ℓ/∂v, and a weight at the clamp boundary (1e-19) gets a step that
+	// moves ℓ whenever the weight matters at all.
+	for p, par := range c.params {
+		fd := make([]float64, len(par))
+		an := make([]float64, len(par))
+		for i, v := range par {
+			par[i] = v * math.Exp(fdStep)
+			lp := c.logs()
+			par[i] = v * math.Exp(-fdStep)
+			lm := c.logs()
+			par[i] = v
+			fd[i] = diff(coef, lp, lm) / (2 * fdStep)
+			an[i] = v * dParams[p][i]
+		}
+		checkGrad(t, "param", p, an, fd, tol)
+	}
+	for s, lv := range c.lv {
+		an := make([]float64, len(lv))
+		for r := range len(lv) / w.Kin {
+			copy(an[r*w.Kin:(r+1)*w.Kin], dSrcs[s][r*(w.Kin+1):r*(w.Kin+1)+w.Kin])
+			if dSrcs[s][r*(w.Kin+1)+w.Kin] != 0 {
+				t.Errorf("source %d row %d: scale slot of the gradient is %g, want 0", s, r, dSrcs[s][r*(w.Kin+1)+w.Kin])
+			}
+		}
+		fd := make([]float64, len(lv))
+		for i, v := range lv {
+			lv[i] = v + fdStep
+			lp := c.logs()
+			lv[i] = v - fdStep
+			lm := c.logs()
+			lv[i] = v
+			fd[i] = diff(coef, lp, lm) / (2 * fdStep)
+		}
+		checkGrad(t, "source", s, an, fd, tol)
+	}
+}
+
+// checkGrad fails when an entry's error exceeds tol relative to the larger
+// of its own magnitude and 1e-3 of the tensor's largest entry (finite
+// differences of a sum of many terms cannot resolve entries much smaller).
+func checkGrad(t *testing.T, what string, idx int, an, fd []float64, tol float64) {
+	t.Helper()
+	big := 0.0
+	for _, v := range fd {
+		big = max(big, math.Abs(v))
+	}
+	if big == 0 {
+		t.Errorf("%s %d: every finite difference is 0; the check would be vacuous", what, idx)
+	}
+	bad := 0
+	for i := range an {
+		den := max(math.Abs(fd[i]), math.Abs(an[i]), 1e-3*big)
+		if e := math.Abs(an[i]-fd[i]) / den; !(e <= tol) {
+			if bad < 5 {
+				t.Errorf("%s %d entry %d: backward %.12g, finite difference %.12g (rel err %.2g)", what, idx, i, an[i], fd[i], e)
+			}
+			bad++
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%s %d: %d of %d gradient entries off", what, idx, bad, len(an))
+	}
+}
+
+// withWorkers runs fn with Workers set to n.
+func withWorkers(n int, fn func()) {
+	old := Workers
+	Workers = n
+	defer func() { Workers = old }()
+	fn()
+}
+
+func bitsEqual[T Float](t *testing.T, what string, a, b []T) {
+	t.Helper()
+	for i := range a {
+		if a[i] != b[i] && !(a[i] != a[i] && b[i] != b[i]) {
+			t.Fatalf("%s[%d]: %v with 1 worker, %v with 4", what, i, a[i], b[i])
+		}
+	}
+}
