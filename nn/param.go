@@ -179,3 +179,11 @@ func (p *Param) ClampToMin() {
 		}
 	}
 }
+
+// Freeze excludes the parameter from gradients and optimizer updates (a
+// mixing layer frozen at uniform weights, say). Unfreeze undoes it.
+func (p *Param) Freeze()   { p.frozen = true }
+func (p *Param) Unfreeze() { p.frozen = false }
+
+// Frozen reports whether the parameter is frozen.
+func (p *Param) Frozen() bool { return p.frozen }
