@@ -27,6 +27,13 @@ import (
 // in float64 and renormalizes once. The Gaussian computes its log-densities
 // per element.
 //
+// Precision: a table entry p_{v,k}(c) more than ~87 nats (float32; 745 in
+// float64) below max_k p_{v,k}(c) reads as 0. When every leaf has one
+// variable that is the representation's own limit, so the table is kept in
+// T; when some leaf has several variables, a unit weak on one variable may be
+// the best on the product, so the table is kept in float64 (twice the memory)
+// and only the final row is rounded to T.
+//
 // Data are validated before the kernels run (ValidateCategories,
 // ValidateGaussianData); kernels panic only on shape mismatches, which are
 // programmer errors. A layer owns per-worker float64 workspaces and keeps the
@@ -204,7 +211,8 @@ type inputTable[T Float] struct {
 	InputLeaves
 	K, C int
 
-	tab      []T       // (V, C, K): p_{v,k}(c) / max_k p_{v,k}(c)
+	tab      []T       // (V, C, K): p_{v,k}(c) / max_k p_{v,k}(c); nil when tab64 is used
+	tab64    []float64 // (V, C, K): the same in float64, when some leaf has several variables
 	logScale []float64 // (V, C): L[v][c] = log max_k p_{v,k}(c)
 	scale    []float64 // (V, C): exp(L[v][c]) = max_k p_{v,k}(c)
 
@@ -235,13 +243,40 @@ func newInputTable[T Float](leafOff, leafVars []int32, V, K, C, tableWork int) (
 	if C < 1 || C > 256 {
 		return inputTable[T]{}, fmt.Errorf("input layer: %d values, want 1..256 (uint8 data)", C)
 	}
-	return inputTable[T]{
+	t := inputTable[T]{
 		InputLeaves: leaves, K: K, C: C,
-		tab:      make([]T, V*C*K),
 		logScale: make([]float64, V*C),
 		scale:    make([]float64, V*C),
 		work:     inputWorkers{per: max(K, C*K+K, tableWork)},
-	}, nil
+	}
+	if leaves.F == V { // every leaf holds one variable
+		t.tab = make([]T, V*C*K)
+	} else {
+		t.tab64 = make([]float64, V*C*K)
+	}
+	return t, nil
+}
+
+// store sets table row i = v·C + c to r: (K) (maximum 1, or all 0) with
+// log-scale lpm.
+func (t *inputTable[T]) store(i int, r []float64, lpm float64) {
+	if t.tab64 != nil {
+		copy(t.tab64[i*t.K:(i+1)*t.K], r)
+	} else {
+		row := t.tab[i*t.K : (i+1)*t.K]
+		for k, p := range r {
+			row[k] = T(p)
+		}
+	}
+	t.logScale[i], t.scale[i] = lpm, math.Exp(lpm)
+}
+
+// entry returns tab[i][k], i = v·C + c.
+func (t *inputTable[T]) entry(i, k int) float64 {
+	if t.tab64 != nil {
+		return t.tab64[i*t.K+k]
+	}
+	return float64(t.tab[i*t.K+k])
 }
 
 // bind sets the method values once the table sits at its final address.
@@ -282,7 +317,13 @@ func (t *inputTable[T]) forwardChunk(w int) {
 					continue
 				}
 				i := v*C + int(xb[v])
-				copy(row[:K], t.tab[i*K:(i+1)*K])
+				if t.tab64 != nil {
+					for k, p := range t.tab64[i*K : (i+1)*K] {
+						row[k] = T(p)
+					}
+				} else {
+					copy(row[:K], t.tab[i*K:(i+1)*K])
+				}
 				row[K] = T(t.logScale[i])
 				continue
 			}
@@ -299,10 +340,9 @@ func (t *inputTable[T]) forwardChunk(w int) {
 				n++
 				i := int(v)*C + int(xb[v])
 				s += t.logScale[i]
-				tr := t.tab[i*K : (i+1)*K]
 				m = 0
-				for k, p := range tr {
-					acc[k] *= float64(p)
+				for k, p := range t.tab64[i*K : (i+1)*K] {
+					acc[k] *= p
 					m = max(m, acc[k])
 				}
 				if m < renormBelow {
@@ -385,7 +425,7 @@ func (t *inputTable[T]) backwardChunk(w int) {
 
 // prob returns p_{v,k}(c) as stored in the table.
 func (t *inputTable[T]) prob(v, k, c int) float64 {
-	return float64(t.tab[(v*t.C+c)*t.K+k]) * t.scale[v*t.C+c]
+	return t.entry(v*t.C+c, k) * t.scale[v*t.C+c]
 }
 
 // sample draws c from p_{v,k}(·) by inverse CDF over c = 0..C-1 (normalizing
@@ -417,10 +457,11 @@ func (t *inputTable[T]) mode(v, k int) int {
 	best, bp := 0, math.Inf(-1)
 	for c := range t.C {
 		i := v*t.C + c
-		if t.tab[i*t.K+k] == 0 {
+		e := t.entry(i, k)
+		if e == 0 {
 			continue
 		}
-		if lp := t.logScale[i] + math.Log(float64(t.tab[i*t.K+k])); lp > bp {
+		if lp := t.logScale[i] + math.Log(e); lp > bp {
 			best, bp = c, lp
 		}
 	}

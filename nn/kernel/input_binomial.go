@@ -96,18 +96,15 @@ func (l *Binomial[T]) tableChunk(w int) {
 				}
 				m = max(m, lp[k])
 			}
-			i := v*C + c
-			row := l.tab[i*K : (i+1)*K]
 			if math.IsInf(m, -1) {
-				clear(row)
-				l.logScale[i], l.scale[i] = m, 0
+				clear(lp)
+				l.store(v*C+c, lp, m)
 				continue
 			}
 			for k := range K {
-				row[k] = T(math.Exp(lp[k] - m))
+				lp[k] = math.Exp(lp[k] - m)
 			}
-			l.logScale[i] = lg1 - lg2 - lg3 + m
-			l.scale[i] = math.Exp(l.logScale[i])
+			l.store(v*C+c, lp, lg1-lg2-lg3+m)
 		}
 	}
 }

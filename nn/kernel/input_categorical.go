@@ -70,7 +70,7 @@ func NewCategorical[T Float](leafOff, leafVars []int32, V, K, C int, param Categ
 	if param < CategoricalSoftmax || param > CategoricalExp {
 		return nil, fmt.Errorf("categorical input: unknown parameterization %v", param)
 	}
-	t, err := newInputTable[T](leafOff, leafVars, V, K, C, K*C+K)
+	t, err := newInputTable[T](leafOff, leafVars, V, K, C, K*C+2*K)
 	if err != nil {
 		return nil, fmt.Errorf("categorical input: %w", err)
 	}
@@ -104,7 +104,7 @@ const pTiny = 1e-300
 func (l *Categorical[T]) tableChunk(w int) {
 	lo, hi, ws := l.work.chunk(w)
 	K, C := l.K, l.C
-	p, lz := ws[:K*C], ws[K*C:K*C+K] // p: (K, C) probabilities of one variable
+	p, lz, r := ws[:K*C], ws[K*C:K*C+K], ws[K*C+K:K*C+2*K] // p: (K, C) probabilities of one variable
 	for v := lo; v < hi; v++ {
 		th := l.theta[v*K*C : (v+1)*K*C]
 		// Probabilities p[k][c] in float64, and the log-normalizer lz[k] used
@@ -145,9 +145,6 @@ func (l *Categorical[T]) tableChunk(w int) {
 			}
 		}
 		for c := range C {
-			i := v*C + c
-			row := l.tab[i*K : (i+1)*K]
-			lpm := math.Inf(-1)
 			if l.Param != CategoricalExp {
 				pm := 0.0
 				for k := range K {
@@ -155,24 +152,26 @@ func (l *Categorical[T]) tableChunk(w int) {
 				}
 				if pm >= pTiny {
 					for k := range K {
-						row[k] = T(p[k*C+c] / pm) // exactly 1 at the maximum
+						r[k] = p[k*C+c] / pm // exactly 1 at the maximum
 					}
-					l.logScale[i], l.scale[i] = math.Log(pm), pm
+					l.store(v*C+c, r, math.Log(pm))
 					continue
 				}
 			}
 			// Log-space: log p[k][c] = log-weight − lz[k].
+			lpm := math.Inf(-1)
 			for k := range K {
-				lpm = max(lpm, l.logWeight(th[k*C+c])-lz[k])
+				r[k] = l.logWeight(th[k*C+c]) - lz[k]
+				lpm = max(lpm, r[k])
 			}
-			if math.IsInf(lpm, -1) {
-				clear(row)
-			} else {
-				for k := range K {
-					row[k] = T(math.Exp(l.logWeight(th[k*C+c]) - lz[k] - lpm))
+			for k := range K {
+				if math.IsInf(lpm, -1) {
+					r[k] = 0
+				} else {
+					r[k] = math.Exp(r[k] - lpm)
 				}
 			}
-			l.logScale[i], l.scale[i] = lpm, math.Exp(lpm)
+			l.store(v*C+c, r, lpm)
 		}
 	}
 }

@@ -280,6 +280,38 @@ func TestCategoricalMultiVariableUnderflowGuard(t *testing.T) {
 	}
 }
 
+// Two variables whose best units differ by more than float32's range: unit 0
+// is e^-115 times as likely as unit 1 on variable 0 and e^138 times as likely
+// on variable 1, so the product favours unit 0 by e^23. A float32 table
+// would hold 0 for unit 0 on variable 0 and lose the leaf's best unit.
+func TestCategoricalMultiVariableFloat64Table(t *testing.T) {
+	const V, K, C = 2, 2, 2
+	off, vrs := []int32{0, 2}, []int32{0, 1}
+	// Logits (v, k, c); x = 0 for both variables.
+	th := []float64{-115, 0, 0, 0, 0, 0, -138, 0}
+	th32 := make([]float32, len(th))
+	for i, v := range th {
+		th32[i] = float32(v)
+	}
+	l32, err := NewCategorical[float32](off, vrs, V, K, C, CategoricalSoftmax)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l32.Table(th32)
+	out := make([]float32, K+1)
+	l32.Forward([]uint8{0, 0}, nil, out)
+	lv := inputLogValues(out, K)
+	want := []float64{
+		catLogProb(CategoricalSoftmax, th, K, C, 0, 0, 0) + catLogProb(CategoricalSoftmax, th, K, C, 1, 0, 0),
+		catLogProb(CategoricalSoftmax, th, K, C, 0, 1, 0) + catLogProb(CategoricalSoftmax, th, K, C, 1, 1, 0),
+	}
+	for k := range K {
+		if math.Abs(lv[k]-want[k]) > 1e-5*math.Abs(want[k]) {
+			t.Fatalf("unit %d: float32 log-value %v, want %v", k, lv[k], want[k])
+		}
+	}
+}
+
 func TestCategoricalWorkersBitIdentical(t *testing.T) {
 	// 40 variables in leaves of random sizes 1..4, permuted.
 	const V, B, K, C = 40, 9, 5, 7
@@ -306,7 +338,7 @@ func TestCategoricalWorkersBitIdentical(t *testing.T) {
 		for i := range g {
 			g[i] = float32(rng.NormFloat64())
 		}
-		run := func(w int) (tab, out, d []float32) {
+		run := func(w int) (tab []float64, out, d []float32) {
 			inputWithWorkers(w, func() {
 				l, err := NewCategorical[float32](off, vrs, V, K, C, param)
 				if err != nil {
@@ -318,7 +350,7 @@ func TestCategoricalWorkersBitIdentical(t *testing.T) {
 				l.Forward(x, miss, out)
 				l.Backward(x, miss, g, d)
 				l.Backward(x, miss, g, d) // a second call must find clean workspaces
-				tab = l.tab
+				tab = l.tab64             // multi-variable leaves: the table is float64
 			})
 			return tab, out, d
 		}
