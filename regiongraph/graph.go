@@ -94,6 +94,11 @@ func (g *Graph) Validate() error {
 	if nr == 0 {
 		return graphError("no regions")
 	}
+	for r, rg := range g.Regions {
+		if len(rg.Scope) == 0 {
+			return regionError(r, "empty scope")
+		}
+	}
 	if g.NumVars <= 0 {
 		return graphError("NumVars %d is not positive", g.NumVars)
 	}
@@ -125,9 +130,6 @@ func (g *Graph) Validate() error {
 			if i > 0 && rg.Partitions[i-1] >= p {
 				return regionError(r, "partition ids %v are not strictly increasing", rg.Partitions)
 			}
-		}
-		if len(rg.Scope) == 0 {
-			return regionError(r, "empty scope")
 		}
 		for i, v := range rg.Scope {
 			if v < 0 || v >= g.NumVars {

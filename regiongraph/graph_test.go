@@ -102,6 +102,7 @@ func TestValidateErrors(t *testing.T) {
 		{"no roots", func(g *Graph) { g.Roots = nil }, "no roots"},
 		{"root twice", func(g *Graph) { g.Roots = []int{0, 0} }, "region 0: listed twice as a root"},
 		{"no regions", func(g *Graph) { *g = Graph{NumVars: 1} }, "no regions"},
+		{"no variables", func(g *Graph) { g.NumVars = 0 }, "NumVars 0 is not positive"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := smallGraph()
