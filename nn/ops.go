@@ -118,6 +118,11 @@ func Reshape(x *Node, shape ...int) *Node {
 	if slices.Equal(x.Shape(), shape) {
 		return x
 	}
+	if len(shape) == 0 {
+		// Gorgonia's 0-dimensional tensors do not mix with its scalars;
+		// the sum of the single element is a true scalar.
+		return Sum(x)
+	}
 	n, err := G.Reshape(x.n, shape)
 	return x.g.wrap(must("Reshape", n, err, x))
 }

@@ -1,0 +1,267 @@
+package circuit
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tenpc/tenpc/nn"
+)
+
+// Layer is the sum-product layer family.
+type Layer int
+
+const (
+	// CP is the collapsed CP layer: one Kout×Kin matrix per input, Hadamard
+	// product of the projections.
+	CP Layer = iota
+	// CPR is the uncollapsed CP layer of rank R: A[(Bᵀl1) ⊙ (Cᵀl2) ⊙ …].
+	CPR
+	// CPS is CP-XS plus a per-fold, per-output scale.
+	CPS
+	// CPXS is CP with one weight tensor shared by all folds of a layer
+	// (partitions of equal height).
+	CPXS
+	// Tucker is W (l1 ⊗ l2), binary partitions only.
+	Tucker
+)
+
+var layerNames = []string{"cp", "cp-r", "cp-s", "cp-xs", "tucker"}
+
+func (l Layer) String() string {
+	if int(l) < len(layerNames) {
+		return layerNames[l]
+	}
+	return fmt.Sprintf("Layer(%d)", int(l))
+}
+
+// ParseLayer parses "cp", "cp-r", "cp-s", "cp-xs" or "tucker".
+func ParseLayer(s string) (Layer, error) {
+	for i, n := range layerNames {
+		if s == n {
+			return Layer(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown layer %q (want %s)", s, strings.Join(layerNames, ", "))
+}
+
+// Param is how inner weights are parameterized.
+type Param int
+
+const (
+	// Clamp keeps raw weights, clamped at ≥ ClampMin after every optimizer
+	// step; the circuit is unnormalized and log p(x) = c(x) − log Z.
+	Clamp Param = iota
+	// Softmax normalizes each unit's weights over its inputs (Z = 1).
+	Softmax
+	// Exp uses exp(θ) as weights (unnormalized, like Clamp).
+	Exp
+)
+
+var paramNames = []string{"clamp", "softmax", "exp"}
+
+func (p Param) String() string {
+	if int(p) < len(paramNames) {
+		return paramNames[p]
+	}
+	return fmt.Sprintf("Param(%d)", int(p))
+}
+
+// ParseParam parses "clamp", "softmax" or "exp".
+func ParseParam(s string) (Param, error) {
+	for i, n := range paramNames {
+		if s == n {
+			return Param(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown parameterization %q (want %s)", s, strings.Join(paramNames, ", "))
+}
+
+// ClampMin is the lower bound of clamped weights (the reference protocol's
+// 1.08e-19, just above float32's smallest normal number squared).
+const ClampMin = 1.08e-19
+
+// InputKind is the distribution family of the input units.
+type InputKind int
+
+const (
+	Categorical InputKind = iota
+	Bernoulli
+	Binomial
+	Gaussian
+)
+
+var inputNames = []string{"categorical", "bernoulli", "binomial", "gaussian"}
+
+func (k InputKind) String() string {
+	if int(k) < len(inputNames) {
+		return inputNames[k]
+	}
+	return fmt.Sprintf("InputKind(%d)", int(k))
+}
+
+// ParseInput parses "categorical", "bernoulli", "binomial" or "gaussian".
+func ParseInput(s string) (InputKind, error) {
+	for i, n := range inputNames {
+		if s == n {
+			return InputKind(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown input %q (want %s)", s, strings.Join(inputNames, ", "))
+}
+
+// Init is the initializer of inner weights.
+type Init int
+
+const (
+	// Uniform draws from uniform(0.01, 0.99), the reference protocol's.
+	Uniform Init = iota
+	// Normal draws from N(0, 1) (used as logits under Softmax/Exp; under
+	// Clamp the absolute value is taken).
+	Normal
+	// Dirichlet draws each unit's weight vector from Dirichlet(1).
+	Dirichlet
+)
+
+var initNames = []string{"uniform", "normal", "dirichlet"}
+
+func (i Init) String() string {
+	if int(i) < len(initNames) {
+		return initNames[i]
+	}
+	return fmt.Sprintf("Init(%d)", int(i))
+}
+
+// ParseInit parses "uniform", "normal" or "dirichlet".
+func ParseInit(s string) (Init, error) {
+	for i, n := range initNames {
+		if s == n {
+			return Init(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown initializer %q (want %s)", s, strings.Join(initNames, ", "))
+}
+
+// Options configure Build. The zero value (with Units set) is the reference
+// protocol's circuit: CP layers, categorical inputs over 256 values, clamp
+// parameterization, uniform(0.01, 0.99) initialization, frozen mixing.
+type Options struct {
+	// Layer is the sum-product layer family (default CP).
+	Layer Layer
+	// Rank is the rank R of CPR layers (default Units).
+	Rank int
+	// Units is K, the number of units of every inner region (required).
+	Units int
+	// InputUnits is the number of units of input regions (default Units).
+	InputUnits int
+	// Classes is the number of root units: 1 for a density, N for a
+	// class-conditional circuit (default 1).
+	Classes int
+	// Input is the input distribution family (default Categorical).
+	Input InputKind
+	// Values is the number of values of categorical inputs (default 256);
+	// for Binomial it is N+1 (N trials; default 256, i.e. N = 255).
+	Values int
+	// Param is the inner weights' parameterization (default Clamp).
+	Param Param
+	// Init is the inner weights' initializer (default Uniform).
+	Init Init
+	// LearnMixing makes mixing weights trainable; by default they are frozen
+	// at uniform weights 1/H, as in the reference protocol.
+	LearnMixing bool
+	// DType is the element type (default Float32).
+	DType nn.DType
+	// Seed seeds every initializer (same seed, same circuit).
+	Seed uint64
+	// MaxParams refuses circuits with more parameters (0: 2^31).
+	MaxParams int64
+}
+
+func (o Options) withDefaults() Options {
+	if o.InputUnits == 0 {
+		o.InputUnits = o.Units
+	}
+	if o.Classes == 0 {
+		o.Classes = 1
+	}
+	if o.Rank == 0 {
+		o.Rank = o.Units
+	}
+	if o.Values == 0 {
+		switch o.Input {
+		case Bernoulli:
+			o.Values = 2
+		case Gaussian:
+		default:
+			o.Values = 256
+		}
+	}
+	if o.MaxParams == 0 {
+		o.MaxParams = 1 << 31
+	}
+	return o
+}
+
+func (o Options) validate() error {
+	switch {
+	case o.Units < 1:
+		return fmt.Errorf("circuit: Units must be ≥ 1, got %d", o.Units)
+	case o.InputUnits < 1:
+		return fmt.Errorf("circuit: InputUnits must be ≥ 1, got %d", o.InputUnits)
+	case o.Classes < 1:
+		return fmt.Errorf("circuit: Classes must be ≥ 1, got %d", o.Classes)
+	case o.Layer < CP || o.Layer > Tucker:
+		return fmt.Errorf("circuit: unknown layer %v", o.Layer)
+	case o.Param < Clamp || o.Param > Exp:
+		return fmt.Errorf("circuit: unknown parameterization %v", o.Param)
+	case o.Input < Categorical || o.Input > Gaussian:
+		return fmt.Errorf("circuit: unknown input %v", o.Input)
+	case o.Layer == CPR && o.Rank < 1:
+		return fmt.Errorf("circuit: Rank must be ≥ 1, got %d", o.Rank)
+	case (o.Input == Categorical || o.Input == Binomial) && (o.Values < 2 || o.Values > 256):
+		return fmt.Errorf("circuit: %v inputs need 2..256 values, got %d", o.Input, o.Values)
+	case o.Input == Bernoulli && o.Values != 2:
+		return fmt.Errorf("circuit: Bernoulli inputs take 2 values, got %d", o.Values)
+	case o.DType != nn.Float32 && o.DType != nn.Float64:
+		return fmt.Errorf("circuit: DType must be float32 or float64, got %v", o.DType)
+	}
+	return nil
+}
+
+// inputParamCount is the closed form of the input layer's parameter count:
+// V·Kin·C (categorical), V·Kin (Bernoulli, binomial), 2·V·Kin (Gaussian).
+func inputParamCount(p *Plan, o *Options) int {
+	v, k := p.NumVars, p.InputUnits
+	switch o.Input {
+	case Categorical:
+		return v * k * o.Values
+	case Gaussian:
+		return 2 * v * k
+	}
+	return v * k
+}
+
+// layerParamCount is the closed form of one folded layer's parameter count:
+//
+//	CP      F·A·Kout·Kin
+//	CP-XS   A·Kout·Kin
+//	CP-S    A·Kout·Kin + F·Kout
+//	CP-R    F·(A·R·Kin + Kout·R)
+//	Tucker  F·Kout·Kin²
+//	mixing  F·H·K
+func layerParamCount(l *LayerPlan, o *Options) int {
+	f, a := l.F(), l.Arity
+	if l.Kind == Mixing {
+		return f * a * l.Kout
+	}
+	switch o.Layer {
+	case CPXS:
+		return a * l.Kout * l.Kin
+	case CPS:
+		return a*l.Kout*l.Kin + f*l.Kout
+	case CPR:
+		return f * (a*o.Rank*l.Kin + l.Kout*o.Rank)
+	case Tucker:
+		return f * l.Kout * l.Kin * l.Kin
+	}
+	return f * a * l.Kout * l.Kin
+}

@@ -1,0 +1,312 @@
+package circuit
+
+import (
+	"fmt"
+
+	"github.com/tenpc/tenpc/nn"
+	"github.com/tenpc/tenpc/nn/kernel"
+)
+
+// Program is a circuit compiled for a batch size: for training (Step:
+// forward, backward, gradients into the parameters) or evaluation
+// (LogLikelihood). Batches smaller than the compiled size are padded; padded
+// rows get weight 0 in the loss and are dropped from results.
+type Program struct {
+	c     *Circuit
+	B     int
+	train bool
+	prog  *nn.Program
+
+	x    []uint8   // (B, V) category data
+	xf32 []float32 // (B, V) Gaussian data
+	xf64 []float64
+	miss []uint8   // (B, V)
+	w32  []float32 // (B) loss weights
+	w64  []float64
+}
+
+// Compile compiles the circuit for batches of b samples. With train set, the
+// program minimizes the mean negative log-likelihood of a batch,
+// −mean_b c(x_b) + log Z (only for circuits with one root unit).
+func (c *Circuit) Compile(b int, train bool) (*Program, error) {
+	if b < 1 {
+		return nil, fmt.Errorf("circuit: batch size %d, want ≥ 1", b)
+	}
+	if train && c.plan.Classes != 1 {
+		return nil, fmt.Errorf("circuit: training needs one root unit, the circuit has %d", c.plan.Classes)
+	}
+	g := nn.NewGraph(c.opts.DType)
+	nodes, err := c.Wire(g, b, "")
+	if err != nil {
+		return nil, err
+	}
+	g.Output("c", nodes.Circuit)
+	if nodes.LogZ != nil {
+		g.Output("logz", nodes.LogZ)
+	}
+	p := &Program{c: c, B: b, train: train, miss: make([]uint8, b*c.plan.NumVars)}
+	switch {
+	case c.opts.Input != Gaussian:
+		p.x = make([]uint8, b*c.plan.NumVars)
+	case c.opts.DType == nn.Float64:
+		p.xf64 = make([]float64, b*c.plan.NumVars)
+	default:
+		p.xf32 = make([]float32, b*c.plan.NumVars)
+	}
+	var opts []nn.Option
+	if train {
+		// loss = −Σ_b w_b c(x_b) + log Z with w_b = 1/n for the n real rows.
+		w := g.Input("w", b)
+		loss := nn.Neg(nn.Sum(nn.Mul(nn.Reshape(nodes.Circuit, b), w)))
+		if nodes.LogZ != nil {
+			loss = nn.Add(loss, nn.Reshape(nodes.LogZ))
+		}
+		g.Output("loss", loss)
+		opts = append(opts, nn.Minimize(loss))
+		if c.opts.DType == nn.Float64 {
+			p.w64 = make([]float64, b)
+		} else {
+			p.w32 = make([]float32, b)
+		}
+	}
+	if p.prog, err = g.Compile(opts...); err != nil {
+		return nil, fmt.Errorf("circuit: compile: %w", err)
+	}
+	return p, nil
+}
+
+// Circuit is the compiled circuit.
+func (p *Program) Circuit() *Circuit { return p.c }
+
+// load copies n ≤ B samples (and their mask, nil for none) into the input
+// buffers, padding the rest with copies of sample 0 marked fully missing.
+func (p *Program) load(x any, missing []bool, n int) (nn.Feed, error) {
+	v := p.c.plan.NumVars
+	switch xs := x.(type) {
+	case []uint8:
+		if p.x == nil {
+			return nil, fmt.Errorf("circuit: %v inputs take float data, got []uint8", p.c.opts.Input)
+		}
+		if err := kernel.ValidateCategories(xs, v, p.c.opts.Values); err != nil {
+			return nil, err
+		}
+		copy(p.x, xs)
+		clear(p.x[len(xs):])
+	case []float32:
+		if p.xf32 == nil {
+			return nil, fmt.Errorf("circuit: want %s data, got []float32", p.dataKind())
+		}
+		if err := kernel.ValidateGaussianData(xs, v); err != nil {
+			return nil, err
+		}
+		copy(p.xf32, xs)
+		clear(p.xf32[len(xs):])
+	case []float64:
+		if p.xf64 == nil {
+			return nil, fmt.Errorf("circuit: want %s data, got []float64", p.dataKind())
+		}
+		if err := kernel.ValidateGaussianData(xs, v); err != nil {
+			return nil, err
+		}
+		copy(p.xf64, xs)
+		clear(p.xf64[len(xs):])
+	}
+	for i := range p.miss {
+		switch {
+		case i >= n*v:
+			p.miss[i] = 1
+		case missing != nil && missing[i]:
+			p.miss[i] = 1
+		default:
+			p.miss[i] = 0
+		}
+	}
+	f := nn.Feed{"missing": p.miss}
+	switch {
+	case p.x != nil:
+		f["x"] = p.x
+	case p.xf64 != nil:
+		f["x"] = p.xf64
+	default:
+		f["x"] = p.xf32
+	}
+	return f, nil
+}
+
+func (p *Program) dataKind() string {
+	switch {
+	case p.x != nil:
+		return "[]uint8"
+	case p.xf64 != nil:
+		return "[]float64"
+	}
+	return "[]float32"
+}
+
+func (p *Program) rows(x any) (int, error) {
+	v := p.c.plan.NumVars
+	var n int
+	switch xs := x.(type) {
+	case []uint8:
+		n = len(xs)
+	case []float32:
+		n = len(xs)
+	case []float64:
+		n = len(xs)
+	default:
+		return 0, fmt.Errorf("circuit: unsupported data type %T", x)
+	}
+	if n%v != 0 {
+		return 0, fmt.Errorf("circuit: data length %d is not a multiple of %d variables", n, v)
+	}
+	return n / v, nil
+}
+
+// Step runs forward and backward on one batch of n ≤ B samples x (n, V)
+// (uint8 categories, or float32/float64 for Gaussian inputs), adds the
+// gradient of the mean negative log-likelihood into the parameters'
+// gradients, and returns that mean NLL (natural log, normalized).
+func (p *Program) Step(x any) (float64, error) {
+	if !p.train {
+		return 0, fmt.Errorf("circuit: Step on an evaluation program")
+	}
+	n, err := p.rows(x)
+	if err != nil {
+		return 0, err
+	}
+	if n < 1 || n > p.B {
+		return 0, fmt.Errorf("circuit: batch of %d samples, program takes 1..%d", n, p.B)
+	}
+	feed, err := p.load(x, nil, n)
+	if err != nil {
+		return 0, err
+	}
+	if p.w64 != nil {
+		for i := range p.w64 {
+			p.w64[i] = 0
+			if i < n {
+				p.w64[i] = 1 / float64(n)
+			}
+		}
+		feed["w"] = p.w64
+	} else {
+		for i := range p.w32 {
+			p.w32[i] = 0
+			if i < n {
+				p.w32[i] = float32(1 / float64(n))
+			}
+		}
+		feed["w"] = p.w32
+	}
+	return p.prog.Step(feed)
+}
+
+// LogLikelihood writes log p(x_b) (natural log, normalized: c(x) − log Z)
+// for every sample of x (any number, processed in batches of B) into dst
+// (len n·Classes), integrating out the variables marked in missing (nil: none;
+// otherwise the shape of x).
+func (p *Program) LogLikelihood(x any, missing []bool, dst []float64) error {
+	n, err := p.rows(x)
+	if err != nil {
+		return err
+	}
+	v, k := p.c.plan.NumVars, p.c.plan.Classes
+	if len(dst) != n*k {
+		return fmt.Errorf("circuit: dst has %d entries, want %d", len(dst), n*k)
+	}
+	if missing != nil && len(missing) != n*v {
+		return fmt.Errorf("circuit: missing has %d entries, want %d", len(missing), n*v)
+	}
+	for lo := 0; lo < n; lo += p.B {
+		hi := min(lo+p.B, n)
+		var xs any
+		switch xx := x.(type) {
+		case []uint8:
+			xs = xx[lo*v : hi*v]
+		case []float32:
+			xs = xx[lo*v : hi*v]
+		case []float64:
+			xs = xx[lo*v : hi*v]
+		}
+		var ms []bool
+		if missing != nil {
+			ms = missing[lo*v : hi*v]
+		}
+		feed, err := p.load(xs, ms, hi-lo)
+		if err != nil {
+			return fmt.Errorf("samples %d..%d: %w", lo, hi-1, err)
+		}
+		if p.train {
+			// The loss weights only matter for Step; feed zeros.
+			if p.w64 != nil {
+				clear(p.w64)
+				feed["w"] = p.w64
+			} else {
+				clear(p.w32)
+				feed["w"] = p.w32
+			}
+		}
+		if err := p.prog.Run(feed); err != nil {
+			return err
+		}
+		cv, err := p.prog.Output("c")
+		if err != nil {
+			return err
+		}
+		logZ, err := p.logZ()
+		if err != nil {
+			return err
+		}
+		c := cv.Float64s()
+		for i := range (hi - lo) * k {
+			dst[lo*k+i] = c[i] - logZ[i%k]
+		}
+	}
+	return nil
+}
+
+// logZ reads the partition function of the last run (zeros when the circuit
+// is normalized by construction).
+func (p *Program) logZ() ([]float64, error) {
+	if p.c.Normalized() {
+		return make([]float64, p.c.plan.Classes), nil
+	}
+	z, err := p.prog.Output("logz")
+	if err != nil {
+		return nil, err
+	}
+	return z.Float64s(), nil
+}
+
+// LogPartition runs the program on nothing (every variable missing) and
+// returns log Z per root unit.
+func (p *Program) LogPartition() ([]float64, error) {
+	v := p.c.plan.NumVars
+	miss := make([]bool, v)
+	for i := range miss {
+		miss[i] = true
+	}
+	var x any = make([]uint8, v)
+	if p.x == nil {
+		if p.xf64 != nil {
+			x = make([]float64, v)
+		} else {
+			x = make([]float32, v)
+		}
+	}
+	feed, err := p.load(x, miss, 1)
+	if err != nil {
+		return nil, err
+	}
+	if p.train {
+		if p.w64 != nil {
+			feed["w"] = p.w64
+		} else {
+			feed["w"] = p.w32
+		}
+	}
+	if err := p.prog.Run(feed); err != nil {
+		return nil, err
+	}
+	return p.logZ()
+}
