@@ -259,3 +259,35 @@ func TestFashionMNIST(t *testing.T) {
 		t.Errorf("first test label %d, want 9", s.Test.Labels[0])
 	}
 }
+
+// TestMNISTRawFileSum checks that the recorded sums are of the IDX bytes, so
+// a decompressed copy passes the same check as the distributed .gz file.
+func TestMNISTRawFileSum(t *testing.T) {
+	mod, err := MNISTDir()
+	if err != nil {
+		t.Skip(err)
+	}
+	m, err := ReadIDXFile(filepath.Join(mod, testLabels+".gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, testLabels), idxBytes(m.Dims, m.Data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := readKnownIDX("mnist", dir, testLabels, mnistSHA256, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(raw.Dims, []int{10000}) || raw.Data[0] != 7 {
+		t.Errorf("raw labels: dims %v first %d, want [10000] 7", raw.Dims, raw.Data[0])
+	}
+	// One changed label is caught.
+	m.Data[0] = 1
+	if err := os.WriteFile(filepath.Join(dir, testLabels), idxBytes(m.Dims, m.Data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readKnownIDX("mnist", dir, testLabels, mnistSHA256, ""); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, testLabels)+" has SHA-256") {
+		t.Errorf("changed label: error %v, want a checksum mismatch naming the file", err)
+	}
+}
