@@ -33,7 +33,8 @@ func newCPBench[T Float](F, B, K int, shared bool) *cpBench[T] {
 		w: conv[T](randWeights(rng, fw*2*K*K)), out: make([]T, F*B*(K+1))}
 	b.g = conv[T](randLogs(rng, F, B, K+1, 0))
 	b.dW = make([]T, len(b.w))
-	b.forward()
+	b.forward() // size the workspace: steady state from here on
+	b.backward()
 	return b
 }
 
