@@ -36,10 +36,10 @@ type CPR[T Float] struct {
 	t, e, d []T       // per chunk (B, Kout), (B, R), (B, Kin)
 	ta      []T       // per chunk (B, R)
 
-	srcs, dSrcs           [][]T
-	u, o, out, g, dU, dO  []T
-	nc, size              int
-	fwdChunk, bwdChunk    func(int)
+	srcs, dSrcs          [][]T
+	u, o, out, g, dU, dO []T
+	nc, size             int
+	fwdChunk, bwdChunk   func(int)
 }
 
 // NewCPR validates the wiring and allocates the workspace of a rank-R CP
