@@ -58,7 +58,7 @@ func TestElementwiseActivations(t *testing.T) {
 		{"tanh", tanh, math.Tanh},
 		{"sigmoid", sigmoid, func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }},
 	} {
-		x := awayFromZero(randTensor(rng, -3, 3, 3, 4))
+		x := awayFromZero(gcRand(rng, -3, 3, 3, 4))
 		want := make([]float64, 12)
 		for i, v := range x.Data().([]float64) {
 			want[i] = c.ref(v)
@@ -66,15 +66,15 @@ func TestElementwiseActivations(t *testing.T) {
 		for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
 			in, tol := x, 1e-12
 			if dt == tensor.Float32 {
-				in, tol = toFloat32(x), 1e-6
+				in, tol = gcFloat32(x), 1e-6
 			}
-			_, got, err := forward([]*tensor.Dense{in}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
+			_, got, err := gcForward([]*tensor.Dense{in}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
 				return c.fn(xs[0])
 			})
 			if err != nil {
 				t.Fatalf("%s %v: %v", c.name, dt, err)
 			}
-			if d := maxAbsDiff(asFloat64(got), want); d > tol {
+			if d := gcMaxAbsDiff(gcAsFloat64(got), want); d > tol {
 				t.Fatalf("%s %v: max |diff| %g", c.name, dt, d)
 			}
 		}
@@ -97,14 +97,14 @@ func TestSoftmax(t *testing.T) {
 		}
 		for _, shape := range [][]int{{5}, {3, 4}, {2, 3, 4}, {2, 3, 2, 3}} {
 			for axis := range shape {
-				x := randTensor(rng, -2, 2, shape...)
+				x := gcRand(rng, -2, 2, shape...)
 				want := refSoftmax(x.Data().([]float64), shape, axis, logSpace)
 				for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
 					in, tol := x, 1e-12
 					if dt == tensor.Float32 {
-						in, tol = toFloat32(x), 1e-6
+						in, tol = gcFloat32(x), 1e-6
 					}
-					gotShape, got, err := forward([]*tensor.Dense{in}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
+					gotShape, got, err := gcForward([]*tensor.Dense{in}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
 						return fn(xs[0], axis)
 					})
 					if err != nil {
@@ -113,7 +113,7 @@ func TestSoftmax(t *testing.T) {
 					if !gotShape.Eq(tensor.Shape(shape)) {
 						t.Fatalf("%s %v axis %d: shape %v", name, shape, axis, gotShape)
 					}
-					if d := maxAbsDiff(asFloat64(got), want); d > tol {
+					if d := gcMaxAbsDiff(gcAsFloat64(got), want); d > tol {
 						t.Fatalf("%s %v axis %d %v: max |diff| %g", name, shape, axis, dt, d)
 					}
 				}
@@ -135,24 +135,24 @@ func TestSoftmaxStable(t *testing.T) {
 		1000, 1000, -1000,
 		inf, 0, math.Log(3),
 	}))
-	_, got, err := forward([]*tensor.Dense{x}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
+	_, got, err := gcForward([]*tensor.Dense{x}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
 		return softmax(xs[0], 1)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []float64{0.5, 0.5, 0, 0, 0.25, 0.75}
-	if d := maxAbsDiff(asFloat64(got), want); d > 1e-12 {
+	if d := gcMaxAbsDiff(gcAsFloat64(got), want); d > 1e-12 {
 		t.Fatalf("softmax %v, want %v", got, want)
 	}
-	_, got, err = forward([]*tensor.Dense{x}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
+	_, got, err = gcForward([]*tensor.Dense{x}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
 		return logSoftmax(xs[0], 1)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantLog := []float64{-math.Ln2, -math.Ln2, -2000 - math.Ln2, inf, math.Log(0.25), math.Log(0.75)}
-	if d := maxAbsDiff(asFloat64(got), wantLog); d > 1e-12 {
+	if d := gcMaxAbsDiff(gcAsFloat64(got), wantLog); d > 1e-12 {
 		t.Fatalf("logSoftmax %v, want %v", got, wantLog)
 	}
 }
@@ -161,11 +161,11 @@ func TestSoftmaxStable(t *testing.T) {
 func TestActivationErrors(t *testing.T) {
 	g := gorgonia.NewGraph()
 	xi := gorgonia.NewTensor(g, tensor.Int, 1, gorgonia.WithShape(3), gorgonia.WithName("xi"))
-	if _, err := relu(xi); err == nil || !containsAll(err.Error(), "relu", "int") {
+	if _, err := relu(xi); err == nil || !gcContainsAll(err.Error(), "relu", "int") {
 		t.Fatalf("relu of int: %v", err)
 	}
 	x := gorgonia.NewTensor(g, tensor.Float64, 2, gorgonia.WithShape(2, 3), gorgonia.WithName("x"))
-	if _, err := softmax(x, 2); err == nil || !containsAll(err.Error(), "softmax", "(2, 3)") {
+	if _, err := softmax(x, 2); err == nil || !gcContainsAll(err.Error(), "softmax", "(2, 3)") {
 		t.Fatalf("softmax axis 2 of (2,3): %v", err)
 	}
 }

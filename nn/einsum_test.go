@@ -111,7 +111,7 @@ func TestEinsumForward(t *testing.T) {
 	for _, c := range einsumCases {
 		ins := make([]*tensor.Dense, len(c.shapes))
 		for i, sh := range c.shapes {
-			ins[i] = randTensor(rng, -1, 1, sh...)
+			ins[i] = gcRand(rng, -1, 1, sh...)
 		}
 		wantShape, want := refEinsum(t, c.spec, ins)
 		for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
@@ -119,10 +119,10 @@ func TestEinsumForward(t *testing.T) {
 			if dt == tensor.Float32 {
 				in, tol = make([]*tensor.Dense, len(ins)), 1e-5
 				for i := range ins {
-					in[i] = toFloat32(ins[i])
+					in[i] = gcFloat32(ins[i])
 				}
 			}
-			gotShape, got, err := forward(in, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
+			gotShape, got, err := gcForward(in, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
 				return einsum(c.spec, xs...)
 			})
 			if err != nil {
@@ -135,7 +135,7 @@ func TestEinsumForward(t *testing.T) {
 			} else if !gotShape.Eq(tensor.Shape(wantShape)) {
 				t.Fatalf("%s: shape %v, want %v", c.spec, gotShape, wantShape)
 			}
-			if d := maxAbsDiff(asFloat64(got), want); d > tol {
+			if d := gcMaxAbsDiff(gcAsFloat64(got), want); d > tol {
 				t.Fatalf("%s %v: max |diff| %g\n got %v\nwant %v", c.spec, dt, d, got, want)
 			}
 		}
@@ -149,7 +149,7 @@ func TestEinsumGradients(t *testing.T) {
 		t.Run(strings.ReplaceAll(c.spec, "->", "_to_"), func(t *testing.T) {
 			ins := make([]*tensor.Dense, len(c.shapes))
 			for i, sh := range c.shapes {
-				ins[i] = randTensor(rng, -1, 1, sh...)
+				ins[i] = gcRand(rng, -1, 1, sh...)
 			}
 			gradCheck(t, ins, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
 				return einsum(c.spec, xs...)
@@ -162,7 +162,7 @@ func TestEinsumGradients(t *testing.T) {
 // sum of both gradient paths.
 func TestEinsumSameInputTwice(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
-	x := randTensor(rng, -1, 1, 3, 4)
+	x := gcRand(rng, -1, 1, 3, 4)
 	gradCheck(t, []*tensor.Dense{x}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
 		return einsum("ik,jk->ij", xs[0], xs[0])
 	})
@@ -215,7 +215,7 @@ func TestEinsumErrors(t *testing.T) {
 		if err == nil {
 			t.Fatalf("%q: no error", c.spec)
 		}
-		if !containsAll(err.Error(), c.want...) {
+		if !gcContainsAll(err.Error(), c.want...) {
 			t.Fatalf("%q: error %q lacks %q", c.spec, err, c.want)
 		}
 	}

@@ -58,14 +58,14 @@ func TestGatherForward(t *testing.T) {
 	for _, shape := range [][]int{{5}, {3, 4}, {2, 3, 4}, {2, 3, 4, 3}} {
 		for axis := range shape {
 			idx := gatherIndices(shape[axis])
-			x := randTensor(rng, -1, 1, shape...)
+			x := gcRand(rng, -1, 1, shape...)
 			wantShape, want := refGather(x.Data().([]float64), shape, axis, idx)
 			for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
 				in := x
 				if dt == tensor.Float32 {
-					in = toFloat32(x)
+					in = gcFloat32(x)
 				}
-				gotShape, got, err := forward([]*tensor.Dense{in}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
+				gotShape, got, err := gcForward([]*tensor.Dense{in}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
 					return gather(xs[0], axis, idx)
 				})
 				if err != nil {
@@ -74,7 +74,7 @@ func TestGatherForward(t *testing.T) {
 				if !gotShape.Eq(tensor.Shape(wantShape)) {
 					t.Fatalf("%v axis %d: shape %v, want %v", shape, axis, gotShape, wantShape)
 				}
-				if d := maxAbsDiff(asFloat64(got), want); d > 1e-7 {
+				if d := gcMaxAbsDiff(gcAsFloat64(got), want); d > 1e-7 {
 					t.Fatalf("%v axis %d %v: max |diff| %g", shape, axis, dt, d)
 				}
 			}
@@ -90,7 +90,7 @@ func TestGatherGradients(t *testing.T) {
 	for _, shape := range [][]int{{5}, {3, 4}, {2, 3, 4}, {2, 3, 4, 3}} {
 		for axis := range shape {
 			t.Run(fmt.Sprintf("%v/axis%d", shape, axis), func(t *testing.T) {
-				x := randTensor(rng, -1, 1, shape...)
+				x := gcRand(rng, -1, 1, shape...)
 				gradCheck(t, []*tensor.Dense{x}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
 					y, err := gather(xs[0], axis, gatherIndices(shape[axis]))
 					if err != nil {
@@ -102,15 +102,15 @@ func TestGatherGradients(t *testing.T) {
 		}
 	}
 	// gather of negative axis equals the last axis
-	x := randTensor(rng, -1, 1, 2, 3)
-	_, a, err := forward([]*tensor.Dense{x}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
+	x := gcRand(rng, -1, 1, 2, 3)
+	_, a, err := gcForward([]*tensor.Dense{x}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
 		return gather(xs[0], -1, []int{2, 0})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, want := refGather(x.Data().([]float64), []int{2, 3}, 1, []int{2, 0})
-	if d := maxAbsDiff(asFloat64(a), want); d != 0 {
+	if d := gcMaxAbsDiff(gcAsFloat64(a), want); d != 0 {
 		t.Fatalf("axis -1: max |diff| %g", d)
 	}
 }
@@ -124,8 +124,8 @@ func TestScatterAddIsAdjoint(t *testing.T) {
 		idx := gatherIndices(shape[axis])
 		gs := shape.Clone()
 		gs[axis] = len(idx)
-		x := randTensor(rng, -1, 1, shape...)
-		y := randTensor(rng, -1, 1, gs...)
+		x := gcRand(rng, -1, 1, shape...)
+		y := gcRand(rng, -1, 1, gs...)
 		op := &gatherOp{inShape: shape, axis: axis, indices: idx}
 		adj := &gatherOp{inShape: shape, axis: axis, indices: idx, scatter: true}
 		gx, err := op.Do(x)
@@ -168,7 +168,7 @@ func TestGatherErrors(t *testing.T) {
 		{0, nil, []string{"gather", "no indices", "(2, 3)"}},
 	} {
 		_, err := gather(x, c.axis, c.idx)
-		if err == nil || !containsAll(err.Error(), c.want...) {
+		if err == nil || !gcContainsAll(err.Error(), c.want...) {
 			t.Fatalf("gather axis %d idx %v: error %v, want %q", c.axis, c.idx, err, c.want)
 		}
 	}

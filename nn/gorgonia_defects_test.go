@@ -16,33 +16,33 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// runValue builds f on one float64 input, runs it, and returns the output
+// gcRunValue builds f on one float64 input, runs it, and returns the output
 // data, recovering a panic into an error.
-func runValue(x *tensor.Dense, f func(*gorgonia.Node) (*gorgonia.Node, error)) (out []float64, err error) {
+func gcRunValue(x *tensor.Dense, f func(*gorgonia.Node) (*gorgonia.Node, error)) (out []float64, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
-	_, d, err := forward([]*tensor.Dense{x}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
+	_, d, err := gcForward([]*tensor.Dense{x}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
 		return f(xs[0])
 	})
 	if err != nil {
 		return nil, err
 	}
-	return asFloat64(d), nil
+	return gcAsFloat64(d), nil
 }
 
-// runGrad returns d(Σ w ⊙ f(x))/dx for one float64 input (w = weights, of
+// gcRunGrad returns d(Σ w ⊙ f(x))/dx for one float64 input (w = weights, of
 // f(x)'s size), recovering a panic into an error.
-func runGrad(x *tensor.Dense, w []float64, f func(*gorgonia.Node) (*gorgonia.Node, error)) (out []float64, err error) {
+func gcRunGrad(x *tensor.Dense, w []float64, f func(*gorgonia.Node) (*gorgonia.Node, error)) (out []float64, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
 	g := gorgonia.NewGraph()
-	xs := newInputs(g, "x", []*tensor.Dense{x})
+	xs := gcInputs(g, "x", []*tensor.Dense{x})
 	y, err := f(xs[0])
 	if err != nil {
 		return nil, err
@@ -68,7 +68,7 @@ func runGrad(x *tensor.Dense, w []float64, f func(*gorgonia.Node) (*gorgonia.Nod
 	if err := m.RunAll(); err != nil {
 		return nil, err
 	}
-	return float64s(gv)
+	return gcFloat64s(gv)
 }
 
 // TestGorgoniaLogSumExpDefect: gorgonia.LogSumExp computes
@@ -78,7 +78,7 @@ func runGrad(x *tensor.Dense, w []float64, f func(*gorgonia.Node) (*gorgonia.Nod
 func TestGorgoniaLogSumExpDefect(t *testing.T) {
 	x := tensor.New(tensor.WithShape(3), tensor.WithBacking([]float64{0, 0.3, 0.6}))
 	truth := refReduce("lse", x.Data().([]float64), []int{3}, 0)[0] // ≈ 1.5543
-	got, err := runValue(x, func(n *gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.LogSumExp(n, 0) })
+	got, err := gcRunValue(x, func(n *gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.LogSumExp(n, 0) })
 	if err != nil {
 		t.Fatalf("gorgonia.LogSumExp on a vector: %v", err)
 	}
@@ -87,7 +87,7 @@ func TestGorgoniaLogSumExpDefect(t *testing.T) {
 	if math.Abs(got[0]-truth) < 0.1 || math.Abs(got[0]-wrong) > 1e-12 {
 		t.Fatalf("gorgonia.LogSumExp([0 .3 .6]) = %v; expected the defect value %v (truth %v)", got[0], wrong, truth)
 	}
-	ours, err := runValue(x, func(n *gorgonia.Node) (*gorgonia.Node, error) { return logSumExp(n, 0) })
+	ours, err := gcRunValue(x, func(n *gorgonia.Node) (*gorgonia.Node, error) { return logSumExp(n, 0) })
 	if err != nil || math.Abs(ours[0]-truth) > 1e-12 {
 		t.Fatalf("logSumExp = %v (err %v), want %v", ours, err, truth)
 	}
@@ -95,16 +95,16 @@ func TestGorgoniaLogSumExpDefect(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
 	for _, shape := range [][]int{{2, 3}, {2, 3, 4}} {
 		for axis := range shape {
-			xm := randTensor(rng, -2, 2, shape...)
-			_, err := runValue(xm, func(n *gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.LogSumExp(n, axis) })
+			xm := gcRand(rng, -2, 2, shape...)
+			_, err := gcRunValue(xm, func(n *gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.LogSumExp(n, axis) })
 			if err == nil {
 				t.Fatalf("gorgonia.LogSumExp on %v axis %d built and ran; the defect (shape mismatch) is gone", shape, axis)
 			}
-			ours, err := runValue(xm, func(n *gorgonia.Node) (*gorgonia.Node, error) { return logSumExp(n, axis) })
+			ours, err := gcRunValue(xm, func(n *gorgonia.Node) (*gorgonia.Node, error) { return logSumExp(n, axis) })
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d := maxAbsDiff(ours, refReduce("lse", xm.Data().([]float64), shape, axis)); d > 1e-12 {
+			if d := gcMaxAbsDiff(ours, refReduce("lse", xm.Data().([]float64), shape, axis)); d > 1e-12 {
 				t.Fatalf("logSumExp %v axis %d: max |diff| %g", shape, axis, d)
 			}
 		}
@@ -130,10 +130,10 @@ func TestGorgoniaMiddleAxisReductionDefect(t *testing.T) {
 		}{{"sum", gorgonia.Sum, sumAxis}, {"max", gorgonia.Max, maxAxis}} {
 			for axis := range shape {
 				truth := refReduce(c.kind, data, shape, axis)
-				theirs, err := runValue(x, func(n *gorgonia.Node) (*gorgonia.Node, error) { return c.theirs(n, axis) })
+				theirs, err := gcRunValue(x, func(n *gorgonia.Node) (*gorgonia.Node, error) { return c.theirs(n, axis) })
 				d := math.Inf(1)
 				if err == nil {
-					d = maxAbsDiff(theirs, truth)
+					d = gcMaxAbsDiff(theirs, truth)
 				}
 				t.Logf("gorgonia.%s on %v axis %d: max |diff| from truth %g (err %v)", c.kind, shape, axis, d, err)
 				middle := axis >= 2 && axis <= len(shape)-2
@@ -143,11 +143,11 @@ func TestGorgoniaMiddleAxisReductionDefect(t *testing.T) {
 				if !middle && d != 0 {
 					t.Errorf("gorgonia.%s on %v axis %d is wrong too (diff %g, err %v)", c.kind, shape, axis, d, err)
 				}
-				ours, err := runValue(x, func(n *gorgonia.Node) (*gorgonia.Node, error) { return c.ours(n, axis) })
+				ours, err := gcRunValue(x, func(n *gorgonia.Node) (*gorgonia.Node, error) { return c.ours(n, axis) })
 				if err != nil {
 					t.Fatal(err)
 				}
-				if d := maxAbsDiff(ours, truth); d > 1e-9 {
+				if d := gcMaxAbsDiff(ours, truth); d > 1e-9 {
 					t.Errorf("%sAxis on %v axis %d: max |diff| %g", c.kind, shape, axis, d)
 				}
 			}
@@ -193,10 +193,10 @@ func TestGorgoniaByIndicesBackwardDefect(t *testing.T) {
 		{[]int{2, 4, 3}, 1, []int{3, 0, 3}, panics},
 	} {
 		name := fmt.Sprintf("%v axis %d indices %v", c.shape, c.axis, c.idx)
-		x := randTensor(rng, -1, 1, c.shape...)
+		x := gcRand(rng, -1, 1, c.shape...)
 		outShape := append([]int(nil), c.shape...)
 		outShape[c.axis] = len(c.idx)
-		w := randTensor(rng, 0.5, 1.5, outShape...)
+		w := gcRand(rng, 0.5, 1.5, outShape...)
 		// truth: dx[p, idx[j], q] += w[p, j, q]
 		pre, n, post := splitAxis(tensor.Shape(c.shape), c.axis)
 		truth := make([]float64, x.Shape().TotalSize())
@@ -226,14 +226,14 @@ func TestGorgoniaByIndicesBackwardDefect(t *testing.T) {
 				t.Errorf("tensor.ByIndicesB on %s no longer panics; re-check the defect", name)
 			}
 		} else {
-			theirs, err := runGrad(x, wd, func(nd *gorgonia.Node) (*gorgonia.Node, error) {
+			theirs, err := gcRunGrad(x, wd, func(nd *gorgonia.Node) (*gorgonia.Node, error) {
 				in := gorgonia.NewTensor(nd.Graph(), tensor.Int, 1, gorgonia.WithShape(len(c.idx)), gorgonia.WithName("idx"),
 					gorgonia.WithValue(indices()))
 				return gorgonia.ByIndices(nd, in, c.axis)
 			})
 			d := math.Inf(1)
 			if err == nil {
-				d = maxAbsDiff(theirs, truth)
+				d = gcMaxAbsDiff(theirs, truth)
 			}
 			t.Logf("gorgonia.ByIndices backward, %s: max |diff| from truth %g (err %v)", name, d, err)
 			if c.want == wrong && d < 0.1 {
@@ -243,11 +243,11 @@ func TestGorgoniaByIndicesBackwardDefect(t *testing.T) {
 				t.Errorf("gorgonia.ByIndices backward on %s is wrong too (diff %g, err %v)", name, d, err)
 			}
 		}
-		ours, err := runGrad(x, wd, func(nd *gorgonia.Node) (*gorgonia.Node, error) { return gather(nd, c.axis, c.idx) })
+		ours, err := gcRunGrad(x, wd, func(nd *gorgonia.Node) (*gorgonia.Node, error) { return gather(nd, c.axis, c.idx) })
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := maxAbsDiff(ours, truth); d > 1e-12 {
+		if d := gcMaxAbsDiff(ours, truth); d > 1e-12 {
 			t.Errorf("gather backward %s: max |diff| %g", name, d)
 		}
 	}

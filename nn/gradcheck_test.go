@@ -35,9 +35,9 @@ const gcStep = 1e-6
 // gcBuild builds the expression under test from the input nodes.
 type gcBuild func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error)
 
-// randTensor returns a float64 tensor of the given shape with entries
+// gcRand returns a float64 tensor of the given shape with entries
 // uniform in [lo, hi), from a seeded source.
-func randTensor(rng *rand.Rand, lo, hi float64, shape ...int) *tensor.Dense {
+func gcRand(rng *rand.Rand, lo, hi float64, shape ...int) *tensor.Dense {
 	n := 1
 	for _, d := range shape {
 		n *= d
@@ -49,8 +49,8 @@ func randTensor(rng *rand.Rand, lo, hi float64, shape ...int) *tensor.Dense {
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
 }
 
-// scalarOf reads a scalar value (gorgonia scalar or 0-D/1-element tensor).
-func scalarOf(v gorgonia.Value) (float64, error) {
+// gcScalar reads a scalar value (gorgonia scalar or 0-D/1-element tensor).
+func gcScalar(v gorgonia.Value) (float64, error) {
 	if v == nil {
 		return 0, fmt.Errorf("nil value")
 	}
@@ -71,8 +71,8 @@ func scalarOf(v gorgonia.Value) (float64, error) {
 	return 0, fmt.Errorf("value of shape %v is not a scalar", v.Shape())
 }
 
-// float64s copies the data of a float64 value.
-func float64s(v gorgonia.Value) ([]float64, error) {
+// gcFloat64s copies the data of a float64 value.
+func gcFloat64s(v gorgonia.Value) ([]float64, error) {
 	d, err := floatData("float64s", v)
 	if err != nil {
 		return nil, err
@@ -84,8 +84,8 @@ func float64s(v gorgonia.Value) ([]float64, error) {
 	return append([]float64(nil), s...), nil
 }
 
-// newInputs adds one named float64 input per tensor to g.
-func newInputs(g *gorgonia.ExprGraph, prefix string, vals []*tensor.Dense) []*gorgonia.Node {
+// gcInputs adds one named float64 input per tensor to g.
+func gcInputs(g *gorgonia.ExprGraph, prefix string, vals []*tensor.Dense) []*gorgonia.Node {
 	xs := make([]*gorgonia.Node, len(vals))
 	for i, v := range vals {
 		xs[i] = gorgonia.NewTensor(g, v.Dtype(), v.Dims(), gorgonia.WithShape(v.Shape()...),
@@ -97,7 +97,7 @@ func newInputs(g *gorgonia.ExprGraph, prefix string, vals []*tensor.Dense) []*go
 // gradErr returns the largest gradient error over all entries of all inputs.
 func gradErr(inputs []*tensor.Dense, build gcBuild) (float64, error) {
 	g := gorgonia.NewGraph()
-	xs := newInputs(g, "x", inputs)
+	xs := gcInputs(g, "x", inputs)
 	y, err := build(g, xs)
 	if err != nil {
 		return 0, fmt.Errorf("build: %w", err)
@@ -117,7 +117,7 @@ func gradErr(inputs []*tensor.Dense, build gcBuild) (float64, error) {
 	}
 	wrng := rand.New(rand.NewPCG(7, 11))
 	w := gorgonia.NewTensor(g, tensor.Float64, 1, gorgonia.WithShape(total), gorgonia.WithName("gc_w"),
-		gorgonia.WithValue(randTensor(wrng, 0.5, 1.5, total)))
+		gorgonia.WithValue(gcRand(wrng, 0.5, 1.5, total)))
 	prod, err := gorgonia.HadamardProd(flat, w)
 	if err != nil {
 		return 0, fmt.Errorf("weight output: %w", err)
@@ -147,7 +147,7 @@ func gradErr(inputs []*tensor.Dense, build gcBuild) (float64, error) {
 	}
 	analytic := make([][]float64, len(xs))
 	for i := range xs {
-		if analytic[i], err = float64s(gradV[i]); err != nil {
+		if analytic[i], err = gcFloat64s(gradV[i]); err != nil {
 			return 0, fmt.Errorf("gradient of x%d: %w", i, err)
 		}
 		if len(analytic[i]) != inputs[i].Shape().TotalSize() {
@@ -168,7 +168,7 @@ func gradErr(inputs []*tensor.Dense, build gcBuild) (float64, error) {
 				if err := run(); err != nil {
 					return 0, fmt.Errorf("run perturbed: %w", err)
 				}
-				if f[k], err = scalarOf(lossV); err != nil {
+				if f[k], err = gcScalar(lossV); err != nil {
 					return 0, err
 				}
 			}
@@ -199,11 +199,11 @@ func gradCheck(t *testing.T, inputs []*tensor.Dense, build gcBuild) {
 	}
 }
 
-// forward builds build(xs) on inputs of their own dtype, runs it once, and
+// gcForward builds build(xs) on inputs of their own dtype, runs it once, and
 // returns the output's shape and data.
-func forward(inputs []*tensor.Dense, build gcBuild) (tensor.Shape, any, error) {
+func gcForward(inputs []*tensor.Dense, build gcBuild) (tensor.Shape, any, error) {
 	g := gorgonia.NewGraph()
-	xs := newInputs(g, "x", inputs)
+	xs := gcInputs(g, "x", inputs)
 	y, err := build(g, xs)
 	if err != nil {
 		return nil, nil, err
@@ -215,16 +215,16 @@ func forward(inputs []*tensor.Dense, build gcBuild) (tensor.Shape, any, error) {
 	if err := m.RunAll(); err != nil {
 		return nil, nil, err
 	}
-	d, err := floatData("forward", yv)
+	d, err := floatData("gcForward", yv)
 	if err != nil {
 		return nil, nil, err
 	}
 	return y.Shape().Clone(), d, nil
 }
 
-// maxAbsDiff is the largest |a−b|; +Inf if lengths differ or a NaN appears
+// gcMaxAbsDiff is the largest |a−b|; +Inf if lengths differ or a NaN appears
 // where the other has none.
-func maxAbsDiff(a, b []float64) float64 {
+func gcMaxAbsDiff(a, b []float64) float64 {
 	if len(a) != len(b) {
 		return math.Inf(1)
 	}
@@ -246,7 +246,7 @@ func maxAbsDiff(a, b []float64) float64 {
 // a gather with different indices) must be reported.
 func TestGradCheckDetectsWrongGradient(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	x := randTensor(rng, -1, 1, 3, 4)
+	x := gcRand(rng, -1, 1, 3, 4)
 	e, err := gradErr([]*tensor.Dense{x}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
 		op := &wrongGradOp{gatherOp{inShape: tensor.Shape{3, 4}, axis: 1, indices: []int{2, 0}}}
 		return gorgonia.ApplyOp(op, xs[0])

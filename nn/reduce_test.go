@@ -95,17 +95,17 @@ func TestReduceForward(t *testing.T) {
 	for _, kind := range []string{"sum", "max", "lse"} {
 		for _, shape := range reduceShapes {
 			for axis := range shape {
-				x := randTensor(rng, -3, 3, shape...)
+				x := gcRand(rng, -3, 3, shape...)
 				want := refReduce(kind, x.Data().([]float64), shape, axis)
 				for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
 					name := fmt.Sprintf("%s/%v/axis%d/%v", kind, shape, axis, dt)
 					in := x
 					tol := 1e-12
 					if dt == tensor.Float32 {
-						in = toFloat32(x)
+						in = gcFloat32(x)
 						tol = 1e-5
 					}
-					gotShape, got, err := forward([]*tensor.Dense{in}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
+					gotShape, got, err := gcForward([]*tensor.Dense{in}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
 						return reduceFn(kind)(xs[0], axis)
 					})
 					if err != nil {
@@ -114,7 +114,7 @@ func TestReduceForward(t *testing.T) {
 					if wantShape := dropAxis(tensor.Shape(shape), axis); gotShape.TotalSize() != len(want) || len(gotShape) != len(wantShape) {
 						t.Fatalf("%s: shape %v, want %v", name, gotShape, wantShape)
 					}
-					if d := maxAbsDiff(asFloat64(got), want); d > tol {
+					if d := gcMaxAbsDiff(gcAsFloat64(got), want); d > tol {
 						t.Fatalf("%s: max |diff| %g", name, d)
 					}
 				}
@@ -126,14 +126,14 @@ func TestReduceForward(t *testing.T) {
 // TestReduceNegativeAxis: axis -1 is the last axis.
 func TestReduceNegativeAxis(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	x := randTensor(rng, -1, 1, 2, 3, 4)
-	_, got, err := forward([]*tensor.Dense{x}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
+	x := gcRand(rng, -1, 1, 2, 3, 4)
+	_, got, err := gcForward([]*tensor.Dense{x}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
 		return sumAxis(xs[0], -1)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := maxAbsDiff(asFloat64(got), refReduce("sum", x.Data().([]float64), []int{2, 3, 4}, 2)); d > 1e-12 {
+	if d := gcMaxAbsDiff(gcAsFloat64(got), refReduce("sum", x.Data().([]float64), []int{2, 3, 4}, 2)); d > 1e-12 {
 		t.Fatalf("axis -1: max |diff| %g", d)
 	}
 }
@@ -148,7 +148,7 @@ func TestReduceGradients(t *testing.T) {
 			for axis := range shape {
 				t.Run(fmt.Sprintf("%s/%v/axis%d", kind, shape, axis), func(t *testing.T) {
 					// distinct values (no ties for max) spread by more than the FD step
-					x := randTensor(rng, -3, 3, shape...)
+					x := gcRand(rng, -3, 3, shape...)
 					gradCheck(t, []*tensor.Dense{x}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
 						return reduceFn(kind)(xs[0], axis)
 					})
@@ -169,7 +169,7 @@ func TestLogSumExpInfinities(t *testing.T) {
 		1000, 1000, inf, // 1000 + log 2, no overflow
 	}))
 	g := gorgonia.NewGraph()
-	xs := newInputs(g, "x", []*tensor.Dense{x})
+	xs := gcInputs(g, "x", []*tensor.Dense{x})
 	y, err := logSumExp(xs[0], 1)
 	if err != nil {
 		t.Fatal(err)
@@ -190,14 +190,14 @@ func TestLogSumExpInfinities(t *testing.T) {
 	if err := m.RunAll(); err != nil {
 		t.Fatal(err)
 	}
-	ys, _ := float64s(yv)
+	ys, _ := gcFloat64s(yv)
 	want := []float64{math.Log(4), inf, 1000 + math.Log(2)}
-	if d := maxAbsDiff(ys, want); d > 1e-12 {
+	if d := gcMaxAbsDiff(ys, want); d > 1e-12 {
 		t.Fatalf("logsumexp %v, want %v", ys, want)
 	}
-	gs, _ := float64s(gv)
+	gs, _ := gcFloat64s(gv)
 	wantG := []float64{0.25, 0, 0.75, 0, 0, 0, 0.5, 0.5, 0}
-	if d := maxAbsDiff(gs, wantG); d > 1e-12 {
+	if d := gcMaxAbsDiff(gs, wantG); d > 1e-12 {
 		t.Fatalf("gradient %v, want %v (softmax, zero for −Inf entries and all −Inf rows)", gs, wantG)
 	}
 }
@@ -205,9 +205,9 @@ func TestLogSumExpInfinities(t *testing.T) {
 // TestExpandAxis checks expandAxis against a loop and its gradient (a sum).
 func TestExpandAxis(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	x := randTensor(rng, -1, 1, 2, 3)
+	x := gcRand(rng, -1, 1, 2, 3)
 	for axis := range 3 {
-		shape, got, err := forward([]*tensor.Dense{x}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
+		shape, got, err := gcForward([]*tensor.Dense{x}, func(g *gorgonia.ExprGraph, xs []*gorgonia.Node) (*gorgonia.Node, error) {
 			return expandAxis(xs[0], axis, 4)
 		})
 		if err != nil {
@@ -218,7 +218,7 @@ func TestExpandAxis(t *testing.T) {
 		}
 		// every slice along the new axis equals x
 		pre, n, post := splitAxis(shape, axis)
-		d := asFloat64(got)
+		d := gcAsFloat64(got)
 		xd := x.Data().([]float64)
 		for p := range pre {
 			for i := range n {
@@ -244,7 +244,7 @@ func TestReduceErrors(t *testing.T) {
 		fn   func(*gorgonia.Node, int) (*gorgonia.Node, error)
 	}{{"sumAxis", sumAxis}, {"maxAxis", maxAxis}, {"logSumExp", logSumExp}} {
 		_, err := f.fn(x, 2)
-		if err == nil || !containsAll(err.Error(), f.name, "(2, 3)") {
+		if err == nil || !gcContainsAll(err.Error(), f.name, "(2, 3)") {
 			t.Fatalf("%s axis 2 of (2,3): error %v", f.name, err)
 		}
 	}
@@ -258,7 +258,7 @@ func TestReduceErrors(t *testing.T) {
 	}
 }
 
-func toFloat32(x *tensor.Dense) *tensor.Dense {
+func gcFloat32(x *tensor.Dense) *tensor.Dense {
 	d := x.Data().([]float64)
 	f := make([]float32, len(d))
 	for i, v := range d {
@@ -267,7 +267,7 @@ func toFloat32(x *tensor.Dense) *tensor.Dense {
 	return tensor.New(tensor.WithShape(x.Shape().Clone()...), tensor.WithBacking(f))
 }
 
-func asFloat64(d any) []float64 {
+func gcAsFloat64(d any) []float64 {
 	switch s := d.(type) {
 	case []float64:
 		return s
@@ -281,7 +281,7 @@ func asFloat64(d any) []float64 {
 	return nil
 }
 
-func containsAll(s string, subs ...string) bool {
+func gcContainsAll(s string, subs ...string) bool {
 	for _, sub := range subs {
 		if !strings.Contains(s, sub) {
 			return false
