@@ -111,7 +111,7 @@ func DEBD(dir, name string, opt Options) (Splits, error) {
 	for i, split := range []string{"train", "valid", "test"} {
 		path := filepath.Join(base, name+"."+split+".data")
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return Splits{}, fmt.Errorf("debd %s: %s not found (want %s.{train,valid,test}.data in %s/%s or %s)", name, path, name, dir, name, dir)
+			return Splits{}, fmt.Errorf("debd %s: %s not found (want %s.{train,valid,test}.data in %s or %s; the sets are in the DEBD repository, github.com/arranger1044/DEBD)", name, path, name, filepath.Join(dir, name), dir)
 		}
 		d, err := ReadDEBDFile(path)
 		if err != nil {

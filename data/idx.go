@@ -81,7 +81,7 @@ func readIDX(r io.Reader, sum bool) (*IDX, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("gzip: %w", err)
 		}
-		defer z.Close() // gzip.Reader.Close only releases state; it cannot fail after a full read
+		defer z.Close() // reports only a decompression error that a read below already returned
 		src = z
 	}
 	var h hash.Hash

@@ -6,6 +6,7 @@ import (
 	"image/color"
 	_ "image/jpeg" // register the JPEG decoder with image.Decode
 	_ "image/png"  // register the PNG decoder with image.Decode
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -54,7 +55,8 @@ func ImageFolder(dir string, opt ImageOptions) (*Dataset, error) {
 	}
 	var files []string
 	for _, e := range entries {
-		if e.Type().IsRegular() && slices.Contains(imageExts, strings.ToLower(filepath.Ext(e.Name()))) {
+		// Symbolic links are followed (a link to a directory fails to decode).
+		if (e.Type().IsRegular() || e.Type()&fs.ModeSymlink != 0) && slices.Contains(imageExts, strings.ToLower(filepath.Ext(e.Name()))) {
 			files = append(files, filepath.Join(dir, e.Name()))
 		}
 	}

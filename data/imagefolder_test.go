@@ -153,6 +153,17 @@ func TestImageFolderDefaultsAndLimit(t *testing.T) {
 	if d.N != 2 || !slices.Equal(d.Shape, []int{3, 64, 64}) || d.D != 3*64*64 {
 		t.Errorf("N %d shape %v D %d, want 2 [3 64 64] 12288", d.N, d.Shape, d.D)
 	}
+	// A symbolic link to an image counts as an image.
+	if err := os.Symlink(filepath.Join(dir, "1.png"), filepath.Join(dir, "4.png")); err != nil {
+		t.Skip(err)
+	}
+	d, err = ImageFolder(dir, ImageOptions{Height: 2, Width: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.N != 4 || !slices.Equal(d.Row(0), d.Row(3)) {
+		t.Errorf("with a link: N %d, rows 0 and 3 equal %v; want 4, true", d.N, slices.Equal(d.Row(0), d.Row(3)))
+	}
 }
 
 func TestAreaWeights(t *testing.T) {
