@@ -41,7 +41,7 @@
 // 1 + the largest input height otherwise; PartitionHeights gives a
 // partition's height, so partitions of equal height can be folded into one
 // layer. RegionDepths gives the longest distance, in partitions, from a
-// root. Stats summarizes a graph (counts, arity histogram, mixing regions,
+// root; PartitionDepths gives each partition its output's depth. Stats summarizes a graph (counts, arity histogram, mixing regions,
 // maximum depth and the three properties).
 //
 // # Builders

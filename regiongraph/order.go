@@ -89,3 +89,14 @@ func (g *Graph) RegionDepths() []int {
 	}
 	return d
 }
+
+// PartitionDepths returns the depth of every partition: the depth of its
+// output region (see RegionDepths).
+func (g *Graph) PartitionDepths() []int {
+	rd := g.RegionDepths()
+	d := make([]int, len(g.Partitions))
+	for p, pt := range g.Partitions {
+		d[p] = rd[pt.Output]
+	}
+	return d
+}

@@ -126,7 +126,8 @@ type Stats struct {
 	Smooth, Decomposable, StructuredDecomposable bool
 }
 
-// Stats computes the statistics of g, which must be acyclic.
+// Stats computes the statistics of g, which must satisfy Validate (at
+// least: ids in range and no cycle).
 func (g *Graph) Stats() Stats {
 	s := Stats{
 		NumVars:                g.NumVars,
