@@ -228,7 +228,7 @@ type inputTable[T Float] struct {
 	bwdFn   func(int)
 	// gradVar adds the gradient of variable v given acc: (C, K) with
 	// acc[c][k] = Σ_{b: x_bv = c, not missing} G[f(v), b, k] and tot: (K) =
-	// Σ_c acc[c][:]; it must leave acc and tot unchanged.
+	// Σ_{b not missing} G[f(v), b, k]; it must leave acc and tot unchanged.
 	gradVar func(v int, acc, tot []float64)
 }
 
@@ -342,8 +342,11 @@ func (t *inputTable[T]) forwardChunk(w int) {
 				s += t.logScale[i]
 				m = 0
 				for k, p := range t.tab64[i*K : (i+1)*K] {
-					acc[k] *= p
-					m = max(m, acc[k])
+					a := acc[k] * p
+					acc[k] = a
+					if a > m {
+						m = a
+					}
 				}
 				if m < renormBelow {
 					if m == 0 || math.IsInf(s, -1) {
@@ -403,11 +406,7 @@ func (t *inputTable[T]) backwardChunk(w int) {
 				a := acc[c*K : (c+1)*K]
 				for k, gk := range gr {
 					a[k] += float64(gk)
-				}
-			}
-			for c := range C {
-				for k, a := range acc[c*K : (c+1)*K] {
-					tot[k] += a
+					tot[k] += float64(gk)
 				}
 			}
 			t.gradVar(int(v), acc, tot)

@@ -115,7 +115,9 @@ func (l *Categorical[T]) tableChunk(w int) {
 			case CategoricalSoftmax:
 				m := math.Inf(-1)
 				for _, t := range tk {
-					m = max(m, float64(t))
+					if float64(t) > m { // not max(): no NaN/±0 handling in the hot loop
+						m = float64(t)
+					}
 				}
 				s := 0.0
 				for c, t := range tk {
@@ -148,7 +150,9 @@ func (l *Categorical[T]) tableChunk(w int) {
 			if l.Param != CategoricalExp {
 				pm := 0.0
 				for k := range K {
-					pm = max(pm, p[k*C+c])
+					if q := p[k*C+c]; q > pm {
+						pm = q
+					}
 				}
 				if pm >= pTiny {
 					for k := range K {
@@ -205,26 +209,48 @@ func (l *Categorical[T]) Backward(x []uint8, missing []bool, g []T, dTheta []T) 
 
 func (l *Categorical[T]) gradVar(v int, acc, tot []float64) {
 	K, C := l.K, l.C
-	for k := range K {
-		d := l.dTheta[(v*K+k)*C : (v*K+k+1)*C]
-		switch l.Param {
-		case CategoricalSoftmax:
-			for c := range d {
-				d[c] += T(acc[c*K+k] - l.prob(v, k, c)*tot[k])
-			}
-		case CategoricalClamp:
-			inv := 1 / l.norm[v*K+k]
-			for c := range d {
-				g := -tot[k]
-				if a := acc[c*K+k]; a != 0 {
-					g += a / l.prob(v, k, c)
-				}
-				d[c] += T(g * inv)
-			}
-		case CategoricalExp:
+	if l.Param == CategoricalExp {
+		for k := range K {
+			d := l.dTheta[(v*K+k)*C : (v*K+k+1)*C]
 			for c := range d {
 				d[c] += T(acc[c*K+k])
 			}
+		}
+		return
+	}
+	// p[v,k,c] = tab[v][c][k]·scale[v][c], read from whichever table is kept.
+	var tab32 []T
+	var tab64 []float64
+	if l.tab64 != nil {
+		tab64 = l.tab64[v*C*K : (v+1)*C*K]
+	} else {
+		tab32 = l.tab[v*C*K : (v+1)*C*K]
+	}
+	scale := l.scale[v*C : (v+1)*C]
+	for k := range K {
+		d := l.dTheta[(v*K+k)*C : (v*K+k+1)*C]
+		tk := tot[k]
+		var inv float64
+		if l.Param == CategoricalClamp {
+			inv = 1 / l.norm[v*K+k]
+		}
+		for c := range d {
+			var p float64
+			if tab64 != nil {
+				p = tab64[c*K+k] * scale[c]
+			} else {
+				p = float64(tab32[c*K+k]) * scale[c]
+			}
+			a := acc[c*K+k]
+			if l.Param == CategoricalSoftmax {
+				d[c] += T(a - p*tk)
+				continue
+			}
+			g := -tk
+			if a != 0 {
+				g += a / p
+			}
+			d[c] += T(g * inv)
 		}
 	}
 }
