@@ -136,11 +136,12 @@ func readImageInto(dst []uint8, path string, crop, h, w int) error {
 	y0 := b.Min.Y + (b.Dy()-side)/2
 	// src: (side, side, 3) float64 RGB of the crop.
 	src := make([]float64, side*side*3)
+	at := rgbAt(img)
 	for y := range side {
 		for x := range side {
-			c := color.NRGBAModel.Convert(img.At(x0+x, y0+y)).(color.NRGBA)
+			r, g, b := at(x0+x, y0+y)
 			p := (y*side + x) * 3
-			src[p], src[p+1], src[p+2] = float64(c.R), float64(c.G), float64(c.B)
+			src[p], src[p+1], src[p+2] = float64(r), float64(g), float64(b)
 		}
 	}
 	wy, wx := areaWeights(side, h), areaWeights(side, w)
@@ -163,6 +164,46 @@ func readImageInto(dst []uint8, path string, crop, h, w int) error {
 		}
 	}
 	return nil
+}
+
+// rgbAt returns a function giving the non-premultiplied 8-bit RGB of img at
+// (x, y), the same as converting img.At(x, y) with color.NRGBAModel, with
+// allocation-free paths for the types the PNG and JPEG decoders return
+// (At boxes every pixel in an interface, which dominated the run time).
+func rgbAt(img image.Image) func(x, y int) (r, g, b uint8) {
+	generic := func(x, y int) (r, g, b uint8) {
+		c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+		return c.R, c.G, c.B
+	}
+	switch m := img.(type) {
+	case *image.YCbCr:
+		return func(x, y int) (r, g, b uint8) {
+			yi, ci := m.YOffset(x, y), m.COffset(x, y)
+			// color.YCbCr.RGBA, as NRGBAModel uses it (not the 8-bit
+			// color.YCbCrToRGB, which rounds differently).
+			r16, g16, b16, _ := color.YCbCr{Y: m.Y[yi], Cb: m.Cb[ci], Cr: m.Cr[ci]}.RGBA()
+			return uint8(r16 >> 8), uint8(g16 >> 8), uint8(b16 >> 8)
+		}
+	case *image.NRGBA:
+		return func(x, y int) (r, g, b uint8) {
+			p := m.Pix[m.PixOffset(x, y):]
+			return p[0], p[1], p[2]
+		}
+	case *image.RGBA:
+		return func(x, y int) (r, g, b uint8) {
+			p := m.Pix[m.PixOffset(x, y):]
+			if p[3] != 255 {
+				return generic(x, y) // un-premultiply
+			}
+			return p[0], p[1], p[2]
+		}
+	case *image.Gray:
+		return func(x, y int) (r, g, b uint8) {
+			v := m.Pix[m.PixOffset(x, y)]
+			return v, v, v
+		}
+	}
+	return generic
 }
 
 // tap is one source pixel i with weight w in an output pixel.

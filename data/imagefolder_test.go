@@ -13,7 +13,7 @@ import (
 )
 
 // writeImage encodes img as PNG or JPEG (by the extension of name) in dir.
-func writeImage(t *testing.T, dir, name string, img image.Image) {
+func writeImage(t testing.TB, dir, name string, img image.Image) {
 	t.Helper()
 	f, err := os.Create(filepath.Join(dir, name))
 	if err != nil {
@@ -217,5 +217,50 @@ func TestImageFolderErrors(t *testing.T) {
 				t.Errorf("ImageFolder error %v, want one line containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestRGBAt checks the fast pixel paths against color.NRGBAModel on every
+// image type they cover, with sub-images (non-zero origin, shared Pix).
+func TestRGBAt(t *testing.T) {
+	r := image.Rect(0, 0, 7, 5)
+	fill := func(set func(x, y int, v uint8)) {
+		for y := range 5 {
+			for x := range 7 {
+				set(x, y, uint8(37*x+53*y+11))
+			}
+		}
+	}
+	var imgs []image.Image
+	for _, ratio := range []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio422} {
+		m := image.NewYCbCr(r, ratio)
+		fill(func(x, y int, v uint8) {
+			m.Y[m.YOffset(x, y)] = v
+			m.Cb[m.COffset(x, y)] = v ^ 0x55
+			m.Cr[m.COffset(x, y)] = 255 - v
+		})
+		imgs = append(imgs, m, m.SubImage(image.Rect(1, 1, 6, 4)))
+	}
+	nrgba, rgba, gray := image.NewNRGBA(r), image.NewRGBA(r), image.NewGray(r)
+	fill(func(x, y int, v uint8) {
+		nrgba.SetNRGBA(x, y, color.NRGBA{v, v ^ 0x0f, 255 - v, v | 0x80})
+		a := []uint8{255, 0, 128}[(x+y)%3] // opaque, transparent, half
+		rgba.SetRGBA(x, y, color.RGBA{min(v, a), min(v^0x0f, a), min(255-v, a), a})
+		gray.SetGray(x, y, color.Gray{v})
+	})
+	pal := image.NewPaletted(r, color.Palette{color.Black, color.RGBA{200, 10, 30, 255}})
+	fill(func(x, y int, v uint8) { pal.SetColorIndex(x, y, v&1) })
+	imgs = append(imgs, nrgba, nrgba.SubImage(image.Rect(2, 1, 7, 5)), rgba, gray, pal)
+	for _, img := range imgs {
+		at := rgbAt(img)
+		b := img.Bounds()
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+				if r, g, bl := at(x, y); r != c.R || g != c.G || bl != c.B {
+					t.Errorf("%T at (%d, %d): (%d, %d, %d), want (%d, %d, %d)", img, x, y, r, g, bl, c.R, c.G, c.B)
+				}
+			}
+		}
 	}
 }
