@@ -179,3 +179,30 @@ func TestCPRFloat32AndWorkers(t *testing.T) {
 		bitsEqual(t, "dSrc", x32[s], x4[s])
 	}
 }
+
+func benchCPR(b *testing.B, backward bool) {
+	const F, B, K = benchF, benchB, benchK
+	const R = K
+	rng := rand.New(rand.NewPCG(9, 12))
+	l, err := NewCPR[float32](treeWiring(F, 2, B, K), R)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srcs, dSrcs := benchSrcs(F, B, K)
+	u, o := conv[float32](randWeights(rng, F*2*R*K)), conv[float32](randWeights(rng, F*K*R))
+	out := make([]float32, F*B*(K+1))
+	g := conv[float32](randLogs(rng, F, B, K+1, 0))
+	du, do := make([]float32, len(u)), make([]float32, len(o))
+	fwd := func() { l.Forward(srcs, u, o, out) }
+	bwd := func() { l.Backward(srcs, u, o, g, dSrcs, du, do) }
+	// GEMM flops: forward 2·B·Kin·R per input plus 2·B·R·Kout per fold.
+	flops := float64(F * (2*2*B*K*R + 2*B*R*K))
+	if !backward {
+		benchLayer(b, fwd, nil, flops)
+		return
+	}
+	benchLayer(b, fwd, bwd, 3*flops)
+}
+
+func BenchmarkCPRForward(b *testing.B)         { benchCPR(b, false) }
+func BenchmarkCPRForwardBackward(b *testing.B) { benchCPR(b, true) }

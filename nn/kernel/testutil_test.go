@@ -304,3 +304,30 @@ func bitsEqual[T Float](t *testing.T, what string, a, b []T) {
 		}
 	}
 }
+
+// benchLayer times fwd (and bwd after it when not nil) and reports GFLOP/s
+// when flops (per timed call) is positive.
+func benchLayer(b *testing.B, fwd, bwd func(), flops float64) {
+	fwd() // size the workspaces: steady state from here on
+	if bwd != nil {
+		bwd()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		fwd()
+		if bwd != nil {
+			bwd()
+		}
+	}
+	if flops > 0 {
+		b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	}
+}
+
+// benchSrcs is one (2F, B, K+1) float32 source buffer and its gradient.
+func benchSrcs(F, B, K int) ([][]float32, [][]float32) {
+	rng := rand.New(rand.NewPCG(9, 11))
+	src := scaled[float32](randLogs(rng, 2*F, B, K, 5), K)
+	return [][]float32{src}, [][]float32{make([]float32, len(src))}
+}

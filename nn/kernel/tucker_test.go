@@ -181,3 +181,28 @@ func TestTuckerFloat32AndWorkers(t *testing.T) {
 		bitsEqual(t, "dSrc", x32[s], x4[s])
 	}
 }
+
+func benchTucker(b *testing.B, backward bool) {
+	const F, B, K = benchF, benchB, benchK
+	rng := rand.New(rand.NewPCG(9, 13))
+	l, err := NewTucker[float32](treeWiring(F, 2, B, K))
+	if err != nil {
+		b.Fatal(err)
+	}
+	srcs, dSrcs := benchSrcs(F, B, K)
+	w := conv[float32](randWeights(rng, F*K*K*K))
+	out := make([]float32, F*B*(K+1))
+	g := conv[float32](randLogs(rng, F, B, K+1, 0))
+	dw := make([]float32, len(w))
+	fwd := func() { l.Forward(srcs, w, out) }
+	bwd := func() { l.Backward(srcs, w, g, dSrcs, dw) }
+	flops := float64(F * 2 * B * K * K * K) // GEMM flops, forward
+	if !backward {
+		benchLayer(b, fwd, nil, flops)
+		return
+	}
+	benchLayer(b, fwd, bwd, 3*flops)
+}
+
+func BenchmarkTuckerForward(b *testing.B)         { benchTucker(b, false) }
+func BenchmarkTuckerForwardBackward(b *testing.B) { benchTucker(b, true) }
