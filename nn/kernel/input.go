@@ -27,8 +27,8 @@ import (
 // in float64 and renormalizes once. The Gaussian computes its log-densities
 // per element.
 //
-// Precision: a table entry p_{v,k}(c) more than ~87 nats (float32; 745 in
-// float64) below max_k p_{v,k}(c) reads as 0. When every leaf has one
+// Precision: a table entry p_{v,k}(c) more than ~87 nats (float32, ~103 with
+// subnormals; ~745 in float64) below max_k p_{v,k}(c) reads as 0. When every leaf has one
 // variable that is the representation's own limit, so the table is kept in
 // T; when some leaf has several variables, a unit weak on one variable may be
 // the best on the product, so the table is kept in float64 (twice the memory)
@@ -200,9 +200,10 @@ func (p *inputWorkers) chunk(w int) (lo, hi int, ws []float64) {
 }
 
 // renormBelow is the row maximum under which a multi-variable product is
-// rescaled to 1 while it is being formed: far above float64's smallest normal
-// (2.2e-308), so that one more factor (≥ 1.4e-45 for a float32 table entry)
-// cannot underflow the entries near the maximum.
+// rescaled to 1 while it is being formed. The running maximum is thus at
+// least 1e-100 before each factor, and a unit within ~480 nats of it
+// survives the next factor above float64's smallest normal (2.2e-308)
+// unless that factor alone sinks it by more than 1e-208.
 const renormBelow = 1e-100
 
 // inputTable is the gather-from-table machinery shared by the discrete input
@@ -467,18 +468,16 @@ func (t *inputTable[T]) mode(v, k int) int {
 	return best
 }
 
-// SampleLeaf draws the variables of leaf f from unit k into xrow: (V), one
-// sample's row; other entries of xrow are left alone. Table must have run.
-func (t *inputTable[T]) SampleLeaf(rng *rand.Rand, f, k int, xrow []uint8) {
+// sampleLeaf draws the variables of leaf f from unit k into xrow: (V).
+func (t *inputTable[T]) sampleLeaf(rng *rand.Rand, f, k int, xrow []uint8) {
 	for _, v := range t.vars(f) {
 		xrow[v] = uint8(t.sample(rng, int(v), k))
 	}
 }
 
-// ModeLeaf writes the most probable value of every variable of leaf f under
-// unit k into xrow: (V) (the unit is fully factorized, so this is its MAP
-// state). Table must have run.
-func (t *inputTable[T]) ModeLeaf(f, k int, xrow []uint8) {
+// modeLeaf writes the most probable value of every variable of leaf f under
+// unit k into xrow: (V).
+func (t *inputTable[T]) modeLeaf(f, k int, xrow []uint8) {
 	for _, v := range t.vars(f) {
 		xrow[v] = uint8(t.mode(int(v), k))
 	}

@@ -17,6 +17,8 @@ import (
 //	dq[v,k] += Σ_c acc[v,c,k]·(c − N·σ(q[v,k]))
 //
 // with acc[v,c,k] = Σ_{b: not missing(b,v), x[b,v] = c} G[f(v),b,k].
+// The fields F, V, K, C = N+1, LeafOff and LeafVars are promoted from the
+// embedded table; B is taken from len(x)/V on every call.
 type Binomial[T Float] struct {
 	inputTable[T]
 	N int
@@ -148,3 +150,15 @@ func (l *Binomial[T]) Sample(rng *rand.Rand, v, k int) uint8 { return uint8(l.sa
 // Mode returns argmax_c p_{v,k}(c) (the smallest c among ties). Table must
 // have run.
 func (l *Binomial[T]) Mode(v, k int) uint8 { return uint8(l.mode(v, k)) }
+
+// SampleLeaf draws every variable of leaf f from unit k into xrow: (V), one
+// sample's row; entries of other variables are left alone. Table must have
+// run.
+func (l *Binomial[T]) SampleLeaf(rng *rand.Rand, f, k int, xrow []uint8) {
+	l.sampleLeaf(rng, f, k, xrow)
+}
+
+// ModeLeaf writes the most probable value of every variable of leaf f under
+// unit k into xrow: (V); the unit is fully factorized, so this is its MAP
+// state. Table must have run.
+func (l *Binomial[T]) ModeLeaf(f, k int, xrow []uint8) { l.modeLeaf(f, k, xrow) }

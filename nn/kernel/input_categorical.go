@@ -46,6 +46,9 @@ func (p CategoricalParam) String() string {
 // parameters θ: (V, K, C) (see CategoricalParam), data x: (B, V) uint8 in
 // 0..C-1. Call Table once per step (after each parameter update), then
 // Forward and Backward for any number of batches.
+// The sizes F (leaves), V, K, C and the leaves LeafOff, LeafVars are
+// readable as fields (promoted from the embedded table); B is taken from
+// len(x)/V on every call, so the batch may change between calls.
 //
 // In the backward, acc[v,c,k] = Σ_{b: not missing(b,v), x[b,v] = c} G[f(v),b,k]
 // where f(v) is the leaf of v and G the output gradient; each variable's sums
@@ -266,3 +269,15 @@ func (l *Categorical[T]) Sample(rng *rand.Rand, v, k int) uint8 { return uint8(l
 // Mode returns argmax_c p[v,k,c] (the smallest c among ties), the value MAP
 // assigns to v under unit k. Table must have run.
 func (l *Categorical[T]) Mode(v, k int) uint8 { return uint8(l.mode(v, k)) }
+
+// SampleLeaf draws every variable of leaf f from unit k into xrow: (V), one
+// sample's row; entries of other variables are left alone. Table must have
+// run.
+func (l *Categorical[T]) SampleLeaf(rng *rand.Rand, f, k int, xrow []uint8) {
+	l.sampleLeaf(rng, f, k, xrow)
+}
+
+// ModeLeaf writes the most probable value of every variable of leaf f under
+// unit k into xrow: (V); the unit is fully factorized, so this is its MAP
+// state. Table must have run.
+func (l *Categorical[T]) ModeLeaf(f, k int, xrow []uint8) { l.modeLeaf(f, k, xrow) }
