@@ -220,3 +220,93 @@ func TestEinsumErrors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseEinsum: the parser never panics, and an accepted spec has one
+// subscript string per operand, only letters, and an output of distinct
+// letters that all occur in some operand.
+func FuzzParseEinsum(f *testing.F) {
+	for _, c := range einsumCases {
+		f.Add(c.spec, len(c.shapes))
+	}
+	f.Add("ij->j->i", 1)
+	f.Add("...i->i", 1)
+	f.Add(",->", 2)
+	f.Fuzz(func(t *testing.T, spec string, n int) {
+		if n < 1 || n > 8 {
+			return
+		}
+		s, err := parseEinsum(spec, n)
+		if err != nil {
+			return
+		}
+		if len(s.inputs) != n {
+			t.Fatalf("%q: %d inputs for %d operands", spec, len(s.inputs), n)
+		}
+		in := map[byte]bool{}
+		for _, sub := range s.inputs {
+			if len(sub) == 0 {
+				t.Fatalf("%q: empty operand subscripts accepted", spec)
+			}
+			for _, c := range sub {
+				if !isEinsumLetter(c) {
+					t.Fatalf("%q: non-letter %q accepted", spec, c)
+				}
+				in[c] = true
+			}
+		}
+		seen := map[byte]bool{}
+		for _, c := range s.output {
+			if seen[c] || !in[c] {
+				t.Fatalf("%q: bad output %q", spec, s.output)
+			}
+			seen[c] = true
+		}
+	})
+}
+
+// benchGraph builds f on float32 inputs of the given shapes plus the
+// gradient of the sum of its output, and times forward+backward runs.
+func benchGraph(b *testing.B, shapes [][]int, f func(xs []*gorgonia.Node) (*gorgonia.Node, error)) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	g := gorgonia.NewGraph()
+	vals := make([]*tensor.Dense, len(shapes))
+	for i, sh := range shapes {
+		vals[i] = gcFloat32(gcRand(rng, -1, 1, sh...))
+	}
+	xs := gcInputs(g, "x", vals)
+	y, err := f(xs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	flat := gorgonia.Must(gorgonia.Reshape(y, tensor.Shape{y.Shape().TotalSize()}))
+	loss := gorgonia.Must(gorgonia.Sum(flat))
+	if _, err := gorgonia.Grad(loss, xs...); err != nil {
+		b.Fatal(err)
+	}
+	m := gorgonia.NewTapeMachine(g)
+	defer m.Close()
+	b.ResetTimer()
+	for range b.N {
+		m.Reset()
+		if err := m.RunAll(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEinsumFoldedMatMul: one folded layer's contraction at the sizes
+// of DESIGN.md's CP-layer measurement (F=64, B=256, K=32, float32),
+// forward+backward.
+func BenchmarkEinsumFoldedMatMul(b *testing.B) {
+	benchGraph(b, [][]int{{64, 256, 32}, {64, 32, 32}}, func(xs []*gorgonia.Node) (*gorgonia.Node, error) {
+		return einsum("fbi,fij->fbj", xs...)
+	})
+}
+
+// BenchmarkEinsumBatchNotLeading: the batch letter must be moved to the
+// front (a transpose each way) before the batched matmul.
+func BenchmarkEinsumBatchNotLeading(b *testing.B) {
+	benchGraph(b, [][]int{{256, 64, 32}, {64, 32, 32}}, func(xs []*gorgonia.Node) (*gorgonia.Node, error) {
+		return einsum("bfi,fij->fbj", xs...)
+	})
+}

@@ -173,3 +173,15 @@ func TestGatherErrors(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkGather: gathering 2·64 folds' inputs from a (B=256, 128, K=32)
+// float32 tensor along the middle axis, forward+backward.
+func BenchmarkGather(b *testing.B) {
+	idx := make([]int, 128)
+	for i := range idx {
+		idx[i] = (i * 37) % 128
+	}
+	benchGraph(b, [][]int{{256, 128, 32}}, func(xs []*gorgonia.Node) (*gorgonia.Node, error) {
+		return gather(xs[0], 1, idx)
+	})
+}

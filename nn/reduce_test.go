@@ -289,3 +289,15 @@ func gcContainsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// BenchmarkLogSumExp: a (F=64, B=256, K=32) float32 tensor reduced over K
+// (last axis) and over B (a middle axis), forward+backward.
+func BenchmarkLogSumExp(b *testing.B) {
+	for _, axis := range []int{2, 1} {
+		b.Run(fmt.Sprintf("axis%d", axis), func(b *testing.B) {
+			benchGraph(b, [][]int{{64, 256, 32}}, func(xs []*gorgonia.Node) (*gorgonia.Node, error) {
+				return logSumExp(xs[0], axis)
+			})
+		})
+	}
+}
