@@ -258,3 +258,23 @@ func TestBinomialBernoulliValidation(t *testing.T) {
 		t.Fatal("N = 256 accepted with uint8 data")
 	}
 }
+
+func BenchmarkBinomialTable(b *testing.B) {
+	const V, K, N = 784, 32, 255
+	off, vrs := SingleVariableLeaves(V)
+	l, err := NewBinomial[float32](off, vrs, V, K, N)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	q := make([]float32, V*K)
+	for i := range q {
+		q[i] = float32(rng.NormFloat64())
+	}
+	l.Table(q)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		l.Table(q)
+	}
+}

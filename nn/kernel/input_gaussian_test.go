@@ -247,3 +247,40 @@ func TestGaussianSample(t *testing.T) {
 		t.Errorf("ModeLeaf(1, 0) wrote %v, want [7 2.5]", row)
 	}
 }
+
+func benchmarkGaussian(b *testing.B, backward bool) {
+	const V, B, K = 784, 256, 32
+	off, vrs := SingleVariableLeaves(V)
+	l, err := NewGaussian[float32](off, vrs, V, K)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	mu, rho := make([]float32, V*K), make([]float32, V*K)
+	for i := range mu {
+		mu[i], rho[i] = float32(rng.NormFloat64()), float32(0.3*rng.NormFloat64())
+	}
+	x := make([]float32, B*V)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	out := make([]float32, V*B*(K+1))
+	g := make([]float32, len(out))
+	for i := range g {
+		g[i] = float32(rng.NormFloat64())
+	}
+	dMu, dRho := make([]float32, V*K), make([]float32, V*K)
+	l.Prepare(mu, rho)
+	l.Forward(x, nil, out)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		l.Forward(x, nil, out)
+		if backward {
+			l.Backward(x, nil, g, dMu, dRho)
+		}
+	}
+}
+
+func BenchmarkGaussianForward(b *testing.B)         { benchmarkGaussian(b, false) }
+func BenchmarkGaussianForwardBackward(b *testing.B) { benchmarkGaussian(b, true) }
