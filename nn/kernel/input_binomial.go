@@ -24,6 +24,7 @@ type Binomial[T Float] struct {
 	N int
 
 	sig   []float64 // (V, K): σ(q)
+	logC  []float64 // (N+1): log C(N, c)
 	q     []T       // Table's argument, during Table
 	dq    []T       // Backward's argument, during Backward
 	tblFn func(int)
@@ -40,7 +41,14 @@ func NewBinomial[T Float](leafOff, leafVars []int32, V, K, N int) (*Binomial[T],
 	if err != nil {
 		return nil, fmt.Errorf("binomial input: %w", err)
 	}
-	l := &Binomial[T]{inputTable: t, N: N, sig: make([]float64, V*K)}
+	l := &Binomial[T]{inputTable: t, N: N, sig: make([]float64, V*K), logC: make([]float64, N+1)}
+	for c := range N + 1 {
+		// log C(N, c) = lgamma(N+1) − lgamma(c+1) − lgamma(N−c+1).
+		lg1, _ := math.Lgamma(float64(N + 1))
+		lg2, _ := math.Lgamma(float64(c + 1))
+		lg3, _ := math.Lgamma(float64(N - c + 1))
+		l.logC[c] = lg1 - lg2 - lg3
+	}
 	l.bind(l.gradVar)
 	l.tblFn = l.tableChunk
 	return l, nil
@@ -82,10 +90,6 @@ func (l *Binomial[T]) tableChunk(w int) {
 		}
 		for c := range C {
 			x := float64(c)
-			// log C(N, c) = lgamma(N+1) − lgamma(c+1) − lgamma(N−c+1).
-			lg1, _ := math.Lgamma(N + 1)
-			lg2, _ := math.Lgamma(x + 1)
-			lg3, _ := math.Lgamma(N - x + 1)
 			m := math.Inf(-1)
 			for k := range K {
 				// x·log σ(q) with 0·(−Inf) taken as 0 (c = 0 or c = N at saturated q).
@@ -106,7 +110,7 @@ func (l *Binomial[T]) tableChunk(w int) {
 			for k := range K {
 				lp[k] = math.Exp(lp[k] - m)
 			}
-			l.store(v*C+c, lp, lg1-lg2-lg3+m)
+			l.store(v*C+c, lp, l.logC[c]+m)
 		}
 	}
 }
