@@ -1,0 +1,107 @@
+package circuit
+
+import (
+	"math"
+)
+
+// Effective parameters in float64, after reparameterization: what the layers
+// actually multiply by. Queries that run outside the compiled program
+// (sampling, MAP, reference evaluation) read the circuit through these.
+
+// EffectiveWeights returns layer i's weights (0-based index into Layers)
+// after reparameterization, in the layouts documented on InnerLayer: w for
+// Weight, scale for Scale (nil unless CP-S), out for Out (nil unless CP-R).
+func (c *Circuit) EffectiveWeights(i int) (w, scale, out []float64) {
+	il := c.Layers[i]
+	l := &c.plan.Layers[i]
+	sh := il.Weight.Shape()
+	if l.Kind == Mixing {
+		w = reparam(il.Weight.Value(), c.opts.Param, sh[0], sh[1], sh[2])
+	} else {
+		last := sh[len(sh)-1]
+		w = reparam(il.Weight.Value(), c.opts.Param, il.Weight.Len()/last, last, 1)
+	}
+	if il.Scale != nil {
+		kind := c.opts.Param
+		if kind == Softmax {
+			kind = Exp
+		}
+		scale = reparam(il.Scale.Value(), kind, il.Scale.Len(), 1, 1)
+	}
+	if il.Out != nil {
+		osh := il.Out.Shape()
+		out = reparam(il.Out.Value(), c.opts.Param, il.Out.Len()/osh[2], osh[2], 1)
+	}
+	return w, scale, out
+}
+
+// reparam applies a parameterization to θ seen as (outer, n, inner), in
+// float64 (the same map as reparamOp).
+func reparam(th []float64, kind Param, outer, n, inner int) []float64 {
+	w := make([]float64, len(th))
+	switch kind {
+	case Clamp:
+		copy(w, th)
+	case Exp:
+		for i, v := range th {
+			w[i] = math.Exp(v)
+		}
+	case Softmax:
+		for a := range outer {
+			for c := range inner {
+				base := a*n*inner + c
+				m := math.Inf(-1)
+				for j := range n {
+					m = max(m, th[base+j*inner])
+				}
+				s := 0.0
+				for j := range n {
+					s += math.Exp(th[base+j*inner] - m)
+				}
+				ls := m + math.Log(s)
+				for j := range n {
+					w[base+j*inner] = math.Exp(th[base+j*inner] - ls)
+				}
+			}
+		}
+	}
+	return w
+}
+
+// InputLogProb returns log p_{v,k}(x) of input unit k for variable v at a
+// discrete value x (categorical, Bernoulli, binomial inputs).
+func (c *Circuit) InputLogProb(v, k, x int) float64 {
+	p, o := c.plan, &c.opts
+	switch o.Input {
+	case Categorical:
+		th := c.Input.Logits.Value()[(v*p.InputUnits+k)*o.Values:][:o.Values]
+		m := math.Inf(-1)
+		for _, t := range th {
+			m = max(m, t)
+		}
+		s := 0.0
+		for _, t := range th {
+			s += math.Exp(t - m)
+		}
+		return th[x] - m - math.Log(s)
+	case Bernoulli, Binomial:
+		n := o.Values - 1
+		q := c.Input.Logits.Value()[v*p.InputUnits+k]
+		lg := func(a int) float64 { r, _ := math.Lgamma(float64(a + 1)); return r }
+		// log σ(q) = −softplus(−q), log σ(−q) = −softplus(q).
+		lp, lq := -softplus(-q), -softplus(q)
+		return lg(n) - lg(x) - lg(n-x) + float64(x)*lp + float64(n-x)*lq
+	}
+	panic("circuit: InputLogProb on Gaussian inputs; use InputLogDensity")
+}
+
+// InputLogDensity returns log N(x; μ_{v,k}, σ_{v,k}) for Gaussian inputs.
+func (c *Circuit) InputLogDensity(v, k int, x float64) float64 {
+	i := v*c.plan.InputUnits + k
+	mu, rho := c.Input.Mean.Value()[i], c.Input.LogStd.Value()[i]
+	z := (x - mu) / math.Exp(rho)
+	return -0.5*z*z - rho - 0.5*math.Log(2*math.Pi)
+}
+
+// softplus is log(1 + e^t), stable for any t.
+func softplus(t float64) float64 { return max(t, 0) + math.Log1p(math.Exp(-math.Abs(t))) }
