@@ -149,20 +149,30 @@ func (l *CP[T]) forwardChunk(c int) {
 			gemm(false, true, B, Kout, Kin, x, Kin+1, wa, Kin, 0, l.zblk(f, a), Kout)
 		}
 		out := l.out[f*B*(Kout+1) : (f+1)*B*(Kout+1)]
+		z0, z1 := l.zblk(f, 0), l.zblk(f, 1)
+		var sc []T
+		if l.scale != nil {
+			sc = l.scale[f*Kout : (f+1)*Kout]
+		}
 		for b := range B {
-			s := 0.0
-			for k := range h {
-				h[k] = 1
-			}
-			if l.scale != nil {
-				for k, v := range l.scale[f*Kout : (f+1)*Kout] {
-					h[k] = float64(v)
+			// H = Scale ⊙ ∏_a Z_a in float64; the two inputs every fold has first.
+			r0, r1 := z0[b*Kout:(b+1)*Kout], z1[b*Kout:(b+1)*Kout]
+			if sc != nil {
+				for k := range h {
+					h[k] = float64(sc[k]) * float64(r0[k]) * float64(r1[k])
+				}
+			} else {
+				for k := range h {
+					h[k] = float64(r0[k]) * float64(r1[k])
 				}
 			}
+			s := 0.0
 			for a := range A {
 				s += float64(l.in(l.srcs, f*A+a)[b*(Kin+1)+Kin])
-				for k, v := range l.zblk(f, a)[b*Kout : (b+1)*Kout] {
-					h[k] *= float64(v)
+				if a >= 2 {
+					for k, v := range l.zblk(f, a)[b*Kout : (b+1)*Kout] {
+						h[k] *= float64(v)
+					}
 				}
 			}
 			normalize(h, s, out[b*(Kout+1):(b+1)*(Kout+1)])
@@ -177,25 +187,32 @@ func (l *CP[T]) zblk(f, a int) []T {
 }
 
 // normalize writes the row [h/m, s + log m], m = max h, or [0…, −Inf] when
-// every h is 0.
+// every h is 0 (S = NaN when h holds a NaN and nothing positive).
 func normalize[T Float](h []float64, s float64, row []T) {
-	m, am := 0.0, 0
-	for k, v := range h {
-		if v > m {
-			m, am = v, k
+	m := 0.0
+	for _, v := range h {
+		if v > m { // not max(): that one pays for NaN and ±0 rules
+			m = v
 		}
 	}
 	K := len(h)
 	if m == 0 {
 		clear(row[:K])
 		row[K] = T(math.Inf(-1))
+		for _, v := range h {
+			if v != v { // keep a NaN visible instead of a silent zero row
+				row[K] = T(v)
+			}
+		}
 		return
 	}
 	inv := 1 / m
 	for k, v := range h {
 		row[k] = T(v * inv)
+		if v == m { // v·(1/v) may round to 1−ulp
+			row[k] = 1
+		}
 	}
-	row[am] = 1 // v·(1/v) may round to 1−ulp
 	row[K] = T(s + math.Log(m))
 }
 

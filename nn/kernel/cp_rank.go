@@ -122,7 +122,9 @@ func (l *CPR[T]) forwardChunk(c int) {
 			tmp := hn[b*R : (b+1)*R]
 			mh := 0.0
 			for _, v := range h {
-				mh = max(mh, v)
+				if v > mh {
+					mh = v
+				}
 			}
 			if mh == 0 {
 				clear(tmp)
@@ -213,7 +215,9 @@ func (l *CPR[T]) backwardChunk(c int) {
 					for a2 := range A {
 						v *= float64(l.p[((f*A+a2)*B+b)*R+r])
 					}
-					mh = max(mh, v)
+					if v > mh {
+					mh = v
+				}
 				}
 				for r := range R {
 					v := float64(e[b*R+r])

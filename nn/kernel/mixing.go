@@ -97,7 +97,11 @@ func (l *Mixing[T]) sum(f, b int, y, c []float64) float64 {
 		return m
 	}
 	for h := range H {
-		c[h] = math.Exp(c[h] - m) // exp(−Inf) = 0 drops a zero input
+		if c[h] == m {
+			c[h] = 1 // the largest input: skip the exp
+		} else {
+			c[h] = math.Exp(c[h] - m) // exp(−Inf) = 0 drops a zero input
+		}
 		x := l.in(l.srcs, f*H+h)[b*(K+1) : b*(K+1)+K]
 		w := l.w[(f*H+h)*K : (f*H+h+1)*K]
 		for k, v := range x {
