@@ -251,9 +251,11 @@ func (p *Plan) LayerWidth(i int) (folds, units int) {
 	return l.F(), l.Kout
 }
 
-// WriteTo prints the plan, one line per folded layer, with the parameter
+// Write prints the plan, one line per folded layer, with the parameter
 // count each layer has under opt.
 func (p *Plan) Write(w io.Writer, opt *Options) error {
+	o := opt.withDefaults()
+	opt = &o
 	var b strings.Builder
 	fmt.Fprintf(&b, "layer  kind         height  folds  arity  kin  kout  sources     params\n")
 	fmt.Fprintf(&b, "%5d  %-11s  %6d  %5d  %5s  %3s  %4d  %-10s  %d\n", 0, "input", 0, len(p.Leaves), "-", "-", p.InputUnits, "-", inputParamCount(p, opt))
