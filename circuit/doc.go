@@ -1,0 +1,47 @@
+// Package circuit compiles a region graph and a layer choice into a folded
+// tensorized probabilistic circuit, trains it through nn's fused ops, and
+// answers exact queries.
+//
+// # Model
+//
+// Every region of the region graph carries K units: input regions carry
+// InputUnits distributions (categorical, Bernoulli, binomial or Gaussian; a
+// leaf over several variables is the fully factorized product of
+// per-variable distributions), inner regions Units sums, the root Classes
+// units. Each partition is a sum-product layer (CP, CP-R, CP-S, CP-XS or
+// Tucker; see Layer); a region with several partitions adds a mixing layer,
+// a unit-wise weighted sum of its partitions' outputs. Weights are
+// non-negative: clamped (≥ ClampMin after every optimizer step, the
+// reference protocol), softmax-normalized, or exp of a logit.
+//
+// With Clamp or Exp weights (and always with CP-S scales) the circuit c(x)
+// is unnormalized and log p(x) = log c(x) − log Z, Z being c with every
+// variable integrated out; the compiled programs compute log Z in a second,
+// batch-1 pass that shares the weights. With Softmax weights (and no CP-S)
+// Z = 1 by construction.
+//
+// # Folding
+//
+// NewPlan groups partitions of equal height, arity and widths into one
+// layer with F folds, and regions of equal height that mix equally many
+// partitions into one mixing layer. The plan is plain data (see Plan.Write
+// for a listing): each layer lists the earlier layers it reads (Sources) and,
+// for fold f and input a, the source and fold it gathers (Refs[f·A+a]).
+// Each folded layer becomes one nn.Fused op wrapping a kernel of package
+// nn/kernel, with a fused backward.
+//
+// # Parameter counts
+//
+// With V variables, C values, Kin input and K inner units, a layer of F
+// folds and arity A (H for mixing) has:
+//
+//	input  categorical V·Kin·C, Bernoulli/binomial V·Kin, Gaussian 2·V·Kin
+//	CP     F·A·Kout·Kin
+//	CP-XS  A·Kout·Kin
+//	CP-S   A·Kout·Kin + F·Kout
+//	CP-R   F·(A·R·Kin + Kout·R)
+//	Tucker F·Kout·Kin²
+//	mixing F·H·K
+//
+// where Kout is K, or Classes for the partitions of the root region.
+package circuit
