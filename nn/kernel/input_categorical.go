@@ -73,7 +73,7 @@ func NewCategorical[T Float](leafOff, leafVars []int32, V, K, C int, param Categ
 	if param < CategoricalSoftmax || param > CategoricalExp {
 		return nil, fmt.Errorf("categorical input: unknown parameterization %v", param)
 	}
-	t, err := newInputTable[T](leafOff, leafVars, V, K, C, K*C+2*K)
+	t, err := newInputTable[T](leafOff, leafVars, V, K, C, C*K+3*K)
 	if err != nil {
 		return nil, fmt.Errorf("categorical input: %w", err)
 	}
@@ -107,13 +107,14 @@ const pTiny = 1e-300
 func (l *Categorical[T]) tableChunk(w int) {
 	lo, hi, ws := l.work.chunk(w)
 	K, C := l.K, l.C
-	p, lz, r := ws[:K*C], ws[K*C:K*C+K], ws[K*C+K:K*C+2*K] // p: (K, C) probabilities of one variable
+	// e: (C, K) unnormalized probabilities of one variable, transposed so
+	// that the per-value pass below reads rows; inv: (K) their inverse sums;
+	// lz: (K) log-normalizers for the log-space fallback; r: (K) one row.
+	e, inv, lz, r := ws[:C*K], ws[C*K:C*K+K], ws[C*K+K:C*K+2*K], ws[C*K+2*K:C*K+3*K]
 	for v := lo; v < hi; v++ {
 		th := l.theta[v*K*C : (v+1)*K*C]
-		// Probabilities p[k][c] in float64, and the log-normalizer lz[k] used
-		// by the log-space fallback.
 		for k := range K {
-			tk, pk := th[k*C:(k+1)*C], p[k*C:(k+1)*C]
+			tk := th[k*C : (k+1)*C]
 			switch l.Param {
 			case CategoricalSoftmax:
 				m := math.Inf(-1)
@@ -124,44 +125,53 @@ func (l *Categorical[T]) tableChunk(w int) {
 				}
 				s := 0.0
 				for c, t := range tk {
-					e := math.Exp(float64(t) - m)
-					pk[c] = e
-					s += e
+					x := math.Exp(float64(t) - m)
+					e[c*K+k] = x
+					s += x
 				}
-				lz[k] = m + math.Log(s)
-				inv := 1 / s
-				for c := range pk {
-					pk[c] *= inv
-				}
+				inv[k], lz[k] = 1/s, m+math.Log(s)
 			case CategoricalClamp:
 				s := 0.0
 				for c, t := range tk {
-					pk[c] = float64(t)
+					e[c*K+k] = float64(t)
 					s += float64(t)
 				}
 				l.norm[v*K+k] = s
-				lz[k] = math.Log(s)
-				inv := 1 / s
-				for c := range pk {
-					pk[c] *= inv
-				}
+				inv[k], lz[k] = 1/s, math.Log(s)
 			case CategoricalExp:
-				lz[k] = 0 // p = exp θ is built per value below
+				lz[k] = 0 // p = exp θ: built per value below, in log space
 			}
 		}
 		for c := range C {
+			i := v*C + c
 			if l.Param != CategoricalExp {
-				pm := 0.0
-				for k := range K {
-					if q := p[k*C+c]; q > pm {
-						pm = q
+				// p[k] = e[c][k]·inv[k]; the row is p / max_k p, exactly 1 at
+				// the maximum.
+				ec := e[c*K : (c+1)*K]
+				pm, km := 0.0, 0
+				for k, x := range ec {
+					x *= inv[k]
+					ec[k] = x
+					if x > pm {
+						pm, km = x, k
 					}
 				}
 				if pm >= pTiny {
-					for k := range K {
-						r[k] = p[k*C+c] / pm // exactly 1 at the maximum
+					ipm := 1 / pm
+					if l.tab64 != nil {
+						row := l.tab64[i*K : (i+1)*K]
+						for k, x := range ec {
+							row[k] = x * ipm
+						}
+						row[km] = 1
+					} else {
+						row := l.tab[i*K : (i+1)*K]
+						for k, x := range ec {
+							row[k] = T(x * ipm)
+						}
+						row[km] = 1
 					}
-					l.store(v*C+c, r, math.Log(pm))
+					l.logScale[i], l.scale[i] = math.Log(pm), pm
 					continue
 				}
 			}
@@ -178,7 +188,7 @@ func (l *Categorical[T]) tableChunk(w int) {
 					r[k] = math.Exp(r[k] - lpm)
 				}
 			}
-			l.store(v*C+c, r, lpm)
+			l.store(i, r, lpm)
 		}
 	}
 }
