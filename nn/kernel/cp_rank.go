@@ -216,8 +216,8 @@ func (l *CPR[T]) backwardChunk(c int) {
 						v *= float64(l.p[((f*A+a2)*B+b)*R+r])
 					}
 					if v > mh {
-					mh = v
-				}
+						mh = v
+					}
 				}
 				for r := range R {
 					v := float64(e[b*R+r])

@@ -100,13 +100,15 @@ func TestCPRGradients(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkGrads(t, rng, &gradCase{
+			c := &gradCase{
 				w: w, lv: lv, params: [][]float64{u, o},
 				fwd: func(srcs, p [][]float64, out []float64) { l.Forward(srcs, p[0], p[1], out) },
 				bwd: func(srcs, p [][]float64, g []float64, dSrcs, dp [][]float64) {
 					l.Backward(srcs, p[0], p[1], g, dSrcs, dp[0], dp[1])
 				},
-			}, 1e-6)
+			}
+			checkGrads(t, rng, c, 1e-6)
+			checkAccumulates(t, rng, c)
 		})
 	}
 }

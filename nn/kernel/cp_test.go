@@ -144,6 +144,7 @@ func TestCPGradients(t *testing.T) {
 			rng := rand.New(rand.NewPCG(2, uint64(i)))
 			w, lv, wt, wfold, scale := tc.setup(rng)
 			checkGrads(t, rng, cpGradCase(w, lv, wt, wfold, scale), 1e-6)
+			checkAccumulates(t, rng, cpGradCase(w, lv, wt, wfold, scale))
 		})
 	}
 }

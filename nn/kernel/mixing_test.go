@@ -97,6 +97,7 @@ func TestMixingGradients(t *testing.T) {
 			rng := rand.New(rand.NewPCG(32, uint64(i)))
 			w, lv, wt := tc.setup(rng)
 			checkGrads(t, rng, mixingGradCase(w, lv, wt), 1e-6)
+			checkAccumulates(t, rng, mixingGradCase(w, lv, wt))
 		})
 	}
 }

@@ -331,3 +331,43 @@ func benchSrcs(F, B, K int) ([][]float32, [][]float32) {
 	src := scaled[float32](randLogs(rng, 2*F, B, K, 5), K)
 	return [][]float32{src}, [][]float32{make([]float32, len(src))}
 }
+
+// checkAccumulates runs Backward once and twice into zeroed gradients: the
+// second call must add the same amounts again (gradients are accumulated,
+// and no scratch state may leak from one call into the next).
+func checkAccumulates(t *testing.T, rng *rand.Rand, c *gradCase) {
+	t.Helper()
+	w := c.w
+	srcs := c.srcs()
+	out := make([]float64, w.F*w.B*(w.Kout+1))
+	c.fwd(srcs, c.params, out)
+	g := make([]float64, len(out))
+	for i := range g {
+		if i%(w.Kout+1) != w.Kout {
+			g[i] = rng.NormFloat64()
+		}
+	}
+	run := func(times int) []float64 {
+		dSrcs := make([][]float64, len(srcs))
+		for s := range srcs {
+			dSrcs[s] = make([]float64, len(srcs[s]))
+		}
+		dParams := make([][]float64, len(c.params))
+		for p := range c.params {
+			dParams[p] = make([]float64, len(c.params[p]))
+		}
+		for range times {
+			c.bwd(srcs, c.params, g, dSrcs, dParams)
+		}
+		var all []float64
+		for _, d := range append(dSrcs, dParams...) {
+			all = append(all, d...)
+		}
+		return all
+	}
+	once, twice := run(1), run(2)
+	for i := range once {
+		once[i] *= 2
+	}
+	assertClose(t, "gradients after two Backward calls", twice, once, 1e-13)
+}
