@@ -208,3 +208,18 @@ func benchCPR(b *testing.B, backward bool) {
 
 func BenchmarkCPRForward(b *testing.B)         { benchCPR(b, false) }
 func BenchmarkCPRForwardBackward(b *testing.B) { benchCPR(b, true) }
+
+func TestCPRNoAllocs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 0))
+	const F, B, K, R = 4, 8, 6, 5
+	l, err := NewCPR[float32](randWiring(rng, F, 2, B, K, K, 1), R)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs := [][]float32{scaled[float32](randLogs(rng, l.SrcFolds[0], B, K, 2), K)}
+	dSrcs := [][]float32{make([]float32, len(srcs[0]))}
+	u, o := conv[float32](randWeights(rng, F*2*R*K)), conv[float32](randWeights(rng, F*K*R))
+	out, g := make([]float32, F*B*(K+1)), make([]float32, F*B*(K+1))
+	du, do := make([]float32, len(u)), make([]float32, len(o))
+	checkNoAllocs(t, func() { l.Forward(srcs, u, o, out) }, func() { l.Backward(srcs, u, o, g, dSrcs, du, do) })
+}

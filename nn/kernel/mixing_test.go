@@ -222,3 +222,17 @@ func benchMixing(b *testing.B, backward bool) {
 
 func BenchmarkMixingForward(b *testing.B)         { benchMixing(b, false) }
 func BenchmarkMixingForwardBackward(b *testing.B) { benchMixing(b, true) }
+
+func TestMixingNoAllocs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(35, 0))
+	const F, B, K = 4, 8, 5
+	l, err := NewMixing[float32](randWiring(rng, F, 2, B, K, K, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs := [][]float32{scaled[float32](randLogs(rng, l.SrcFolds[0], B, K, 2), K)}
+	dSrcs := [][]float32{make([]float32, len(srcs[0]))}
+	w := conv[float32](randWeights(rng, F*2*K))
+	out, g, dw := make([]float32, F*B*(K+1)), make([]float32, F*B*(K+1)), make([]float32, len(w))
+	checkNoAllocs(t, func() { l.Forward(srcs, w, out) }, func() { l.Backward(srcs, w, g, dSrcs, dw) })
+}

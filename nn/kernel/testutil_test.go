@@ -371,3 +371,20 @@ func checkAccumulates(t *testing.T, rng *rand.Rand, c *gradCase) {
 	}
 	assertClose(t, "gradients after two Backward calls", twice, once, 1e-13)
 }
+
+// checkNoAllocs fails unless fwd and bwd, after one warm-up call each,
+// allocate nothing with one worker (more workers allocate only ParallelFor's
+// goroutines).
+func checkNoAllocs(t *testing.T, fwd, bwd func()) {
+	t.Helper()
+	withWorkers(1, func() {
+		fwd()
+		bwd()
+		if n := testing.AllocsPerRun(5, fwd); n != 0 {
+			t.Errorf("Forward: %v allocations per call", n)
+		}
+		if n := testing.AllocsPerRun(5, bwd); n != 0 {
+			t.Errorf("Backward: %v allocations per call", n)
+		}
+	})
+}

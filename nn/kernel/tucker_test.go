@@ -208,3 +208,17 @@ func benchTucker(b *testing.B, backward bool) {
 
 func BenchmarkTuckerForward(b *testing.B)         { benchTucker(b, false) }
 func BenchmarkTuckerForwardBackward(b *testing.B) { benchTucker(b, true) }
+
+func TestTuckerNoAllocs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(24, 0))
+	const F, B, K = 4, 8, 5
+	l, err := NewTucker[float32](randWiring(rng, F, 2, B, K, K, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs := [][]float32{scaled[float32](randLogs(rng, l.SrcFolds[0], B, K, 2), K)}
+	dSrcs := [][]float32{make([]float32, len(srcs[0]))}
+	w := conv[float32](randWeights(rng, F*K*K*K))
+	out, g, dw := make([]float32, F*B*(K+1)), make([]float32, F*B*(K+1)), make([]float32, len(w))
+	checkNoAllocs(t, func() { l.Forward(srcs, w, out) }, func() { l.Backward(srcs, w, g, dSrcs, dw) })
+}
