@@ -21,9 +21,9 @@ type Circuit struct {
 	opts Options
 }
 
-// InputLayer holds the input distributions' parameters: Logits (V, K, C) for
-// categorical inputs, Logits (V, K) for Bernoulli/binomial, Mean and LogStd
-// (V, K) for Gaussian.
+// InputLayer holds the input distributions' parameters, one row per input
+// slot (Plan.Slots): Logits (S, K, C) for categorical inputs, Logits (S, K)
+// for Bernoulli/binomial, Mean and LogStd (S, K) for Gaussian.
 type InputLayer struct {
 	Logits *nn.Param
 	Mean   *nn.Param
@@ -94,7 +94,7 @@ func Build(rg *regiongraph.Graph, opt Options) (*Circuit, error) {
 }
 
 func newInputLayer(p *Plan, o *Options, rng *rand.Rand) *InputLayer {
-	v, k := p.NumVars, p.InputUnits
+	v, k := p.NumSlots, p.InputUnits
 	in := &InputLayer{}
 	switch o.Input {
 	case Categorical:
@@ -312,28 +312,18 @@ func (c *Circuit) forward(g *nn.Graph, input *nn.Node, b int, r *reparams, margi
 }
 
 func innerLayerOp[T kernel.Float](c *Circuit, l *LayerPlan, wr kernel.Wiring, name string, srcGrad []bool, srcs []*nn.Node, r *reparams, i int) (*nn.Node, error) {
-	outShape := shape3(l.F(), wr.B, l.Kout)
-	if l.Kind == Mixing {
-		return nil, fmt.Errorf("circuit: %s: mixing layers are not available yet", name)
+	op, err := newLayerOp[T](c.opts.Layer, c.opts.Rank, l, wr)
+	if err != nil {
+		return nil, fmt.Errorf("circuit: %s: %w", name, err)
 	}
-	switch c.opts.Layer {
-	case CP, CPXS, CPS:
-		var wfold []int32
-		if c.opts.Layer != CP {
-			wfold = make([]int32, l.F())
+	op.name, op.nsrc, op.srcGrad = name, len(srcs), srcGrad
+	ins := append(append([]*nn.Node(nil), srcs...), r.w[i])
+	for _, extra := range []*nn.Node{r.scale[i], r.out[i]} {
+		if extra != nil {
+			ins = append(ins, extra)
 		}
-		k, err := kernel.NewCP[T](wr, wfold)
-		if err != nil {
-			return nil, fmt.Errorf("circuit: %s: %w", name, err)
-		}
-		op := &cpOp[T]{name: name, k: k, nsrc: len(srcs), scaled: c.opts.Layer == CPS, srcGrad: srcGrad, out: outShape}
-		ins := append(append([]*nn.Node(nil), srcs...), r.w[i])
-		if op.scaled {
-			ins = append(ins, r.scale[i])
-		}
-		return nn.Apply(op, ins...), nil
 	}
-	return nil, fmt.Errorf("circuit: %s: %v layers are not available yet", name, c.opts.Layer)
+	return nn.Apply(op, ins...), nil
 }
 
 // inputNode wires the data pass's input layer: x (B, V) and missing (B, V).
@@ -346,25 +336,38 @@ func (c *Circuit) inputNode(g *nn.Graph, x, missing *nn.Node, b int) (*nn.Node, 
 
 func inputOpNode[T kernel.Float](c *Circuit, g *nn.Graph, x, missing *nn.Node, b int) (*nn.Node, error) {
 	p, o := c.plan, &c.opts
-	op := &inputOp[T]{kind: o.Input, F: len(p.Leaves), B: b, K: p.InputUnits, miss: make([]bool, b*p.NumVars)}
+	op := &inputOp[T]{kind: o.Input, F: len(p.Leaves), B: b, K: p.InputUnits, V: p.NumVars}
+	leafVars := p.LeafVars
+	if p.NumSlots != p.NumVars {
+		// A variable in several leaves: the kernel sees one column per slot,
+		// gathered from the data each step.
+		op.cols = p.LeafVars
+		leafVars = p.Slots
+	}
+	op.miss = make([]bool, b*p.NumSlots)
 	var err error
 	ins := []*nn.Node{x, missing}
 	switch o.Input {
 	case Categorical:
-		op.cat, err = kernel.NewCategorical[T](p.LeafOff, p.LeafVars, p.NumVars, p.InputUnits, o.Values, kernel.CategoricalSoftmax)
+		op.cat, err = kernel.NewCategorical[T](p.LeafOff, leafVars, p.NumSlots, p.InputUnits, o.Values, kernel.CategoricalSoftmax)
 		ins = append(ins, g.Param(c.Input.Logits))
 	case Bernoulli:
-		op.bin, err = kernel.NewBernoulli[T](p.LeafOff, p.LeafVars, p.NumVars, p.InputUnits)
+		op.bin, err = kernel.NewBernoulli[T](p.LeafOff, leafVars, p.NumSlots, p.InputUnits)
 		ins = append(ins, g.Param(c.Input.Logits))
 	case Binomial:
-		op.bin, err = kernel.NewBinomial[T](p.LeafOff, p.LeafVars, p.NumVars, p.InputUnits, o.Values-1)
+		op.bin, err = kernel.NewBinomial[T](p.LeafOff, leafVars, p.NumSlots, p.InputUnits, o.Values-1)
 		ins = append(ins, g.Param(c.Input.Logits))
 	case Gaussian:
-		op.gauss, err = kernel.NewGaussian[T](p.LeafOff, p.LeafVars, p.NumVars, p.InputUnits)
+		op.gauss, err = kernel.NewGaussian[T](p.LeafOff, leafVars, p.NumSlots, p.InputUnits)
 		ins = append(ins, g.Param(c.Input.Mean), g.Param(c.Input.LogStd))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("circuit: input layer: %w", err)
+	}
+	if op.cols != nil {
+		op.x8 = make([]uint8, b*p.NumSlots)
+		op.xf = make([]T, b*p.NumSlots)
+		op.m8 = make([]uint8, b*p.NumSlots)
 	}
 	return nn.Apply(op, ins...), nil
 }

@@ -32,10 +32,11 @@
 //
 // # Parameter counts
 //
-// With V variables, C values, Kin input and K inner units, a layer of F
-// folds and arity A (H for mixing) has:
+// With S input slots (the number of variables, or of (leaf, variable) pairs
+// when a variable is in several leaves, see Plan.Slots), C values, Kin input
+// and K inner units, a layer of F folds and arity A (H for mixing) has:
 //
-//	input  categorical V·Kin·C, Bernoulli/binomial V·Kin, Gaussian 2·V·Kin
+//	input  categorical S·Kin·C, Bernoulli/binomial S·Kin, Gaussian 2·S·Kin
 //	CP     F·A·Kout·Kin
 //	CP-XS  A·Kout·Kin
 //	CP-S   A·Kout·Kin + F·Kout

@@ -35,28 +35,65 @@ func logSumExp(xs []float64) float64 {
 	return m + math.Log(s)
 }
 
-func TestSumsToOneQuadTree(t *testing.T) {
-	rg, err := regiongraph.QuadTree(regiongraph.Shape{C: 1, H: 2, W: 3}, 2)
-	if err != nil {
-		t.Fatal(err)
+// smallGraphs are region graphs over 6 variables with and without mixing
+// regions and with binary and 4-way partitions.
+func smallGraphs(t *testing.T) map[string]*regiongraph.Graph {
+	t.Helper()
+	s := regiongraph.Shape{C: 1, H: 2, W: 3}
+	gs := map[string]*regiongraph.Graph{}
+	for name, build := range map[string]func() (*regiongraph.Graph, error){
+		"qt2": func() (*regiongraph.Graph, error) { return regiongraph.QuadTree(s, 2) },
+		"qt4": func() (*regiongraph.Graph, error) {
+			return regiongraph.QuadTree(regiongraph.Shape{C: 1, H: 2, W: 2}, 4)
+		},
+		"qg":  func() (*regiongraph.Graph, error) { return regiongraph.QuadGraph(s) },
+		"pd":  func() (*regiongraph.Graph, error) { return regiongraph.PoonDomingos(s, []float64{1}, -1) },
+		"rbt": func() (*regiongraph.Graph, error) { return regiongraph.RandomBinaryTree(6, 2, 2, 1) },
+	} {
+		g, err := build()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		gs[name] = g
 	}
-	for _, layer := range []Layer{CP, CPXS, CPS} {
-		for _, par := range []Param{Clamp, Softmax, Exp} {
-			c, err := Build(rg, Options{Layer: layer, Units: 3, Values: 3, Param: par, DType: nn.Float64, Seed: 7})
-			if err != nil {
-				t.Fatal(err)
+	return gs
+}
+
+func binaryOnly(g *regiongraph.Graph) bool {
+	for _, p := range g.Partitions {
+		if len(p.Inputs) != 2 {
+			return false
+		}
+	}
+	return true
+}
+
+// Σ_x p(x) = 1 through the compiled program, for every layer type and
+// parameterization, on graphs with and without mixing regions.
+func TestSumsToOne(t *testing.T) {
+	for name, rg := range smallGraphs(t) {
+		for _, layer := range []Layer{CP, CPXS, CPS, CPR, Tucker} {
+			if layer == Tucker && !binaryOnly(rg) {
+				continue
 			}
-			prog, err := c.Compile(64, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			x := allAssignments(6, 3)
-			ll := make([]float64, len(x)/6)
-			if err := prog.LogLikelihood(x, nil, ll); err != nil {
-				t.Fatal(err)
-			}
-			if got := logSumExp(ll); math.Abs(got) > 1e-9 {
-				t.Errorf("%v/%v: log Σ_x p(x) = %g, want 0", layer, par, got)
+			for _, par := range []Param{Clamp, Softmax, Exp} {
+				c, err := Build(rg, Options{Layer: layer, Units: 3, Rank: 2, Values: 3, Param: par, LearnMixing: true, DType: nn.Float64, Seed: 7})
+				if err != nil {
+					t.Fatal(err)
+				}
+				prog, err := c.Compile(64, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				v := rg.NumVars
+				x := allAssignments(v, 3)
+				ll := make([]float64, len(x)/v)
+				if err := prog.LogLikelihood(x, nil, ll); err != nil {
+					t.Fatal(err)
+				}
+				if got := logSumExp(ll); math.Abs(got) > 1e-9 {
+					t.Errorf("%s/%v/%v: log Σ_x p(x) = %g, want 0", name, layer, par, got)
+				}
 			}
 		}
 	}

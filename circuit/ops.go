@@ -45,13 +45,19 @@ func shape3(f, b, k int) []int { return []int{f, b, k + 1} }
 //
 //	inputs: x (B, V) uint8 (float for Gaussian), missing (B, V) uint8, params…
 //	output: (F, B, K+1)
+//
+// When a variable is in several leaves, cols lists the data column of each
+// input slot and the op gathers x and the mask into (B, slots) buffers.
 type inputOp[T kernel.Float] struct {
-	kind    InputKind
-	F, B, K int
-	cat     *kernel.Categorical[T]
-	bin     *kernel.Binomial[T]
-	gauss   *kernel.Gaussian[T]
-	miss    []bool
+	kind       InputKind
+	F, B, K, V int
+	cat        *kernel.Categorical[T]
+	bin        *kernel.Binomial[T]
+	gauss      *kernel.Gaussian[T]
+	miss       []bool
+	cols       []int32
+	x8, m8     []uint8
+	xf         []T
 }
 
 func (o *inputOp[T]) Name() string { return fmt.Sprintf("input[%v F=%d K=%d]", o.kind, o.F, o.K) }
@@ -60,44 +66,67 @@ func (o *inputOp[T]) OutShape(in [][]int) ([]int, error) {
 }
 func (o *inputOp[T]) DiffWRT(i int) bool { return i >= 2 }
 
-// mask converts the uint8 mask to the kernels' []bool, or nil when nothing
-// is missing.
-func (o *inputOp[T]) mask(m nn.Buf) []bool {
+// data returns the kernel's view of x and the mask: (B, slots).
+func (o *inputOp[T]) data(in []nn.Buf) (x8 []uint8, xf []T, miss []bool) {
+	m := in[1].U8
+	x8, m8 := in[0].U8, m
+	if in[0].U8 == nil {
+		xf = view[T](in[0])
+	}
+	if o.cols != nil {
+		s := len(o.cols)
+		for b := range o.B {
+			for j, c := range o.cols {
+				o.m8[b*s+j] = m[b*o.V+int(c)]
+				if x8 != nil {
+					o.x8[b*s+j] = x8[b*o.V+int(c)]
+				} else {
+					o.xf[b*s+j] = xf[b*o.V+int(c)]
+				}
+			}
+		}
+		m8 = o.m8
+		if x8 != nil {
+			x8 = o.x8
+		} else {
+			xf = o.xf
+		}
+	}
 	any := false
-	for i, v := range m.U8 {
+	for i, v := range m8 {
 		o.miss[i] = v != 0
 		any = any || v != 0
 	}
-	if !any {
-		return nil
+	if any {
+		miss = o.miss
 	}
-	return o.miss
+	return x8, xf, miss
 }
 
 func (o *inputOp[T]) Forward(in []nn.Buf, out nn.Buf) {
-	miss := o.mask(in[1])
+	x8, xf, miss := o.data(in)
 	switch o.kind {
 	case Gaussian:
 		o.gauss.Prepare(view[T](in[2]), view[T](in[3]))
-		o.gauss.Forward(view[T](in[0]), miss, view[T](out))
+		o.gauss.Forward(xf, miss, view[T](out))
 	case Categorical:
 		o.cat.Table(view[T](in[2]))
-		o.cat.Forward(in[0].U8, miss, view[T](out))
+		o.cat.Forward(x8, miss, view[T](out))
 	default:
 		o.bin.Table(view[T](in[2]))
-		o.bin.Forward(in[0].U8, miss, view[T](out))
+		o.bin.Forward(x8, miss, view[T](out))
 	}
 }
 
 func (o *inputOp[T]) Backward(in []nn.Buf, out, g nn.Buf, dIn []nn.Buf) {
-	miss := o.mask(in[1])
+	x8, xf, miss := o.data(in)
 	switch o.kind {
 	case Gaussian:
-		o.gauss.Backward(view[T](in[0]), miss, view[T](g), view[T](dIn[2]), view[T](dIn[3]))
+		o.gauss.Backward(xf, miss, view[T](g), view[T](dIn[2]), view[T](dIn[3]))
 	case Categorical:
-		o.cat.Backward(in[0].U8, miss, view[T](g), view[T](dIn[2]))
+		o.cat.Backward(x8, miss, view[T](g), view[T](dIn[2]))
 	default:
-		o.bin.Backward(in[0].U8, miss, view[T](g), view[T](dIn[2]))
+		o.bin.Backward(x8, miss, view[T](g), view[T](dIn[2]))
 	}
 }
 
@@ -113,44 +142,84 @@ func (o *marginalOp[T]) DiffWRT(int) bool                                  { ret
 func (o *marginalOp[T]) Forward(in []nn.Buf, out nn.Buf)                   { kernel.FillMarginalized(view[T](out), o.K) }
 func (o *marginalOp[T]) Backward(in []nn.Buf, out, g nn.Buf, dIn []nn.Buf) {}
 
-// cpOp is a folded CP, CP-XS or CP-S layer.
+// layerOp is a folded inner layer (CP, CP-XS, CP-S, CP-R, Tucker or
+// mixing): sources first, then the layer's (reparameterized) weights.
 //
-//	inputs: sources s (F_s, B, Kin+1)…, w (Fw, A, Kout, Kin)[, scale (F, Kout)]
+//	inputs: sources s (F_s, B, Kin+1)…, params…
 //	output: (F, B, Kout+1)
-type cpOp[T kernel.Float] struct {
+type layerOp[T kernel.Float] struct {
 	name    string
-	k       *kernel.CP[T]
 	nsrc    int
-	scaled  bool
 	srcGrad []bool // whether each source takes a gradient
 	out     []int
+	fwd     func(srcs, params [][]T, out []T)
+	bwd     func(srcs, params [][]T, g []T, dSrcs, dParams [][]T)
 }
 
-func (o *cpOp[T]) Name() string                       { return o.name }
-func (o *cpOp[T]) OutShape(in [][]int) ([]int, error) { return o.out, nil }
-func (o *cpOp[T]) DiffWRT(i int) bool                 { return i >= o.nsrc || o.srcGrad[i] }
-func (o *cpOp[T]) params(in []nn.Buf) (w, scale []T) {
-	w = view[T](in[o.nsrc])
-	if o.scaled {
-		scale = view[T](in[o.nsrc+1])
-	}
-	return w, scale
+func (o *layerOp[T]) Name() string                       { return o.name }
+func (o *layerOp[T]) OutShape(in [][]int) ([]int, error) { return o.out, nil }
+func (o *layerOp[T]) DiffWRT(i int) bool                 { return i >= o.nsrc || o.srcGrad[i] }
+func (o *layerOp[T]) Forward(in []nn.Buf, out nn.Buf) {
+	o.fwd(views[T](in[:o.nsrc]), views[T](in[o.nsrc:]), view[T](out))
 }
-func (o *cpOp[T]) Forward(in []nn.Buf, out nn.Buf) {
-	w, scale := o.params(in)
-	o.k.Forward(views[T](in[:o.nsrc]), w, scale, view[T](out))
+func (o *layerOp[T]) Backward(in []nn.Buf, out, g nn.Buf, dIn []nn.Buf) {
+	d := make([][]T, len(dIn))
+	for i := range d {
+		d[i] = optional[T](dIn[i])
+	}
+	o.bwd(views[T](in[:o.nsrc]), views[T](in[o.nsrc:]), view[T](g), d[:o.nsrc], d[o.nsrc:])
 }
-func (o *cpOp[T]) Backward(in []nn.Buf, out, g nn.Buf, dIn []nn.Buf) {
-	w, scale := o.params(in)
-	dSrcs := make([][]T, o.nsrc)
-	for i := range dSrcs {
-		dSrcs[i] = optional[T](dIn[i])
+
+// newLayerOp makes the op of plan layer l over wiring wr.
+func newLayerOp[T kernel.Float](layer Layer, rank int, l *LayerPlan, wr kernel.Wiring) (*layerOp[T], error) {
+	op := &layerOp[T]{out: shape3(l.F(), wr.B, l.Kout)}
+	if l.Kind == Mixing {
+		k, err := kernel.NewMixing[T](wr)
+		if err != nil {
+			return nil, err
+		}
+		op.fwd = func(srcs, p [][]T, out []T) { k.Forward(srcs, p[0], out) }
+		op.bwd = func(srcs, p [][]T, g []T, dSrcs, dP [][]T) { k.Backward(srcs, p[0], g, dSrcs, dP[0]) }
+		return op, nil
 	}
-	var dScale []T
-	if o.scaled {
-		dScale = view[T](dIn[o.nsrc+1])
+	switch layer {
+	case CP, CPXS, CPS:
+		var wfold []int32
+		if layer != CP {
+			wfold = make([]int32, l.F())
+		}
+		k, err := kernel.NewCP[T](wr, wfold)
+		if err != nil {
+			return nil, err
+		}
+		scale := func(p [][]T) []T {
+			if len(p) > 1 {
+				return p[1]
+			}
+			return nil
+		}
+		op.fwd = func(srcs, p [][]T, out []T) { k.Forward(srcs, p[0], scale(p), out) }
+		op.bwd = func(srcs, p [][]T, g []T, dSrcs, dP [][]T) {
+			k.Backward(srcs, p[0], scale(p), g, dSrcs, dP[0], scale(dP))
+		}
+	case CPR:
+		k, err := kernel.NewCPR[T](wr, rank)
+		if err != nil {
+			return nil, err
+		}
+		op.fwd = func(srcs, p [][]T, out []T) { k.Forward(srcs, p[0], p[1], out) }
+		op.bwd = func(srcs, p [][]T, g []T, dSrcs, dP [][]T) { k.Backward(srcs, p[0], p[1], g, dSrcs, dP[0], dP[1]) }
+	case Tucker:
+		k, err := kernel.NewTucker[T](wr)
+		if err != nil {
+			return nil, err
+		}
+		op.fwd = func(srcs, p [][]T, out []T) { k.Forward(srcs, p[0], out) }
+		op.bwd = func(srcs, p [][]T, g []T, dSrcs, dP [][]T) { k.Backward(srcs, p[0], g, dSrcs, dP[0]) }
+	default:
+		return nil, fmt.Errorf("unknown layer %v", layer)
 	}
-	o.k.Backward(views[T](in[:o.nsrc]), w, scale, view[T](g), dSrcs, view[T](dIn[o.nsrc]), dScale)
+	return op, nil
 }
 
 // reparamOp maps a raw parameter θ to non-negative weights W of the same

@@ -228,9 +228,10 @@ func (o Options) validate() error {
 }
 
 // inputParamCount is the closed form of the input layer's parameter count:
-// V·Kin·C (categorical), V·Kin (Bernoulli, binomial), 2·V·Kin (Gaussian).
+// S·Kin·C (categorical), S·Kin (Bernoulli, binomial), 2·S·Kin (Gaussian),
+// S being the number of input slots (Plan.NumSlots).
 func inputParamCount(p *Plan, o *Options) int {
-	v, k := p.NumVars, p.InputUnits
+	v, k := p.NumSlots, p.InputUnits
 	switch o.Input {
 	case Categorical:
 		return v * k * o.Values

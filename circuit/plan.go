@@ -50,7 +50,15 @@ type Plan struct {
 	// LeafOff/LeafVars list each leaf's variables (CSR).
 	Leaves            []int
 	LeafOff, LeafVars []int32
-	Layers            []LayerPlan
+	// Slots gives, for each entry of LeafVars, the row of the input
+	// parameters it uses; NumSlots is the number of rows. When every
+	// variable is in one leaf a slot is the variable itself (NumSlots =
+	// NumVars); when a variable is in several leaves (random trees with
+	// repetitions), each (leaf, variable) pair has its own row, its
+	// position in LeafVars.
+	Slots    []int32
+	NumSlots int
+	Layers   []LayerPlan
 	// RegionLoc is where each region's output lives (indexed by region id).
 	RegionLoc []Loc
 	// Root is the root region id; its units are at RegionLoc[Root].
@@ -124,6 +132,16 @@ func NewPlan(rg *regiongraph.Graph, inputUnits, units, classes int) (*Plan, erro
 			p.LeafVars = append(p.LeafVars, int32(v))
 		}
 		p.LeafOff = append(p.LeafOff, int32(len(p.LeafVars)))
+	}
+	p.Slots = make([]int32, len(p.LeafVars))
+	if len(p.LeafVars) == p.NumVars {
+		copy(p.Slots, p.LeafVars)
+		p.NumSlots = p.NumVars
+	} else {
+		for i := range p.Slots {
+			p.Slots[i] = int32(i)
+		}
+		p.NumSlots = len(p.LeafVars)
 	}
 	if p.RegionLoc[p.Root].Layer == 0 {
 		return nil, fmt.Errorf("circuit: the root region is a leaf")

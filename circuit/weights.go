@@ -68,8 +68,10 @@ func reparam(th []float64, kind Param, outer, n, inner int) []float64 {
 	return w
 }
 
-// InputLogProb returns log p_{v,k}(x) of input unit k for variable v at a
-// discrete value x (categorical, Bernoulli, binomial inputs).
+// InputLogProb returns log p(x) of input unit k in input slot v at a
+// discrete value x (categorical, Bernoulli, binomial inputs). The slot of
+// the variable LeafVars[i] is Plan.Slots[i]; it is the variable itself
+// unless a variable is in several leaves.
 func (c *Circuit) InputLogProb(v, k, x int) float64 {
 	p, o := c.plan, &c.opts
 	switch o.Input {
@@ -95,7 +97,8 @@ func (c *Circuit) InputLogProb(v, k, x int) float64 {
 	panic("circuit: InputLogProb on Gaussian inputs; use InputLogDensity")
 }
 
-// InputLogDensity returns log N(x; μ_{v,k}, σ_{v,k}) for Gaussian inputs.
+// InputLogDensity returns log N(x; μ_{v,k}, σ_{v,k}) for Gaussian inputs, v
+// being an input slot as for InputLogProb.
 func (c *Circuit) InputLogDensity(v, k int, x float64) float64 {
 	i := v*c.plan.InputUnits + k
 	mu, rho := c.Input.Mean.Value()[i], c.Input.LogStd.Value()[i]
