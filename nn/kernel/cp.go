@@ -186,24 +186,22 @@ func (l *CP[T]) zblk(f, a int) []T {
 	return l.z[i*n : i*n+n]
 }
 
-// normalize writes the row [h/m, s + log m], m = max h, or [0…, −Inf] when
-// every h is 0 (S = NaN when h holds a NaN and nothing positive).
+// normalize writes the row [h/m, s + log m], m = max h (h ≥ 0), or
+// [0…, −Inf] when every h is 0; a NaN in h makes the row NaN.
 func normalize[T Float](h []float64, s float64, row []T) {
-	m := 0.0
+	// The maximum over the bit patterns: for non-negative floats they order
+	// like the values, and the integer max compiles to a conditional move,
+	// with no branch to mispredict (a NaN's pattern beats every number, so a
+	// NaN propagates into the row).
+	var mb uint64
 	for _, v := range h {
-		if v > m { // not max(): that one pays for NaN and ±0 rules
-			m = v
-		}
+		mb = max(mb, math.Float64bits(v))
 	}
+	m := math.Float64frombits(mb)
 	K := len(h)
 	if m == 0 {
 		clear(row[:K])
 		row[K] = T(math.Inf(-1))
-		for _, v := range h {
-			if v != v { // keep a NaN visible instead of a silent zero row
-				row[K] = T(v)
-			}
-		}
 		return
 	}
 	inv := 1 / m

@@ -343,3 +343,22 @@ func TestCPNoAllocs(t *testing.T) {
 		checkNoAllocs(t, b.forward, b.backward)
 	}
 }
+
+// A NaN weight must show up as NaN in the output, not as a silent zero row.
+func TestCPNaNPropagates(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 0))
+	w := treeWiring(1, 2, 2, 3)
+	src := scaled[float64](randLogs(rng, 2, 2, 3, 1), 3)
+	wt := randWeights(rng, 2*3*3)
+	for i := range 3 * 3 { // W_0 all NaN: every H is NaN
+		wt[i] = math.NaN()
+	}
+	l, _ := NewCP[float64](w, nil)
+	out := make([]float64, 2*4)
+	l.Forward([][]float64{src}, wt, nil, out)
+	for b := range 2 {
+		if s := out[b*4+3]; !math.IsNaN(s) {
+			t.Errorf("sample %d: S = %v, want NaN", b, s)
+		}
+	}
+}

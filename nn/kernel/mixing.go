@@ -92,8 +92,8 @@ func (l *Mixing[T]) sum(f, b int, y, c []float64) float64 {
 		c[h] = float64(l.in(l.srcs, f*H+h)[b*(K+1)+K])
 		m = max(m, c[h])
 	}
-	clear(y)
 	if math.IsInf(m, -1) {
+		clear(y)
 		return m
 	}
 	for h := range H {
@@ -102,10 +102,18 @@ func (l *Mixing[T]) sum(f, b int, y, c []float64) float64 {
 		} else {
 			c[h] = math.Exp(c[h] - m) // exp(−Inf) = 0 drops a zero input
 		}
+		ch := c[h]
 		x := l.in(l.srcs, f*H+h)[b*(K+1) : b*(K+1)+K]
 		w := l.w[(f*H+h)*K : (f*H+h+1)*K]
+		w, y := w[:len(x)], y[:len(x)] // one bounds check, not one per k
+		if h == 0 {
+			for k, v := range x {
+				y[k] = float64(w[k]) * float64(v) * ch
+			}
+			continue
+		}
 		for k, v := range x {
-			y[k] += float64(w[k]) * float64(v) * c[h]
+			y[k] += float64(w[k]) * float64(v) * ch
 		}
 	}
 	return m
