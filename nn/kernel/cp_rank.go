@@ -141,24 +141,7 @@ func (l *CPR[T]) forwardChunk(c int) {
 		out := l.out[f*B*(Kout+1) : (f+1)*B*(Kout+1)]
 		for b := range B {
 			row := out[b*(Kout+1) : (b+1)*(Kout+1)]
-			yr := y[b*Kout : (b+1)*Kout]
-			m, am := T(0), 0
-			for k, v := range yr {
-				if v > m {
-					m, am = v, k
-				}
-			}
-			if m == 0 {
-				clear(row[:Kout])
-				row[Kout] = T(math.Inf(-1))
-				continue
-			}
-			inv := 1 / float64(m)
-			for k, v := range yr {
-				row[k] = T(float64(v) * inv)
-			}
-			row[am] = 1
-			row[Kout] = T(float64(row[Kout]) + math.Log(float64(m)))
+			normalizeT(y[b*Kout:(b+1)*Kout], float64(row[Kout]), row)
 		}
 	}
 }

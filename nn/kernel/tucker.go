@@ -116,12 +116,11 @@ func (l *Tucker[T]) forwardChunk(c int) {
 
 // normalizeT is normalize for a row already in T: [z/m, s + log m].
 func normalizeT[T Float](z []T, s float64, row []T) {
-	m, am := T(0), 0
-	for k, v := range z {
-		if v > m {
-			m, am = v, k
-		}
+	var mb uint64 // branch-free maximum, as in normalize
+	for _, v := range z {
+		mb = max(mb, math.Float64bits(float64(v)))
 	}
+	m := T(math.Float64frombits(mb))
 	K := len(z)
 	if m == 0 {
 		clear(row[:K])
@@ -131,8 +130,10 @@ func normalizeT[T Float](z []T, s float64, row []T) {
 	inv := 1 / m
 	for k, v := range z {
 		row[k] = v * inv
+		if v == m { // v·(1/v) may round to 1−ulp
+			row[k] = 1
+		}
 	}
-	row[am] = 1 // v·(1/v) may round to 1−ulp
 	row[K] = T(s + math.Log(float64(m)))
 }
 
