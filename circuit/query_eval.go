@@ -46,17 +46,19 @@ type evaluator struct {
 	in                     inputTable
 }
 
-// inputTable holds the input distributions in float64.
+// inputTable holds the input distributions in float64, one row per input
+// slot s (Plan.Slots: the variable itself unless a variable is in several
+// leaves).
 type inputTable struct {
 	kind InputKind
 	K, C int
-	// Discrete inputs (categorical, Bernoulli, binomial): logp (V, K, C) is
-	// log p_{v,k}(c); cdf (V, K, C) its running sum; mode (V, K) the
-	// smallest most probable value and modeLogp (V, K) its log-probability.
+	// Discrete inputs (categorical, Bernoulli, binomial): logp (S, K, C) is
+	// log p_{s,k}(c); cdf (S, K, C) its running sum; mode (S, K) the
+	// smallest most probable value and modeLogp (S, K) its log-probability.
 	logp, cdf []float64
 	mode      []uint8
 	modeLogp  []float64
-	// Gaussian inputs: mu, sigma, logSigma (V, K).
+	// Gaussian inputs: mu, sigma, logSigma (S, K).
 	mu, sigma, logSigma []float64
 }
 
@@ -90,7 +92,7 @@ func logOf(w []float64) []float64 {
 func newInputTable(c *Circuit) inputTable {
 	p, o := c.plan, &c.opts
 	t := inputTable{kind: o.Input, K: p.InputUnits, C: o.Values}
-	vk := p.NumVars * p.InputUnits
+	vk := p.NumSlots * p.InputUnits
 	if o.Input == Gaussian {
 		t.mu = append([]float64(nil), c.Input.Mean.Value()...)
 		t.logSigma = append([]float64(nil), c.Input.LogStd.Value()...)
@@ -106,7 +108,7 @@ func newInputTable(c *Circuit) inputTable {
 	t.modeLogp = make([]float64, vk)
 	switch o.Input {
 	case Categorical:
-		// Log-softmax of the logits (V, K, C) over C, as the kernel's
+		// Log-softmax of the logits (S, K, C) over C, as the kernel's
 		// CategoricalSoftmax.
 		th := c.Input.Logits.Value()
 		for i := range vk {
@@ -125,7 +127,7 @@ func newInputTable(c *Circuit) inputTable {
 			}
 		}
 	default: // Bernoulli, binomial: O(1) per entry.
-		for v := range p.NumVars {
+		for v := range p.NumSlots {
 			for k := range t.K {
 				for x := range t.C {
 					t.logp[(v*t.K+k)*t.C+x] = c.InputLogProb(v, k, x)
@@ -148,29 +150,29 @@ func newInputTable(c *Circuit) inputTable {
 	return t
 }
 
-// logProb is log p_{v,k}(x) at an observed entry i of ev.
-func (t *inputTable) logProb(v, k int, ev *evidence, i int) float64 {
+// logProb is log p_{s,k}(x) of slot s at an observed entry i of ev.
+func (t *inputTable) logProb(s, k int, ev *queryData, i int) float64 {
 	if ev.f64 != nil {
-		j := v*t.K + k
+		j := s*t.K + k
 		z := (ev.f64[i] - t.mu[j]) / t.sigma[j]
 		return -0.5*z*z - t.logSigma[j] - halfLog2Pi
 	}
-	return t.logp[(v*t.K+k)*t.C+int(ev.u8[i])]
+	return t.logp[(s*t.K+k)*t.C+int(ev.u8[i])]
 }
 
-// maxLogProb is log max_x p_{v,k}(x): the log-probability of the mode for
+// maxLogProb is log max_x p_{s,k}(x): the log-probability of the mode for
 // discrete inputs, the log-density at the mean for Gaussian ones.
-func (t *inputTable) maxLogProb(v, k int) float64 {
+func (t *inputTable) maxLogProb(s, k int) float64 {
 	if t.kind == Gaussian {
-		return -t.logSigma[v*t.K+k] - halfLog2Pi
+		return -t.logSigma[s*t.K+k] - halfLog2Pi
 	}
-	return t.modeLogp[v*t.K+k]
+	return t.modeLogp[s*t.K+k]
 }
 
-// draw writes a sample of p_{v,k} (sample) or its mode (!sample) into
+// draw writes a sample of p_{s,k} (with rng) or its mode (rng nil) into
 // entry i of dst.
-func (t *inputTable) draw(v, k int, dst *evidence, i int, rng *rand.Rand) {
-	j := v*t.K + k
+func (t *inputTable) draw(s, k int, dst *queryData, i int, rng *rand.Rand) {
+	j := s*t.K + k
 	if t.kind == Gaussian {
 		if rng == nil {
 			dst.f64[i] = t.mu[j]
@@ -200,10 +202,10 @@ func (t *inputTable) draw(v, k int, dst *evidence, i int, rng *rand.Rand) {
 	dst.u8[i] = uint8(last)
 }
 
-// evidence is a query's data: n rows of V variables, as uint8 categories
+// queryData is a query's data: n rows of V variables, as uint8 categories
 // (u8) or float64 Gaussian values (f64), and obs, true where a value is
 // known (observed, not integrated out or maximized over).
-type evidence struct {
+type queryData struct {
 	n   int
 	u8  []uint8
 	f64 []float64
@@ -215,7 +217,7 @@ type upPass struct {
 	sr  semiring
 	lo  int
 	B   int
-	ev  *evidence
+	ev  *queryData
 	val [][]float64 // val[i]: layer i's log-values (F_i, B, K_i); 0 = input layer
 }
 
@@ -223,7 +225,7 @@ type upPass struct {
 //
 //	input layer:  (F_0, B, InputUnits)
 //	inner layer i: (F_i, B, Kout_i)
-func (e *evaluator) up(ev *evidence, lo, b int, sr semiring) *upPass {
+func (e *evaluator) up(ev *queryData, lo, b int, sr semiring) *upPass {
 	ps := &upPass{sr: sr, lo: lo, B: b, ev: ev, val: make([][]float64, len(e.p.Layers)+1)}
 	ps.val[0] = e.inputLayer(ev, lo, b, sr)
 	for i := range e.p.Layers {
@@ -232,26 +234,27 @@ func (e *evaluator) up(ev *evidence, lo, b int, sr semiring) *upPass {
 	return ps
 }
 
-// inputLayer: (F_0, B, K) log-values of the leaves. An observed variable
-// contributes log p_{v,k}(x_v); an unobserved one 0 (sum-product: inputs
-// are normalized) or log max_x p_{v,k}(x) (max-product).
-func (e *evaluator) inputLayer(ev *evidence, lo, b int, sr semiring) []float64 {
+// inputLayer: (F_0, B, K) log-values of the leaves. An observed variable v
+// (in slot s) contributes log p_{s,k}(x_v); an unobserved one 0
+// (sum-product: inputs are normalized) or log max_x p_{s,k}(x)
+// (max-product).
+func (e *evaluator) inputLayer(ev *queryData, lo, b int, sr semiring) []float64 {
 	p, K := e.p, e.p.InputUnits
 	out := make([]float64, len(p.Leaves)*b*K)
 	for f := range p.Leaves {
-		vars := p.LeafVars[p.LeafOff[f]:p.LeafOff[f+1]]
 		for r := range b {
 			row := out[(f*b+r)*K : (f*b+r+1)*K]
-			for _, v := range vars {
-				i := (lo+r)*p.NumVars + int(v)
+			for idx := p.LeafOff[f]; idx < p.LeafOff[f+1]; idx++ {
+				s := int(p.Slots[idx])
+				i := (lo+r)*p.NumVars + int(p.LeafVars[idx])
 				switch {
 				case ev.obs[i]:
 					for k := range row {
-						row[k] += e.in.logProb(int(v), k, ev, i)
+						row[k] += e.in.logProb(s, k, ev, i)
 					}
 				case sr == maxProduct:
 					for k := range row {
-						row[k] += e.in.maxLogProb(int(v), k)
+						row[k] += e.in.maxLogProb(s, k)
 					}
 				}
 			}
@@ -470,7 +473,7 @@ func (ps *upPass) root(p *Plan, r, c int) float64 {
 // logZ returns log Z per root unit: the sum-product value with every
 // variable integrated out.
 func (e *evaluator) logZ() []float64 {
-	ev := &evidence{n: 1, obs: make([]bool, e.p.NumVars)}
+	ev := &queryData{n: 1, obs: make([]bool, e.p.NumVars)}
 	if e.opt.Input == Gaussian {
 		ev.f64 = make([]float64, e.p.NumVars)
 	} else {
@@ -543,7 +546,7 @@ type node struct{ Layer, Fold, Unit int }
 // variables of dst's row dr: a sample of p_{v,k} at each reached input unit
 // k (or its mode when ch has no rng). Observed entries (ps.ev.obs of row
 // ps.lo+r) are left alone.
-func (e *evaluator) down(ps *upPass, r int, ch *chooser, dst *evidence, dr int) {
+func (e *evaluator) down(ps *upPass, r int, ch *chooser, dst *queryData, dr int) {
 	p := e.p
 	root := p.RegionLoc[p.Root]
 	stack := []node{{root.Layer, root.Fold, 0}}
@@ -552,9 +555,9 @@ func (e *evaluator) down(ps *upPass, r int, ch *chooser, dst *evidence, dr int) 
 		nd := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		if nd.Layer == 0 {
-			for _, v := range p.LeafVars[p.LeafOff[nd.Fold]:p.LeafOff[nd.Fold+1]] {
-				if !obs[v] {
-					e.in.draw(int(v), nd.Unit, dst, dr*p.NumVars+int(v), ch.rng)
+			for idx := p.LeafOff[nd.Fold]; idx < p.LeafOff[nd.Fold+1]; idx++ {
+				if v := int(p.LeafVars[idx]); !obs[v] {
+					e.in.draw(int(p.Slots[idx]), nd.Unit, dst, dr*p.NumVars+v, ch.rng)
 				}
 			}
 			continue
@@ -653,9 +656,9 @@ func logSumExpPlus(lw, in []float64) float64 {
 // obs (n·V) says which entries are observed. Only observed entries are
 // checked (categories in range, Gaussian values finite); the others may hold
 // anything.
-func (c *Circuit) newEvidence(x any, obs []bool, what string) (*evidence, error) {
+func (c *Circuit) newEvidence(x any, obs []bool, what string) (*queryData, error) {
 	V := c.plan.NumVars
-	ev := &evidence{obs: obs}
+	ev := &queryData{obs: obs}
 	var n int
 	switch xs := x.(type) {
 	case []uint8:
