@@ -14,14 +14,17 @@ IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo 1)
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-setup: ## install what tenpc needs: Go modules; as root also Debian's libopenblas-dev
+setup: ## install what tenpc needs: Go modules (MNIST ships in one); as root also Debian's libopenblas-dev and dataset-fashion-mnist
 ifeq ($(IS_ROOT),1)
-	@if ! ls /usr/lib/*/libopenblas.so >/dev/null 2>&1; then \
-		echo "setup: installing libopenblas-dev"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev >/dev/null; \
+	@need=""; \
+	ls /usr/lib/*/libopenblas.so >/dev/null 2>&1 || need="$$need libopenblas-dev"; \
+	[ -d /usr/share/datasets/fashion-mnist ] || need="$$need dataset-fashion-mnist"; \
+	if [ -n "$$need" ]; then \
+		echo "setup: apt-get install$$need"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \
 	fi
 else
-	@echo "setup: not root, skipped apt-get install libopenblas-dev (tenpc falls back to pure-Go BLAS)"
+	@echo "setup: not root, skipped apt-get install libopenblas-dev dataset-fashion-mnist (tenpc falls back to pure-Go BLAS; Fashion-MNIST needs -data-dir)"
 endif
 	$(GO) mod download
 	@echo "setup: done"
