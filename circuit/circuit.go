@@ -327,14 +327,18 @@ func innerLayerOp[T kernel.Float](c *Circuit, l *LayerPlan, wr kernel.Wiring, na
 }
 
 // inputNode wires the data pass's input layer: x (B, V) and missing (B, V).
-func (c *Circuit) inputNode(g *nn.Graph, x, missing *nn.Node, b int) (*nn.Node, error) {
+func (c *Circuit) inputNode(g *nn.Graph, x, missing *nn.Node, b int, em bool) (*nn.Node, error) {
 	if c.opts.DType == nn.Float64 {
-		return inputOpNode[float64](c, g, x, missing, b)
+		return inputOpNode[float64](c, g, x, missing, b, em)
 	}
-	return inputOpNode[float32](c, g, x, missing, b)
+	return inputOpNode[float32](c, g, x, missing, b, em)
 }
 
-func inputOpNode[T kernel.Float](c *Circuit, g *nn.Graph, x, missing *nn.Node, b int) (*nn.Node, error) {
+// inputOpNode wires the data pass's input layer. Under EM the categorical
+// logits are kept normalized (log-probabilities), so the layer reads them
+// with the exp parameterization: the same forward, and a gradient that is
+// exactly the expected counts.
+func inputOpNode[T kernel.Float](c *Circuit, g *nn.Graph, x, missing *nn.Node, b int, em bool) (*nn.Node, error) {
 	p, o := c.plan, &c.opts
 	op := &inputOp[T]{kind: o.Input, F: len(p.Leaves), B: b, K: p.InputUnits, V: p.NumVars}
 	leafVars := p.LeafVars
@@ -349,7 +353,11 @@ func inputOpNode[T kernel.Float](c *Circuit, g *nn.Graph, x, missing *nn.Node, b
 	ins := []*nn.Node{x, missing}
 	switch o.Input {
 	case Categorical:
-		op.cat, err = kernel.NewCategorical[T](p.LeafOff, leafVars, p.NumSlots, p.InputUnits, o.Values, kernel.CategoricalSoftmax)
+		param := kernel.CategoricalSoftmax
+		if em {
+			param = kernel.CategoricalExp
+		}
+		op.cat, err = kernel.NewCategorical[T](p.LeafOff, leafVars, p.NumSlots, p.InputUnits, o.Values, param)
 		ins = append(ins, g.Param(c.Input.Logits))
 	case Bernoulli:
 		op.bin, err = kernel.NewBernoulli[T](p.LeafOff, leafVars, p.NumSlots, p.InputUnits)
@@ -407,6 +415,13 @@ type Nodes struct {
 // named prefix+"x" and prefix+"missing", and the circuit's and partition
 // function's log-values.
 func (c *Circuit) Wire(g *nn.Graph, b int, prefix string) (*Nodes, error) {
+	return c.wire(g, b, prefix, false)
+}
+
+// wire builds the evaluation; em selects the EM wiring (exp-parameterized
+// categorical inputs, no partition-function pass: EM keeps the circuit
+// normalized).
+func (c *Circuit) wire(g *nn.Graph, b int, prefix string, em bool) (*Nodes, error) {
 	if g.DType() != c.opts.DType {
 		return nil, fmt.Errorf("circuit: graph is %v, circuit is %v", g.DType(), c.opts.DType)
 	}
@@ -418,7 +433,7 @@ func (c *Circuit) Wire(g *nn.Graph, b int, prefix string) (*Nodes, error) {
 	}
 	n.Missing = g.InputOf(prefix+"missing", nn.Uint8, b, c.plan.NumVars)
 	r := c.bindParams(g)
-	in, err := c.inputNode(g, n.X, n.Missing, b)
+	in, err := c.inputNode(g, n.X, n.Missing, b, em)
 	if err != nil {
 		return nil, err
 	}
@@ -428,7 +443,7 @@ func (c *Circuit) Wire(g *nn.Graph, b int, prefix string) (*Nodes, error) {
 	}
 	root := c.plan.RegionLoc[c.plan.Root].Layer
 	n.Circuit = c.readout(data.layers[root], b)
-	if !c.Normalized() {
+	if !c.Normalized() && !em {
 		var marg *nn.Node
 		anchor := g.Param(c.anyInputParam())
 		if c.opts.DType == nn.Float64 {

@@ -15,6 +15,7 @@ type Program struct {
 	c     *Circuit
 	B     int
 	train bool
+	em    bool
 	prog  *nn.Program
 
 	x    []uint8   // (B, V) category data
@@ -29,6 +30,21 @@ type Program struct {
 // program minimizes the mean negative log-likelihood of a batch,
 // −mean_b c(x_b) + log Z (only for circuits with one root unit).
 func (c *Circuit) Compile(b int, train bool) (*Program, error) {
+	return c.compile(b, train, false)
+}
+
+// CompileEM compiles a training program for EM (see NewEM): its loss is
+// −mean_b log c(x_b) without log Z, whose gradient gives the expected counts
+// EM needs. Use it with an *EM optimizer, which keeps the circuit
+// normalized (so the loss is the NLL).
+func (c *Circuit) CompileEM(b int) (*Program, error) {
+	if err := c.emSupported(); err != nil {
+		return nil, err
+	}
+	return c.compile(b, true, true)
+}
+
+func (c *Circuit) compile(b int, train, em bool) (*Program, error) {
 	if b < 1 {
 		return nil, fmt.Errorf("circuit: batch size %d, want ≥ 1", b)
 	}
@@ -36,7 +52,7 @@ func (c *Circuit) Compile(b int, train bool) (*Program, error) {
 		return nil, fmt.Errorf("circuit: training needs one root unit, the circuit has %d", c.plan.Classes)
 	}
 	g := nn.NewGraph(c.opts.DType)
-	nodes, err := c.Wire(g, b, "")
+	nodes, err := c.wire(g, b, "", em)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +60,7 @@ func (c *Circuit) Compile(b int, train bool) (*Program, error) {
 	if nodes.LogZ != nil {
 		g.Output("logz", nodes.LogZ)
 	}
-	p := &Program{c: c, B: b, train: train, miss: make([]uint8, b*c.plan.NumVars)}
+	p := &Program{c: c, B: b, train: train, em: em, miss: make([]uint8, b*c.plan.NumVars)}
 	switch {
 	case c.opts.Input != Gaussian:
 		p.x = make([]uint8, b*c.plan.NumVars)
@@ -268,7 +284,7 @@ func (p *Program) LogLikelihood(x any, missing []bool, dst []float64) error {
 // logZ reads the partition function of the last run (zeros when the circuit
 // is normalized by construction).
 func (p *Program) logZ() ([]float64, error) {
-	if p.c.Normalized() {
+	if p.c.Normalized() || p.em {
 		return make([]float64, p.c.plan.Classes), nil
 	}
 	z, err := p.prog.Output("logz")
