@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/tenpc/tenpc/circuit"
+	"github.com/tenpc/tenpc/experiments"
+)
+
+func init() {
+	register("train", "train a circuit on a dataset (checkpoints, early stopping, plots)", runTrain)
+}
+
+// logOut receives the logs and progress bars of long-running commands.
+var logOut io.Writer = os.Stderr
+
+func newLogger() *logrus.Logger {
+	log := logrus.New()
+	log.SetOutput(logOut)
+	log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "15:04:05"})
+	return log
+}
+
+// inputErr turns experiments' input errors into usage errors (status 2).
+func inputErr(err error) error {
+	if err != nil && experiments.IsInputError(err) {
+		return usageError{err}
+	}
+	return err
+}
+
+// interruptible returns a context cancelled by Ctrl-C, so training stops
+// between batches with its last checkpoint intact.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt)
+}
+
+func runTrain(args []string, stdout io.Writer) error {
+	def := experiments.DefaultTrainConfig()
+	fs := newFlagSet("train", stdout)
+	dataset := fs.String("dataset", def.Dataset, "dataset: mnist, fashion-mnist, debd:DIR/NAME or images:DIR")
+	dataDir := fs.String("data-dir", "", "directory of the MNIST / Fashion-MNIST files (default: the standard location)")
+	rg := fs.String("rg", def.RG, "region graph: qg, qt2, qt4, pd, pd:D, rbt, linear, cl or FILE.json")
+	layer := fs.String("layer", def.Layer.String(), "sum-product layer: cp, cp-r, cp-s, cp-xs or tucker")
+	k := fs.Int("k", def.Units, "units per region (K)")
+	rank := fs.Int("rank", 0, "rank R of cp-r layers (default K)")
+	input := fs.String("input", def.Input.String(), "input distribution: categorical, bernoulli, binomial or gaussian")
+	param := fs.String("param", def.Param.String(), "weight parameterization: clamp, softmax or exp")
+	optimizer := fs.String("optimizer", def.Optimizer.String(), "optimizer: adam, sgd or em (not implemented yet)")
+	lr := fs.Float64("lr", def.LR, "learning rate (default 0.01, 0.1 with -rg pd as in the reference protocol)")
+	batch := fs.Int("batch-size", def.BatchSize, "mini-batch size (evaluation too)")
+	epochs := fs.Int("epochs", def.Epochs, "largest number of epochs")
+	patience := fs.Int("patience", def.Patience, "stop after this many epochs without a better validation log-likelihood (0: never)")
+	budget := fs.Duration("time-budget", 0, "stop after the first epoch that ends past this training time, e.g. 8m (0: none)")
+	seed := fs.Uint64("seed", def.Seed, "seed of the initialization and the batch order")
+	validFrac := fs.Float64("valid-fraction", def.ValidFraction, "fraction of the training set held out for validation (split seed 42)")
+	limit := fs.Int("limit", 0, "use only the first N samples of every split (0: all)")
+	out := fs.String("out", "", "run directory (required)")
+	resume := fs.Bool("resume", false, "continue the run in -out from its last checkpoint")
+	force := fs.Bool("force", false, "replace the run in -out if there is one")
+	init := fs.String("init", "", "start from the parameters of this model file (same architecture)")
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	cfg := def
+	cfg.Dataset, cfg.DataDir, cfg.RG, cfg.Units, cfg.Rank = *dataset, *dataDir, *rg, *k, *rank
+	cfg.LR, cfg.BatchSize, cfg.Epochs, cfg.Patience, cfg.TimeBudget = *lr, *batch, *epochs, *patience, *budget
+	cfg.Seed, cfg.ValidFraction, cfg.Limit = *seed, *validFrac, *limit
+	cfg.Out, cfg.Resume, cfg.Force, cfg.Init = *out, *resume, *force, *init
+	if (*rg == "pd" || len(*rg) > 3 && (*rg)[:3] == "pd:") && !set["lr"] {
+		cfg.LR = 0.1
+	}
+	var err error
+	if cfg.Layer, err = circuit.ParseLayer(*layer); err != nil {
+		return badInput("-layer: %v", err)
+	}
+	if cfg.Input, err = circuit.ParseInput(*input); err != nil {
+		return badInput("-input: %v", err)
+	}
+	if cfg.Param, err = circuit.ParseParam(*param); err != nil {
+		return badInput("-param: %v", err)
+	}
+	if cfg.Optimizer, err = experiments.ParseOptimizer(*optimizer); err != nil {
+		return badInput("-optimizer: %v", err)
+	}
+	if cfg.Out == "" {
+		return badInput("missing -out DIR (the run directory)")
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	res, err := experiments.Train(ctx, cfg, newLogger())
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		return inputErr(err)
+	}
+	printResult(stdout, res)
+	return nil
+}
+
+func printResult(w io.Writer, res *experiments.Result) {
+	fmt.Fprintf(w, "test: LL %.4f nats, %.4f bpd (%d samples); best epoch %d of %d (%s)\n",
+		res.Test.LL, res.Test.BPD, res.Test.N, res.BestEpoch, res.Epochs, res.Stopped)
+	fmt.Fprintf(w, "model:   %s\n", res.Model)
+	fmt.Fprintf(w, "curve:   %s\n", res.Curve)
+	if res.Samples != "" {
+		fmt.Fprintf(w, "samples: %s\n", res.Samples)
+	}
+	fmt.Fprintf(w, "metrics: %s\n", res.Metrics)
+}

@@ -1,0 +1,294 @@
+package experiments
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tenpc/tenpc/circuit"
+	"github.com/tenpc/tenpc/data"
+)
+
+// Optimizer is the training algorithm.
+type Optimizer int
+
+const (
+	// Adam is optim.Adam (PyTorch's update rule).
+	Adam Optimizer = iota
+	// SGD is plain stochastic gradient descent (optim.SGD).
+	SGD
+	// EM is expectation-maximization; it is not implemented yet and Train
+	// refuses it.
+	EM
+)
+
+var optimizerNames = []string{"adam", "sgd", "em"}
+
+func (o Optimizer) String() string {
+	if o >= 0 && int(o) < len(optimizerNames) {
+		return optimizerNames[o]
+	}
+	return fmt.Sprintf("Optimizer(%d)", int(o))
+}
+
+// ParseOptimizer parses "adam", "sgd" or "em".
+func ParseOptimizer(s string) (Optimizer, error) {
+	for i, n := range optimizerNames {
+		if s == n {
+			return Optimizer(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown optimizer %q (want %s)", s, strings.Join(optimizerNames, ", "))
+}
+
+// TrainConfig is everything that determines a training run. It is written
+// as config.json in the run's directory; a resumed run must have the same
+// configuration except for Epochs and TimeBudget (which may grow) and the
+// flags that say how to treat the directory (Resume, Force).
+//
+// Start from DefaultTrainConfig: it holds the reference protocol of
+// DESIGN.md ("Reference results"). The zero value is not a valid config.
+type TrainConfig struct {
+	// Dataset names the data: "mnist", "fashion-mnist", "debd:DIR/NAME"
+	// (the DEBD set NAME in DIR/NAME/ or DIR) or "images:DIR" (a folder of
+	// PNG/JPEG images, 64×64 RGB; test is a random 10%, drawn with SplitSeed).
+	Dataset string
+	// DataDir overrides where the MNIST / Fashion-MNIST files are ("" = the
+	// standard location, see package data).
+	DataDir string
+	// Limit keeps only the first Limit samples of every split (0: all); for
+	// quick runs and tests.
+	Limit int
+	// ValidFraction of the training set is held out at random for
+	// validation (MNIST-style and image data; DEBD has its own file).
+	// Default data.PaperValidFraction (5%); 0 disables validation and early
+	// stopping.
+	ValidFraction float64
+	// SplitSeed seeds the validation split (default data.PaperSeed = 42).
+	SplitSeed uint64
+
+	// RG is the region graph: qg, qt2, qt4, pd (patches of 4, or pd:D for
+	// patches of D), rbt (one random binary tree), linear, cl (Chow-Liu
+	// tree learnt from the training data), or a region-graph JSON file.
+	RG string
+	// Layer is the sum-product layer (default CP).
+	Layer circuit.Layer
+	// Units is K, the units per region (default 16).
+	Units int
+	// Rank is the rank of CP-R layers (0: Units).
+	Rank int
+	// Input is the input distribution (default categorical).
+	Input circuit.InputKind
+	// Param is the weights' parameterization (default clamp).
+	Param circuit.Param
+
+	// Optimizer is the training algorithm (default Adam).
+	Optimizer Optimizer
+	// LR is the learning rate (default 0.01).
+	LR float64
+	// BatchSize is the mini-batch size (default 256); evaluation uses it
+	// too.
+	BatchSize int
+	// Epochs is the largest number of epochs (default 200).
+	Epochs int
+	// Patience stops training after this many epochs without a better
+	// validation log-likelihood (default 5; 0: never stop early).
+	Patience int
+	// TimeBudget, when positive, stops training after the first epoch that
+	// ends past it (measured from the start of this process's training);
+	// the result then depends on the machine's speed.
+	TimeBudget time.Duration
+	// Seed seeds the circuit's initialization and the batch order: epoch e
+	// shuffles with a generator seeded by (Seed, e), so a resumed run draws
+	// the same batches as an uninterrupted one.
+	Seed uint64
+	// Init, when set, starts from the parameters of this model file (which
+	// must have the architecture the config asks for).
+	Init string
+
+	// Out is the run's directory.
+	Out string
+	// Resume continues the run in Out from its last checkpoint.
+	Resume bool
+	// Force starts a new run in Out even if one is there (its files are
+	// replaced).
+	Force bool
+}
+
+// DefaultTrainConfig returns the reference protocol: QG, CP, K = 16,
+// categorical inputs, clamp, Adam lr 0.01, batch 256, up to 200 epochs,
+// patience 5, seed 42, validation = 5% of train drawn with seed 42.
+func DefaultTrainConfig() TrainConfig {
+	return TrainConfig{
+		Dataset:       "mnist",
+		ValidFraction: data.PaperValidFraction,
+		SplitSeed:     data.PaperSeed,
+		RG:            "qg",
+		Layer:         circuit.CP,
+		Units:         16,
+		Input:         circuit.Categorical,
+		Param:         circuit.Clamp,
+		Optimizer:     Adam,
+		LR:            0.01,
+		BatchSize:     256,
+		Epochs:        200,
+		Patience:      5,
+		Seed:          42,
+	}
+}
+
+// Validate reports the first invalid or contradictory setting as an
+// *InputError naming it.
+func (c *TrainConfig) Validate() error {
+	switch {
+	case c.Dataset == "":
+		return inputErrorf("no dataset given")
+	case c.RG == "":
+		return inputErrorf("no region graph given")
+	case c.Units < 1:
+		return inputErrorf("K (units) must be ≥ 1, got %d", c.Units)
+	case c.Rank < 0:
+		return inputErrorf("rank must be ≥ 0, got %d", c.Rank)
+	case c.Rank > 0 && c.Layer != circuit.CPR:
+		return inputErrorf("rank %d is only meaningful for cp-r layers, not %v", c.Rank, c.Layer)
+	case c.Layer < circuit.CP || c.Layer > circuit.Tucker:
+		return inputErrorf("unknown layer %v", c.Layer)
+	case c.Input < circuit.Categorical || c.Input > circuit.Gaussian:
+		return inputErrorf("unknown input %v", c.Input)
+	case c.Param < circuit.Clamp || c.Param > circuit.Exp:
+		return inputErrorf("unknown parameterization %v", c.Param)
+	case c.Optimizer < Adam || c.Optimizer > EM:
+		return inputErrorf("unknown optimizer %v", c.Optimizer)
+	case c.Optimizer == EM:
+		return inputErrorf("the em optimizer is not implemented yet (use adam or sgd)")
+	case !(c.LR > 0) || c.LR > 1e6:
+		return inputErrorf("learning rate must be positive and finite, got %v", c.LR)
+	case c.BatchSize < 1:
+		return inputErrorf("batch size must be ≥ 1, got %d", c.BatchSize)
+	case c.Epochs < 1:
+		return inputErrorf("epochs must be ≥ 1, got %d", c.Epochs)
+	case c.Patience < 0:
+		return inputErrorf("patience must be ≥ 0, got %d", c.Patience)
+	case c.TimeBudget < 0:
+		return inputErrorf("time budget must be ≥ 0, got %v", c.TimeBudget)
+	case c.Limit < 0:
+		return inputErrorf("limit must be ≥ 0, got %d", c.Limit)
+	case !(c.ValidFraction >= 0 && c.ValidFraction < 1):
+		return inputErrorf("validation fraction must be in [0, 1), got %v", c.ValidFraction)
+	case c.Out == "":
+		return inputErrorf("no output directory given")
+	case c.Resume && c.Force:
+		return inputErrorf("-resume and -force contradict each other: resume continues the run in %s, force replaces it", c.Out)
+	case c.Resume && c.Init != "":
+		return inputErrorf("-resume and -init contradict each other: a resumed run starts from its checkpoint, not from %s", c.Init)
+	}
+	if _, err := ParseDatasetSpec(c.Dataset); err != nil {
+		return err
+	}
+	return nil
+}
+
+// configJSON is TrainConfig's JSON form: enumerations as their names, the
+// time budget as a Go duration string.
+type configJSON struct {
+	Dataset       string  `json:"dataset"`
+	DataDir       string  `json:"data_dir,omitempty"`
+	Limit         int     `json:"limit,omitempty"`
+	ValidFraction float64 `json:"valid_fraction"`
+	SplitSeed     uint64  `json:"split_seed"`
+	RG            string  `json:"rg"`
+	Layer         string  `json:"layer"`
+	Units         int     `json:"k"`
+	Rank          int     `json:"rank,omitempty"`
+	Input         string  `json:"input"`
+	Param         string  `json:"param"`
+	Optimizer     string  `json:"optimizer"`
+	LR            float64 `json:"lr"`
+	BatchSize     int     `json:"batch_size"`
+	Epochs        int     `json:"epochs"`
+	Patience      int     `json:"patience"`
+	TimeBudget    string  `json:"time_budget,omitempty"`
+	Seed          uint64  `json:"seed"`
+	Init          string  `json:"init,omitempty"`
+	Out           string  `json:"out"`
+}
+
+// MarshalJSON writes the config with its enumerations as names.
+func (c TrainConfig) MarshalJSON() ([]byte, error) {
+	j := configJSON{
+		Dataset: c.Dataset, DataDir: c.DataDir, Limit: c.Limit,
+		ValidFraction: c.ValidFraction, SplitSeed: c.SplitSeed,
+		RG: c.RG, Layer: c.Layer.String(), Units: c.Units, Rank: c.Rank,
+		Input: c.Input.String(), Param: c.Param.String(),
+		Optimizer: c.Optimizer.String(), LR: c.LR, BatchSize: c.BatchSize,
+		Epochs: c.Epochs, Patience: c.Patience, Seed: c.Seed, Init: c.Init, Out: c.Out,
+	}
+	if c.TimeBudget > 0 {
+		j.TimeBudget = c.TimeBudget.String()
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (c *TrainConfig) UnmarshalJSON(b []byte) error {
+	var j configJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	out := TrainConfig{
+		Dataset: j.Dataset, DataDir: j.DataDir, Limit: j.Limit,
+		ValidFraction: j.ValidFraction, SplitSeed: j.SplitSeed,
+		RG: j.RG, Units: j.Units, Rank: j.Rank, LR: j.LR, BatchSize: j.BatchSize,
+		Epochs: j.Epochs, Patience: j.Patience, Seed: j.Seed, Init: j.Init, Out: j.Out,
+	}
+	var err error
+	if out.Layer, err = circuit.ParseLayer(j.Layer); err != nil {
+		return err
+	}
+	if out.Input, err = circuit.ParseInput(j.Input); err != nil {
+		return err
+	}
+	if out.Param, err = circuit.ParseParam(j.Param); err != nil {
+		return err
+	}
+	if out.Optimizer, err = ParseOptimizer(j.Optimizer); err != nil {
+		return err
+	}
+	if j.TimeBudget != "" {
+		if out.TimeBudget, err = time.ParseDuration(j.TimeBudget); err != nil {
+			return fmt.Errorf("time_budget: %w", err)
+		}
+	}
+	*c = out
+	return nil
+}
+
+// sameRun reports the first setting in which c and run (a stopped run's
+// config) differ, ignoring what a resumed run may change: Epochs,
+// TimeBudget, Init, Out, Resume and Force. "" means none.
+func (c TrainConfig) sameRun(run TrainConfig) string {
+	a, b := c, run
+	for _, x := range []*TrainConfig{&a, &b} {
+		x.Epochs, x.TimeBudget, x.Init, x.Out, x.Resume, x.Force = 0, 0, "", "", false, false
+	}
+	if a == b {
+		return ""
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	var ma, mb map[string]any
+	_ = json.Unmarshal(ja, &ma)
+	_ = json.Unmarshal(jb, &mb)
+	for k, va := range ma {
+		if fmt.Sprint(va) != fmt.Sprint(mb[k]) {
+			return fmt.Sprintf("%s is %v here, %v in the run", k, va, mb[k])
+		}
+	}
+	for k, vb := range mb {
+		if _, ok := ma[k]; !ok {
+			return fmt.Sprintf("%s is unset here, %v in the run", k, vb)
+		}
+	}
+	return "the configuration differs"
+}

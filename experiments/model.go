@@ -1,0 +1,217 @@
+package experiments
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+
+	"github.com/tenpc/tenpc/circuit"
+	"github.com/tenpc/tenpc/nn"
+	"github.com/tenpc/tenpc/regiongraph"
+)
+
+// A model file is one nn state file (atomic, checksummed; see nn.SaveState)
+// holding the circuit's parameters under their module names and this
+// metadata:
+//
+//	format          "tenpc-model"
+//	format_version  ModelVersion
+//	kind            "model" (a trained model) or "checkpoint" (a training
+//	                run's last epoch, with the optimizer's arrays and the
+//	                run's progress besides)
+//	arch            Arch as JSON: the region graph and the circuit options,
+//	                enough to rebuild the circuit
+//	info            ModelInfo as JSON: the data it was trained on, the
+//	                training configuration and history, test results
+const (
+	modelFormat = "tenpc-model"
+	// ModelVersion is the model file format version this build reads and
+	// writes.
+	ModelVersion = 1
+)
+
+// Arch is a circuit's architecture: what circuit.Build needs to rebuild it.
+type Arch struct {
+	RegionGraph json.RawMessage `json:"region_graph"`
+	Layer       string          `json:"layer"`
+	Units       int             `json:"units"`
+	InputUnits  int             `json:"input_units"`
+	Rank        int             `json:"rank"`
+	Classes     int             `json:"classes"`
+	Input       string          `json:"input"`
+	Values      int             `json:"values"`
+	Param       string          `json:"param"`
+	Init        string          `json:"init"`
+	LearnMixing bool            `json:"learn_mixing"`
+	DType       string          `json:"dtype"`
+}
+
+// archOf describes c built over g.
+func archOf(g *regiongraph.Graph, c *circuit.Circuit) (Arch, error) {
+	raw, err := rgJSON(g)
+	if err != nil {
+		return Arch{}, err
+	}
+	// Compact, as encoding/json writes a RawMessage, so that an Arch read
+	// back from a file compares equal to a fresh one.
+	var rg bytes.Buffer
+	if err := json.Compact(&rg, raw); err != nil {
+		return Arch{}, err
+	}
+	o := c.Options()
+	return Arch{
+		RegionGraph: rg.Bytes(), Layer: o.Layer.String(), Units: o.Units, InputUnits: o.InputUnits,
+		Rank: o.Rank, Classes: o.Classes, Input: o.Input.String(), Values: o.Values,
+		Param: o.Param.String(), Init: o.Init.String(), LearnMixing: o.LearnMixing, DType: o.DType.String(),
+	}, nil
+}
+
+// Equal reports whether a and b describe the same circuit.
+func (a Arch) Equal(b Arch) bool { return a.Describe() == b.Describe() && bytes.Equal(a.RegionGraph, b.RegionGraph) }
+
+// Describe is a one-line summary without the region graph.
+func (a Arch) Describe() string {
+	s := fmt.Sprintf("%s K=%d (input K=%d) %s inputs over %d values, %s weights, %d root units, %s", a.Layer, a.Units, a.InputUnits, a.Input, a.Values, a.Param, a.Classes, a.DType)
+	if a.Layer == circuit.CPR.String() {
+		s += fmt.Sprintf(", rank %d", a.Rank)
+	}
+	if a.LearnMixing {
+		s += ", learnt mixing"
+	}
+	return s
+}
+
+// build rebuilds the circuit a describes (with fresh parameters).
+func (a Arch) build() (*regiongraph.Graph, *circuit.Circuit, error) {
+	g, err := regiongraph.ReadJSON(bytes.NewReader(a.RegionGraph))
+	if err != nil {
+		return nil, nil, fmt.Errorf("region graph: %w", err)
+	}
+	var o circuit.Options
+	if o.Layer, err = circuit.ParseLayer(a.Layer); err != nil {
+		return nil, nil, err
+	}
+	if o.Input, err = circuit.ParseInput(a.Input); err != nil {
+		return nil, nil, err
+	}
+	if o.Param, err = circuit.ParseParam(a.Param); err != nil {
+		return nil, nil, err
+	}
+	if o.Init, err = circuit.ParseInit(a.Init); err != nil {
+		return nil, nil, err
+	}
+	if o.DType, err = nn.ParseDType(a.DType); err != nil {
+		return nil, nil, err
+	}
+	o.Units, o.InputUnits, o.Rank, o.Classes, o.Values, o.LearnMixing = a.Units, a.InputUnits, a.Rank, a.Classes, a.Values, a.LearnMixing
+	c, err := circuit.Build(g, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g, c, nil
+}
+
+// ModelInfo is what a model file records besides its architecture.
+type ModelInfo struct {
+	// Dataset, Shape, Values and NumVars describe the training data.
+	Dataset string `json:"dataset"`
+	Shape   []int  `json:"shape"`
+	Values  int    `json:"values"`
+	NumVars int    `json:"num_vars"`
+	// BatchSize is the batch size evaluation runs with (the training one).
+	BatchSize int `json:"batch_size"`
+	// Config is the training run's configuration.
+	Config *TrainConfig `json:"config,omitempty"`
+	// History has one entry per completed epoch.
+	History []EpochMetrics `json:"history,omitempty"`
+	// BestEpoch is the epoch these parameters come from (0: not trained).
+	BestEpoch int `json:"best_epoch"`
+	// Test is the test-set result of the final model, once computed.
+	Test *SplitResult `json:"test,omitempty"`
+}
+
+// Model is a circuit loaded from (or about to be written to) a model file.
+type Model struct {
+	Circuit *circuit.Circuit
+	RG      *regiongraph.Graph
+	Arch    Arch
+	Info    ModelInfo
+	// Kind is "model" or "checkpoint".
+	Kind string
+	// state is the file's content (checkpoints keep optimizer arrays and
+	// progress in it).
+	state *nn.State
+}
+
+// meta encodes m's metadata.
+func (m *Model) meta() (map[string]string, error) {
+	arch, err := json.Marshal(m.Arch)
+	if err != nil {
+		return nil, err
+	}
+	info, err := json.Marshal(m.Info)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{
+		"format":         modelFormat,
+		"format_version": strconv.Itoa(ModelVersion),
+		"kind":           m.Kind,
+		"arch":           string(arch),
+		"info":           string(info),
+	}, nil
+}
+
+// Save writes m to path atomically as a model file (kind "model").
+func (m *Model) Save(path string) error {
+	m.Kind = "model"
+	meta, err := m.meta()
+	if err != nil {
+		return fmt.Errorf("save model %s: %w", path, err)
+	}
+	if err := nn.SaveModule(path, m.Circuit, meta); err != nil {
+		return fmt.Errorf("save model %s: %w", path, err)
+	}
+	return nil
+}
+
+// LoadModel reads a model file (or a training checkpoint) and rebuilds its
+// circuit. A file that is missing, is not a tenpc model, has another format
+// version, or whose parameters do not fit its architecture is an
+// *InputError naming the file and the problem.
+func LoadModel(path string) (*Model, error) {
+	st, err := nn.LoadState(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, inputErrorf("model %s: no such file", path)
+		}
+		var pe *fs.PathError
+		if errors.As(err, &pe) && !errors.Is(err, nn.ErrStateFormat) {
+			return nil, fmt.Errorf("model %s: %w", path, err)
+		}
+		return nil, inputErrorf("model %s: %v", path, err)
+	}
+	if f := st.Meta["format"]; f != modelFormat {
+		return nil, inputErrorf("model %s: not a tenpc model file (format %q, want %q)", path, f, modelFormat)
+	}
+	if v := st.Meta["format_version"]; v != strconv.Itoa(ModelVersion) {
+		return nil, inputErrorf("model %s: format version %s, this tenpc reads version %d", path, v, ModelVersion)
+	}
+	m := &Model{Kind: st.Meta["kind"], state: st}
+	if err := json.Unmarshal([]byte(st.Meta["arch"]), &m.Arch); err != nil {
+		return nil, inputErrorf("model %s: bad architecture record: %v", path, err)
+	}
+	if err := json.Unmarshal([]byte(st.Meta["info"]), &m.Info); err != nil {
+		return nil, inputErrorf("model %s: bad info record: %v", path, err)
+	}
+	if m.RG, m.Circuit, err = m.Arch.build(); err != nil {
+		return nil, inputErrorf("model %s: cannot rebuild its circuit (%s): %v", path, m.Arch.Describe(), err)
+	}
+	if err := nn.LoadModuleState(m.Circuit, st); err != nil {
+		return nil, inputErrorf("model %s: parameters do not fit its architecture (%s): %v", path, m.Arch.Describe(), err)
+	}
+	return m, nil
+}

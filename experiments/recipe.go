@@ -1,0 +1,317 @@
+package experiments
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/tenpc/tenpc/circuit"
+)
+
+// RecipeOptions are what a recipe run takes from the command line.
+type RecipeOptions struct {
+	// Out is the recipe's output directory ("" = runs/NAME).
+	Out string
+	// Quick shrinks the recipe to a smoke test (few samples, one epoch,
+	// small K) that finishes in seconds to a minute.
+	Quick bool
+	// Force replaces earlier runs in Out; otherwise a run that is there
+	// with the same configuration is resumed (a finished one just reports).
+	Force bool
+	// DataDir is the directory of the datasets the recipe reads ("" = the
+	// recipe's default).
+	DataDir string
+	// Log receives the training logs; Stdout the summary.
+	Log    *logrus.Logger
+	Stdout io.Writer
+}
+
+// Recipe is a named, reproducible experiment.
+type Recipe struct {
+	Name        string
+	Description string
+	Run         func(ctx context.Context, o RecipeOptions) error
+}
+
+// Recipes lists the recipes `tenpc recipe list` shows, in that order.
+var Recipes = []Recipe{
+	{Name: "mnist-default", Description: "QG-CP K=16, categorical inputs, Adam lr 0.01, batch 256 on MNIST (what `make train` runs; ≤ 10 minutes on 2 cores)", Run: runMNISTDefault},
+	{Name: "paper-grid", Description: "the reference paper's MNIST grid: QG, QT, PD × CP, CP-XS, CP-S, Tucker × K, next to the paper's test bpd", Run: runPaperGrid},
+	{Name: "debd", Description: "the DEBD binary benchmarks in ../shared/datasets/debd: Chow-Liu (HCLT) region graph, CP K=16", Run: runDEBD},
+}
+
+// FindRecipe returns the recipe called name.
+func FindRecipe(name string) (Recipe, error) {
+	for _, r := range Recipes {
+		if r.Name == name {
+			return r, nil
+		}
+	}
+	names := make([]string, len(Recipes))
+	for i, r := range Recipes {
+		names[i] = r.Name
+	}
+	return Recipe{}, inputErrorf("unknown recipe %q (want %s)", name, strings.Join(names, ", "))
+}
+
+func (o *RecipeOptions) defaults(name string) {
+	if o.Out == "" {
+		o.Out = filepath.Join("runs", name)
+	}
+	if o.Log == nil {
+		o.Log = logrus.New()
+	}
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
+}
+
+// trainOrResume trains cfg; a run already in cfg.Out is resumed unless
+// force is set (a finished run is only re-evaluated).
+func trainOrResume(ctx context.Context, cfg TrainConfig, force bool, log *logrus.Logger) (*Result, error) {
+	cfg.Force = force && (exists(filepath.Join(cfg.Out, ConfigFile)) || exists(filepath.Join(cfg.Out, CheckpointFile)))
+	cfg.Resume = !force && exists(filepath.Join(cfg.Out, CheckpointFile))
+	return Train(ctx, cfg, log)
+}
+
+// MNISTDefaultConfig is the configuration of the mnist-default recipe:
+// the reference protocol for QG-CP K=16 with at most MNISTDefaultEpochs
+// epochs and a training time budget, so that it finishes in at most 10
+// minutes on the 2-core development machine.
+func MNISTDefaultConfig(out string, quick bool) TrainConfig {
+	cfg := DefaultTrainConfig()
+	cfg.Out = out
+	cfg.Epochs = MNISTDefaultEpochs
+	cfg.TimeBudget = MNISTDefaultBudget
+	if quick {
+		cfg.Units, cfg.Limit, cfg.Epochs, cfg.TimeBudget = 4, 1000, 1, 0
+	}
+	return cfg
+}
+
+// MNISTDefaultEpochs and MNISTDefaultBudget bound the mnist-default
+// recipe (see MNISTDefaultConfig); the budget leaves room for loading,
+// compiling and the final evaluation within 10 minutes.
+const (
+	MNISTDefaultEpochs = 200
+	MNISTDefaultBudget = 8 * time.Minute
+)
+
+func runMNISTDefault(ctx context.Context, o RecipeOptions) error {
+	o.defaults("mnist-default")
+	cfg := MNISTDefaultConfig(o.Out, o.Quick)
+	if o.DataDir != "" {
+		cfg.DataDir = o.DataDir
+	}
+	t0 := time.Now()
+	res, err := trainOrResume(ctx, cfg, o.Force, o.Log)
+	if err != nil {
+		return err
+	}
+	rows := [][]string{resultRow("mnist", cfg, res)}
+	if err := writeTable(o.Out, resultHeader, rows); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Stdout, "mnist-default: test bpd %.4f (best epoch %d of %d, %s) in %s\n", res.Test.BPD, res.BestEpoch, res.Epochs, res.Stopped, time.Since(t0).Round(time.Second))
+	fmt.Fprintf(o.Stdout, "  model:   %s\n", res.Model)
+	if res.Samples != "" {
+		fmt.Fprintf(o.Stdout, "  samples: %s\n", res.Samples)
+	}
+	fmt.Fprintf(o.Stdout, "  curve:   %s\n", res.Curve)
+	fmt.Fprintf(o.Stdout, "  metrics: %s\n", res.Metrics)
+	fmt.Fprintf(o.Stdout, "  results: %s, %s\n", filepath.Join(o.Out, "results.csv"), filepath.Join(o.Out, "results.md"))
+	return nil
+}
+
+var resultHeader = []string{"dataset", "rg", "layer", "k", "epochs", "best_epoch", "valid_bpd", "test_bpd", "seconds", "paper_test_bpd"}
+
+func resultRow(dataset string, cfg TrainConfig, res *Result) []string {
+	valid := ""
+	if res.Valid != nil {
+		valid = strconv.FormatFloat(res.Valid.BPD, 'f', 4, 64)
+	}
+	var secs float64
+	for _, h := range res.History {
+		secs += h.Seconds
+	}
+	return []string{dataset, cfg.RG, cfg.Layer.String(), strconv.Itoa(cfg.Units), strconv.Itoa(res.Epochs), strconv.Itoa(res.BestEpoch),
+		valid, strconv.FormatFloat(res.Test.BPD, 'f', 4, 64), strconv.FormatFloat(secs, 'f', 1, 64), ""}
+}
+
+// writeTable writes rows as dir/results.csv and dir/results.md (a markdown
+// table), both atomically.
+func writeTable(dir string, header []string, rows [][]string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var cb strings.Builder
+	w := csv.NewWriter(&cb)
+	if err := w.Write(header); err != nil {
+		return err
+	}
+	if err := w.WriteAll(rows); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "results.csv"), []byte(cb.String())); err != nil {
+		return err
+	}
+	var mb strings.Builder
+	mb.WriteString("| " + strings.Join(header, " | ") + " |\n|")
+	for range header {
+		mb.WriteString(" --- |")
+	}
+	mb.WriteString("\n")
+	for _, r := range rows {
+		mb.WriteString("| " + strings.Join(r, " | ") + " |\n")
+	}
+	return writeFileAtomic(filepath.Join(dir, "results.md"), []byte(mb.String()))
+}
+
+// ReferenceDir is where the reference paper's result tables are
+// (DESIGN.md, "Reference results"), relative to the repository root.
+var ReferenceDir = filepath.Join("..", "shared", "reference", "uni-circ-le")
+
+// paperNames maps tenpc's region-graph and layer names to the reference
+// tables' (RQT is the quad tree, cp-shared CP-XS, cp-shared-new CP-S).
+var (
+	paperRG    = map[string]string{"qg": "QG", "qt4": "RQT", "pd": "PD"}
+	paperLayer = map[circuit.Layer]string{circuit.CP: "cp", circuit.Tucker: "tucker", circuit.CPXS: "cp-shared", circuit.CPS: "cp-shared-new"}
+)
+
+// paperBPD reads the mean test bpd over seeds per (rg, layer, k) from the
+// reference grid_mnist.csv; a missing file gives an empty map.
+func paperBPD(dir string) map[string]float64 {
+	f, err := os.Open(filepath.Join(dir, "grid_mnist.csv"))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(recs) < 2 {
+		return nil
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	sum, cnt := map[string]float64{}, map[string]int{}
+	for _, r := range recs[1:] {
+		k, err1 := strconv.ParseFloat(r[col["k"]], 64)
+		v, err2 := strconv.ParseFloat(r[col["Best/Test/bpd"]], 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		key := fmt.Sprintf("%s/%s/%d", r[col["rg"]], r[col["layer"]], int(k))
+		sum[key] += v
+		cnt[key]++
+	}
+	out := map[string]float64{}
+	for k, s := range sum {
+		out[k] = s / float64(cnt[k])
+	}
+	return out
+}
+
+func runPaperGrid(ctx context.Context, o RecipeOptions) error {
+	o.defaults("paper-grid")
+	rgs := []string{"qg", "qt4", "pd"}
+	layers := []circuit.Layer{circuit.CP, circuit.CPXS, circuit.CPS, circuit.Tucker}
+	ks := []int{16, 32, 64}
+	if o.Quick {
+		ks = []int{4}
+	}
+	ref := paperBPD(ReferenceDir)
+	var rows [][]string
+	for _, rg := range rgs {
+		for _, layer := range layers {
+			for _, k := range ks {
+				cfg := DefaultTrainConfig()
+				cfg.RG, cfg.Layer, cfg.Units = rg, layer, k
+				if rg == "pd" {
+					cfg.LR = 0.1 // the reference protocol's rate for PD
+				}
+				if o.DataDir != "" {
+					cfg.DataDir = o.DataDir
+				}
+				if o.Quick {
+					cfg.Limit, cfg.Epochs = 500, 1
+				}
+				cfg.Out = filepath.Join(o.Out, fmt.Sprintf("%s-%s-k%d", rg, layer, k))
+				res, err := trainOrResume(ctx, cfg, o.Force, o.Log)
+				if err != nil {
+					return fmt.Errorf("%s: %w", cfg.Out, err)
+				}
+				row := resultRow("mnist", cfg, res)
+				if v, ok := ref[fmt.Sprintf("%s/%s/%d", paperRG[rg], paperLayer[layer], k)]; ok {
+					row[len(row)-1] = strconv.FormatFloat(v, 'f', 4, 64)
+				}
+				rows = append(rows, row)
+				fmt.Fprintf(o.Stdout, "%s %s K=%d: test bpd %.4f\n", rg, layer, k, res.Test.BPD)
+				if err := writeTable(o.Out, resultHeader, rows); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	fmt.Fprintf(o.Stdout, "results: %s, %s\n", filepath.Join(o.Out, "results.csv"), filepath.Join(o.Out, "results.md"))
+	return nil
+}
+
+// DEBDDir is where the project keeps its DEBD sets, relative to the
+// repository root.
+var DEBDDir = filepath.Join("..", "shared", "datasets", "debd")
+
+func runDEBD(ctx context.Context, o RecipeOptions) error {
+	o.defaults("debd")
+	dir := o.DataDir
+	if dir == "" {
+		dir = DEBDDir
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return inputErrorf("debd: %v (the sets are in the DEBD repository, github.com/arranger1044/DEBD; pass their directory with -data-dir)", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && exists(filepath.Join(dir, e.Name(), e.Name()+".train.data")) {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return inputErrorf("debd: no NAME/NAME.train.data in %s", dir)
+	}
+	var rows [][]string
+	for _, name := range names {
+		cfg := DefaultTrainConfig()
+		cfg.Dataset = "debd:" + filepath.Join(dir, name)
+		cfg.RG = "cl"
+		if o.Quick {
+			cfg.RG, cfg.Units, cfg.Limit, cfg.Epochs = "rbt", 4, 500, 1
+		}
+		cfg.Out = filepath.Join(o.Out, name)
+		res, err := trainOrResume(ctx, cfg, o.Force, o.Log)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		row := resultRow(name, cfg, res)
+		// DEBD results are usually reported as test LL; bpd is kept for
+		// uniformity (LL = −bpd · ln 2 · D).
+		rows = append(rows, row)
+		fmt.Fprintf(o.Stdout, "%s: test LL %.4f, bpd %.4f\n", name, res.Test.LL, res.Test.BPD)
+		if err := writeTable(o.Out, resultHeader, rows); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(o.Stdout, "results: %s, %s\n", filepath.Join(o.Out, "results.csv"), filepath.Join(o.Out, "results.md"))
+	return nil
+}

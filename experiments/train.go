@@ -1,0 +1,566 @@
+package experiments
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/tenpc/tenpc/circuit"
+	"github.com/tenpc/tenpc/data"
+	"github.com/tenpc/tenpc/nn"
+	"github.com/tenpc/tenpc/optim"
+)
+
+// The files of a run directory.
+const (
+	ConfigFile     = "config.json"      // the TrainConfig
+	MetricsFile    = "metrics.jsonl"    // one EpochMetrics per line
+	CheckpointFile = "checkpoint.tenpc" // parameters, optimizer state and progress after the last epoch
+	ModelFile      = "model.tenpc"      // the best model (by validation log-likelihood)
+	CurveFile      = "curve.png"        // train/valid bpd per epoch
+	SamplesFile    = "samples.png"      // a grid of samples (image data)
+	ResultFile     = "result.json"      // the Result of the finished run
+)
+
+// runFiles are the files a run writes; -force removes them first.
+var runFiles = []string{ConfigFile, MetricsFile, CheckpointFile, ModelFile, CurveFile, SamplesFile, ResultFile}
+
+// EpochMetrics is one line of metrics.jsonl. NLLs are in nats per sample,
+// bpd = NLL / (ln 2 · D). The training NLL is the mean over the epoch's
+// batches as they were trained (the parameters move during the epoch).
+type EpochMetrics struct {
+	Epoch    int     `json:"epoch"`
+	TrainNLL float64 `json:"train_nll"`
+	TrainBPD float64 `json:"train_bpd"`
+	ValidNLL float64 `json:"valid_nll"`
+	ValidBPD float64 `json:"valid_bpd"`
+	Seconds  float64 `json:"seconds"`
+	Steps    int     `json:"steps"`
+	Best     bool    `json:"best"`
+}
+
+// SplitResult is the mean log-likelihood of a dataset split.
+type SplitResult struct {
+	Split string  `json:"split"`
+	N     int     `json:"n"`
+	LL    float64 `json:"ll"`  // mean log p(x), nats
+	BPD   float64 `json:"bpd"` // −LL / (ln 2 · D)
+}
+
+// Result summarizes a finished training run.
+type Result struct {
+	Dir        string         `json:"dir"`
+	Model      string         `json:"model"`
+	Checkpoint string         `json:"checkpoint"`
+	Metrics    string         `json:"metrics"`
+	Curve      string         `json:"curve"`
+	Samples    string         `json:"samples,omitempty"` // "" when not written
+	Epochs     int            `json:"epochs"`            // epochs completed
+	BestEpoch  int            `json:"best_epoch"`
+	Stopped    string         `json:"stopped"` // why training ended
+	Params     int            `json:"params"`
+	Valid      *SplitResult   `json:"valid,omitempty"`
+	Test       SplitResult    `json:"test"`
+	Seconds    float64        `json:"seconds"` // training time of this process
+	History    []EpochMetrics `json:"history"`
+}
+
+// progress is a checkpoint's record of where training stands.
+type progress struct {
+	Epoch       int     `json:"epoch"` // epochs completed
+	BestValidLL float64 `json:"best_valid_ll"`
+	BestEpoch   int     `json:"best_epoch"`
+	BadEpochs   int     `json:"bad_epochs"` // epochs since the best one
+	Stopped     string  `json:"stopped,omitempty"`
+	// Final is set when the stop is for good (early stopping, NaN); a
+	// stop for the epoch count or the time budget ends only this process's
+	// training, and a resumed run with more epochs or time goes on.
+	Final bool `json:"final,omitempty"`
+}
+
+func bpd(nll float64, d int) float64 { return nll / (math.Ln2 * float64(d)) }
+
+// epochRand is the generator that shuffles epoch e of a run seeded with
+// seed: re-derived from (seed, e), so a resumed run needs no saved RNG
+// position.
+func epochRand(seed uint64, epoch int) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, 0xba7c4<<32|uint64(epoch)))
+}
+
+// Train runs the training that cfg describes, writing the run's files into
+// cfg.Out (see the File constants) and logging to log. It validates
+// everything it can (configuration, data, region graph, -init model, output
+// directory) before it writes anything; such failures are *InputErrors.
+// Cancelling ctx stops training between batches; the last checkpoint stays,
+// and a run with Resume continues from it, bit-identically to an
+// uninterrupted run.
+func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = logrus.New()
+	}
+	dir := cfg.Out
+	ckptPath := filepath.Join(dir, CheckpointFile)
+	hasRun := exists(filepath.Join(dir, ConfigFile)) || exists(ckptPath)
+	switch {
+	case hasRun && !cfg.Resume && !cfg.Force:
+		return nil, inputErrorf("output directory %s already holds a run; pass -resume to continue it or -force to replace it", dir)
+	case cfg.Resume && !exists(ckptPath):
+		return nil, inputErrorf("-resume: %s holds no checkpoint (%s) to resume", dir, CheckpointFile)
+	}
+	if cfg.Resume {
+		var old TrainConfig
+		if err := readJSON(filepath.Join(dir, ConfigFile), &old); err != nil {
+			return nil, inputErrorf("-resume: %v", err)
+		}
+		if diff := cfg.sameRun(old); diff != "" {
+			return nil, inputErrorf("-resume: the flags differ from the run in %s: %s", dir, diff)
+		}
+	}
+
+	// Data, region graph, circuit, programs: everything that can fail on
+	// the user's input, before anything is written.
+	sp, err := LoadData(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	rg, err := BuildRegionGraph(cfg.RG, sp.Train, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	opts := circuit.Options{Layer: cfg.Layer, Rank: cfg.Rank, Units: cfg.Units, Input: cfg.Input, Param: cfg.Param, Seed: cfg.Seed}
+	switch cfg.Input {
+	case circuit.Categorical, circuit.Binomial:
+		opts.Values = sp.Train.Values
+	case circuit.Bernoulli:
+		if sp.Train.Values != 2 {
+			return nil, inputErrorf("bernoulli inputs need binary data; %s has %d values", cfg.Dataset, sp.Train.Values)
+		}
+	}
+	c, err := circuit.Build(rg, opts)
+	if err != nil {
+		return nil, &InputError{fmt.Errorf("build circuit: %w", err)}
+	}
+	arch, err := archOf(rg, c)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Init != "" {
+		init, err := LoadModel(cfg.Init)
+		if err != nil {
+			return nil, err
+		}
+		if !init.Arch.Equal(arch) {
+			return nil, inputErrorf("-init %s: the model's architecture (%s) is not the one asked for (%s, region graph %s)", cfg.Init, init.Arch.Describe(), arch.Describe(), cfg.RG)
+		}
+		if err := nn.LoadModuleState(c, init.state); err != nil {
+			return nil, inputErrorf("-init %s: %v", cfg.Init, err)
+		}
+	}
+	trainProg, err := c.Compile(cfg.BatchSize, true)
+	if err != nil {
+		return nil, &InputError{fmt.Errorf("compile circuit (%s): %w", arch.Describe(), err)}
+	}
+	evalProg, err := c.Compile(cfg.BatchSize, false)
+	if err != nil {
+		return nil, &InputError{fmt.Errorf("compile circuit (%s): %w", arch.Describe(), err)}
+	}
+	var opt optim.Optimizer
+	switch cfg.Optimizer {
+	case Adam:
+		opt = optim.NewAdam(c.Params(), optim.AdamConfig{LR: cfg.LR})
+	case SGD:
+		opt = optim.NewSGD(c.Params(), optim.SGDConfig{LR: cfg.LR})
+	}
+
+	model := &Model{Circuit: c, RG: rg, Arch: arch, Info: ModelInfo{
+		Dataset: cfg.Dataset, Shape: sp.Train.Shape, Values: sp.Train.Values, NumVars: sp.Train.D,
+		BatchSize: cfg.BatchSize, Config: &cfg,
+	}}
+	prog := progress{BestValidLL: math.Inf(-1)}
+	if cfg.Resume {
+		ck, err := LoadModel(ckptPath)
+		if err != nil {
+			return nil, err
+		}
+		if !ck.Arch.Equal(arch) {
+			return nil, inputErrorf("-resume: the checkpoint's architecture (%s) is not the run's (%s)", ck.Arch.Describe(), arch.Describe())
+		}
+		if err := nn.LoadModuleState(c, ck.state); err != nil {
+			return nil, inputErrorf("-resume: %s: %v", ckptPath, err)
+		}
+		if err := opt.LoadState(ck.state.Arrays); err != nil {
+			return nil, inputErrorf("-resume: %s: %v", ckptPath, err)
+		}
+		if err := json.Unmarshal([]byte(ck.state.Meta["progress"]), &prog); err != nil {
+			return nil, inputErrorf("-resume: %s: bad progress record: %v", ckptPath, err)
+		}
+		if prog.BestEpoch == 0 {
+			prog.BestValidLL = math.Inf(-1)
+		}
+		model.Info.History = ck.Info.History
+		model.Info.BestEpoch = prog.BestEpoch
+		if !prog.Final {
+			prog.Stopped = ""
+		}
+	}
+
+	// From here on the run's files are written.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create output directory: %w", err)
+	}
+	if cfg.Force {
+		for _, f := range runFiles {
+			if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("-force: %w", err)
+			}
+		}
+	}
+	if err := writeJSON(filepath.Join(dir, ConfigFile), cfg); err != nil {
+		return nil, err
+	}
+	// metrics.jsonl is rewritten from the checkpoint's history, so a run
+	// killed between the checkpoint and the metrics line stays consistent.
+	if err := writeMetrics(filepath.Join(dir, MetricsFile), model.Info.History); err != nil {
+		return nil, err
+	}
+
+	log.WithFields(logrus.Fields{
+		"dataset": cfg.Dataset, "train": sp.Train.N, "valid": sp.Valid.N, "test": sp.Test.N,
+		"rg": cfg.RG, "arch": arch.Describe(), "params": nn.ParamCount(c), "out": dir,
+	}).Info("training")
+	if cfg.Resume {
+		log.WithFields(logrus.Fields{"epoch": prog.Epoch, "best_epoch": prog.BestEpoch}).Info("resuming")
+	}
+
+	feed := newFeeder(cfg.Input, sp.Train.D)
+	start := time.Now()
+	for prog.Stopped == "" && prog.Epoch < cfg.Epochs {
+		epoch := prog.Epoch + 1
+		t0 := time.Now()
+		nBatches := (sp.Train.N + cfg.BatchSize - 1) / cfg.BatchSize
+		bar := newProgressBar(log.Out, fmt.Sprintf("epoch %d/%d", epoch, cfg.Epochs), nBatches)
+		var sum float64
+		done := 0
+		for b := range sp.Train.Batches(cfg.BatchSize, epochRand(cfg.Seed, epoch)) {
+			if err := ctx.Err(); err != nil {
+				bar.finish()
+				return nil, fmt.Errorf("training interrupted in epoch %d (%w); the checkpoint of epoch %d is in %s, continue with -resume", epoch, err, prog.Epoch, dir)
+			}
+			nll, err := trainProg.Step(feed.of(b.X))
+			if err != nil {
+				return nil, fmt.Errorf("epoch %d batch %d: %w", epoch, done+1, err)
+			}
+			opt.Step()
+			sum += nll * float64(b.N)
+			done++
+			bar.update(done, nll, b.N)
+		}
+		bar.finish()
+		m := EpochMetrics{Epoch: epoch, TrainNLL: sum / float64(sp.Train.N), Steps: opt.Steps()}
+		m.TrainBPD = bpd(m.TrainNLL, sp.Train.D)
+		improved := true
+		if sp.Valid.N > 0 {
+			vr, err := evalSplit(evalProg, sp.Valid, "valid", feed, nil)
+			if err != nil {
+				return nil, fmt.Errorf("epoch %d: validation: %w", epoch, err)
+			}
+			m.ValidNLL, m.ValidBPD = -vr.LL, vr.BPD
+			improved = vr.LL > prog.BestValidLL
+			if improved {
+				prog.BestValidLL = vr.LL
+			}
+		}
+		m.Seconds = time.Since(t0).Seconds()
+		m.Best = improved
+		nan := math.IsNaN(m.TrainNLL)
+		sanitize(&m)
+		prog.Epoch = epoch
+		model.Info.History = append(model.Info.History, m)
+		if improved {
+			prog.BestEpoch, prog.BadEpochs = epoch, 0
+			model.Info.BestEpoch = epoch
+			if err := model.Save(filepath.Join(dir, ModelFile)); err != nil {
+				return nil, err
+			}
+		} else {
+			prog.BadEpochs++
+		}
+		switch {
+		case nan:
+			prog.Stopped, prog.Final = fmt.Sprintf("the training NLL is NaN in epoch %d", epoch), true
+		case cfg.Patience > 0 && prog.BadEpochs >= cfg.Patience:
+			prog.Stopped, prog.Final = fmt.Sprintf("early stopping: no better validation log-likelihood for %d epochs", prog.BadEpochs), true
+		case cfg.TimeBudget > 0 && time.Since(start) >= cfg.TimeBudget:
+			prog.Stopped = fmt.Sprintf("time budget %v used up", cfg.TimeBudget)
+		}
+		if err := saveCheckpoint(ckptPath, model, opt, prog); err != nil {
+			return nil, err
+		}
+		if err := appendMetrics(filepath.Join(dir, MetricsFile), m); err != nil {
+			return nil, err
+		}
+		if err := WriteCurve(filepath.Join(dir, CurveFile), model.Info.History); err != nil {
+			return nil, err
+		}
+		log.WithFields(logrus.Fields{
+			"epoch": epoch, "train_bpd": round4(m.TrainBPD), "valid_bpd": round4(m.ValidBPD),
+			"batches_per_s": round4(float64(done) / max(m.Seconds, 1e-9)), "seconds": round4(m.Seconds), "best": improved,
+		}).Info("epoch")
+	}
+	if prog.Stopped == "" {
+		prog.Stopped = fmt.Sprintf("%d epochs done", prog.Epoch)
+		if err := saveCheckpoint(ckptPath, model, opt, prog); err != nil {
+			return nil, err
+		}
+	}
+	log.WithField("reason", prog.Stopped).Info("training stopped")
+	return finish(cfg, sp, model, prog, time.Since(start), log)
+}
+
+// finish evaluates the best model on the test set (from its file, as
+// `tenpc eval` does, so the two agree exactly), records the result in the
+// model file and writes the samples and result.json.
+func finish(cfg TrainConfig, sp data.Splits, model *Model, prog progress, took time.Duration, log *logrus.Logger) (*Result, error) {
+	dir := cfg.Out
+	modelPath := filepath.Join(dir, ModelFile)
+	if !exists(modelPath) {
+		// No epoch improved on validation (NaN from the start): keep the
+		// last parameters so the run still has a model.
+		if err := model.Save(modelPath); err != nil {
+			return nil, err
+		}
+	}
+	best, err := LoadModel(modelPath)
+	if err != nil {
+		return nil, err
+	}
+	evalProg, err := best.Circuit.Compile(best.Info.BatchSize, false)
+	if err != nil {
+		return nil, fmt.Errorf("compile the best model: %w", err)
+	}
+	feed := newFeeder(cfg.Input, sp.Train.D)
+	res := &Result{
+		Dir: dir, Model: modelPath, Checkpoint: filepath.Join(dir, CheckpointFile),
+		Metrics: filepath.Join(dir, MetricsFile), Curve: filepath.Join(dir, CurveFile),
+		Epochs: prog.Epoch, BestEpoch: best.Info.BestEpoch, Stopped: prog.Stopped,
+		Params: nn.ParamCount(best.Circuit), Seconds: took.Seconds(), History: model.Info.History,
+	}
+	if sp.Valid.N > 0 {
+		vr, err := evalSplit(evalProg, sp.Valid, "valid", feed, nil)
+		if err != nil {
+			return nil, err
+		}
+		res.Valid = &vr
+	}
+	tr, err := evalSplit(evalProg, sp.Test, "test", feed, nil)
+	if err != nil {
+		return nil, fmt.Errorf("test: %w", err)
+	}
+	res.Test = tr
+	best.Info.Test = &tr
+	best.Info.History = model.Info.History
+	if err := best.Save(modelPath); err != nil {
+		return nil, err
+	}
+	if err := WriteCurve(res.Curve, model.Info.History); err != nil {
+		return nil, err
+	}
+	if spec, _ := ParseDatasetSpec(cfg.Dataset); spec.IsImage() && len(sp.Train.Shape) == 3 {
+		path := filepath.Join(dir, SamplesFile)
+		if err := writeSampleGrid(path, best, 64, cfg.Seed); err != nil {
+			log.WithError(err).Warn("no samples written")
+		} else {
+			res.Samples = path
+		}
+	}
+	if err := writeJSON(filepath.Join(dir, ResultFile), res); err != nil {
+		return nil, err
+	}
+	log.WithFields(logrus.Fields{"test_bpd": round4(tr.BPD), "test_ll": tr.LL, "best_epoch": res.BestEpoch, "model": modelPath}).Info("done")
+	return res, nil
+}
+
+// saveCheckpoint writes the parameters, the optimizer's state and the
+// progress to path atomically.
+func saveCheckpoint(path string, m *Model, opt optim.Optimizer, p progress) error {
+	m.Kind = "checkpoint"
+	meta, err := m.meta()
+	if err != nil {
+		return err
+	}
+	pj, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	meta["progress"] = string(pj)
+	st := nn.ModuleState(m.Circuit, meta)
+	st.Arrays = append(st.Arrays, opt.State()...)
+	if err := nn.SaveState(path, st); err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
+	return nil
+}
+
+// feeder turns category bytes into what the circuit's program takes:
+// the bytes themselves, or float32 values for Gaussian inputs.
+type feeder struct {
+	gauss bool
+	buf   []float32
+}
+
+func newFeeder(in circuit.InputKind, d int) *feeder { return &feeder{gauss: in == circuit.Gaussian} }
+
+func (f *feeder) of(x []uint8) any {
+	if !f.gauss {
+		return x
+	}
+	if cap(f.buf) < len(x) {
+		f.buf = make([]float32, len(x))
+	}
+	f.buf = f.buf[:len(x)]
+	for i, v := range x {
+		f.buf[i] = float32(v)
+	}
+	return f.buf
+}
+
+// evalSplit computes the mean log-likelihood of ds (summed in sample order
+// in float64) and, when perSample is not nil, stores each sample's.
+func evalSplit(p *circuit.Program, ds *data.Dataset, name string, feed *feeder, perSample []float64) (SplitResult, error) {
+	ll := perSample
+	if ll == nil {
+		ll = make([]float64, ds.N)
+	}
+	if ds.N == 0 {
+		return SplitResult{Split: name, LL: math.NaN(), BPD: math.NaN()}, nil
+	}
+	x := ds.X
+	var in any = x
+	if feed.gauss {
+		in = (&feeder{gauss: true}).of(x)
+	}
+	if err := p.LogLikelihood(in, nil, ll); err != nil {
+		return SplitResult{}, err
+	}
+	var s float64
+	for _, v := range ll {
+		s += v
+	}
+	mean := s / float64(ds.N)
+	return SplitResult{Split: name, N: ds.N, LL: mean, BPD: bpd(-mean, ds.D)}, nil
+}
+
+func round4(x float64) float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return x
+	}
+	return math.Round(x*1e4) / 1e4
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// writeFileAtomic writes b to path through a temporary file in the same
+// directory renamed over path, so path never holds a half-written file.
+func writeFileAtomic(path string, b []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(f.Name()) // best effort: err already says what failed
+		}
+	}()
+	if _, err = f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return os.Rename(f.Name(), path)
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	return writeFileAtomic(path, append(b, '\n'))
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// sanitize replaces NaN and ±Inf (which JSON cannot hold) by 0; the run's
+// stop reason says when the NLL was NaN.
+func sanitize(m *EpochMetrics) {
+	for _, p := range []*float64{&m.TrainNLL, &m.TrainBPD, &m.ValidNLL, &m.ValidBPD} {
+		if math.IsNaN(*p) || math.IsInf(*p, 0) {
+			*p = 0
+		}
+	}
+}
+
+func metricsLine(m EpochMetrics) ([]byte, error) {
+	sanitize(&m)
+	return json.Marshal(m)
+}
+
+func writeMetrics(path string, hist []EpochMetrics) error {
+	var sb strings.Builder
+	for _, m := range hist {
+		b, err := metricsLine(m)
+		if err != nil {
+			return err
+		}
+		sb.Write(b)
+		sb.WriteByte('\n')
+	}
+	return writeFileAtomic(path, []byte(sb.String()))
+}
+
+func appendMetrics(path string, m EpochMetrics) error {
+	b, err := metricsLine(m)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}
+
