@@ -70,7 +70,9 @@ func archOf(g *regiongraph.Graph, c *circuit.Circuit) (Arch, error) {
 }
 
 // Equal reports whether a and b describe the same circuit.
-func (a Arch) Equal(b Arch) bool { return a.Describe() == b.Describe() && bytes.Equal(a.RegionGraph, b.RegionGraph) }
+func (a Arch) Equal(b Arch) bool {
+	return a.Describe() == b.Describe() && bytes.Equal(a.RegionGraph, b.RegionGraph)
+}
 
 // Describe is a one-line summary without the region graph.
 func (a Arch) Describe() string {

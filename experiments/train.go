@@ -563,4 +563,3 @@ func appendMetrics(path string, m EpochMetrics) error {
 	}
 	return f.Close()
 }
-
