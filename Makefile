@@ -9,7 +9,7 @@ GOTAGS := $(if $(TAGS),-tags $(TAGS),)
 BIN   := bin/tenpc
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo 1)
 
-.PHONY: help setup build test test-short bench lint fmt
+.PHONY: help setup build test test-short bench lint fmt train
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -49,3 +49,6 @@ bench: setup ## run the Go benchmarks of the hot paths
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(GOTAGS) ./...
+
+train: build ## run the main job: QG-CP K=16 on MNIST, `tenpc recipe run mnist-default` (≤ 10 min on 2 cores; -force via TRAIN_FLAGS=-force)
+	$(BIN) recipe run mnist-default $(TRAIN_FLAGS)

@@ -78,6 +78,25 @@ func (o *RecipeOptions) defaults(name string) {
 // trainOrResume trains cfg; a run already in cfg.Out is resumed unless
 // force is set (a finished run is only re-evaluated).
 func trainOrResume(ctx context.Context, cfg TrainConfig, force bool, log *logrus.Logger) (*Result, error) {
+	if !force && exists(filepath.Join(cfg.Out, ResultFile)) {
+		// A finished run with this configuration: report it as it is.
+		var old TrainConfig
+		if err := readJSON(filepath.Join(cfg.Out, ConfigFile), &old); err != nil {
+			return nil, inputErrorf("%s: %v (pass -force to start over)", cfg.Out, err)
+		}
+		if diff := cfg.sameRun(old); diff != "" || old.Epochs != cfg.Epochs || old.TimeBudget != cfg.TimeBudget {
+			if diff == "" {
+				diff = "the epochs or the time budget differ"
+			}
+			return nil, inputErrorf("%s holds another run (%s); pass -force to replace it", cfg.Out, diff)
+		}
+		var res Result
+		if err := readJSON(filepath.Join(cfg.Out, ResultFile), &res); err != nil {
+			return nil, inputErrorf("%s: %v (pass -force to start over)", cfg.Out, err)
+		}
+		log.WithField("dir", cfg.Out).Info("finished run found; not retraining (pass -force to start over)")
+		return &res, nil
+	}
 	cfg.Force = force && (exists(filepath.Join(cfg.Out, ConfigFile)) || exists(filepath.Join(cfg.Out, CheckpointFile)))
 	cfg.Resume = !force && exists(filepath.Join(cfg.Out, CheckpointFile))
 	return Train(ctx, cfg, log)
