@@ -290,7 +290,8 @@ func Complete(cfg CompleteConfig) error {
 	if err != nil {
 		return err
 	}
-	if _, err := Mask(cfg.Mask, c, h, w, nil); err != nil && !strings.HasPrefix(cfg.Mask, "random:") {
+	// Validate the mask before loading data (the generator is a throwaway).
+	if _, err := Mask(cfg.Mask, c, h, w, rand.New(rand.NewPCG(0, 0))); err != nil {
 		return err
 	}
 	if m.Circuit.Options().Input == circuit.Gaussian {
