@@ -208,6 +208,13 @@ func (p *Program) Step(f Feed) (float64, error) {
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return loss, fmt.Errorf("nn: loss is %v", loss)
 	}
+	// Check every gradient before touching any, so a failed step leaves
+	// the accumulated gradients as they were.
+	for _, gr := range p.grads {
+		if i, bad := nonFinite(*gr.v); bad {
+			return loss, &NonFiniteError{Param: gr.p.Name(), Index: i}
+		}
+	}
 	for _, gr := range p.grads {
 		if err := addGrad(gr.p, *gr.v); err != nil {
 			return loss, err
@@ -286,4 +293,37 @@ func addGrad(p *Param, v G.Value) error {
 		return fmt.Errorf("nn: gradient of %q has type %T", p.name, src)
 	}
 	return nil
+}
+
+// NonFiniteError reports a NaN or infinite gradient: the parameter (its
+// full name, which names the layer) and the first offending element.
+type NonFiniteError struct {
+	Param string
+	Index int
+}
+
+func (e *NonFiniteError) Error() string {
+	return fmt.Sprintf("nn: gradient of %s is not finite (element %d)", e.Param, e.Index)
+}
+
+func nonFinite(v G.Value) (int, bool) {
+	t, ok := v.(tensor.Tensor)
+	if !ok {
+		return 0, false
+	}
+	switch d := t.Data().(type) {
+	case []float32:
+		for i, x := range d {
+			if x != x || x > math.MaxFloat32 || x < -math.MaxFloat32 {
+				return i, true
+			}
+		}
+	case []float64:
+		for i, x := range d {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return i, true
+			}
+		}
+	}
+	return 0, false
 }

@@ -180,3 +180,41 @@ func TestRunRecomputes(t *testing.T) {
 		}
 	}
 }
+
+// nanGradOp is the identity with a backward that yields NaN.
+type nanGradOp struct{}
+
+func (nanGradOp) Name() string                       { return "nanGrad" }
+func (nanGradOp) OutShape(in [][]int) ([]int, error) { return in[0], nil }
+func (nanGradOp) DiffWRT(int) bool                   { return true }
+func (nanGradOp) Forward(in []Buf, out Buf)          { copy(out.F64, in[0].F64) }
+func (nanGradOp) Backward(in []Buf, out, g Buf, dIn []Buf) {
+	for i := range dIn[0].F64 {
+		dIn[0].F64[i] += math.NaN()
+	}
+}
+
+// A NaN gradient with a finite loss stops Step with an error naming the
+// parameter, and leaves the accumulated gradients untouched.
+func TestStepNonFiniteGradient(t *testing.T) {
+	w := NewParam("layer.weight", Float64, 2)
+	w.SetValue([]float64{1, 2})
+	g := NewGraph(Float64)
+	x := g.Input("x", 2)
+	loss := Sum(Mul(g.Param(w), x))
+	loss = Add(loss, Sum(Apply(nanGradOp{}, g.Param(w))))
+	prog, err := g.Compile(Minimize(loss))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = prog.Step(Feed{"x": []float64{1, 1}})
+	var nf *NonFiniteError
+	if !errors.As(err, &nf) || nf.Param != "layer.weight" {
+		t.Fatalf("err = %v, want a NonFiniteError naming layer.weight", err)
+	}
+	for i, v := range w.Grad64() {
+		if v != 0 {
+			t.Errorf("grad[%d] = %v after a failed step, want 0", i, v)
+		}
+	}
+}
