@@ -1,0 +1,128 @@
+package experiments
+
+import (
+	"fmt"
+	"image/color"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func countMissing(m []bool) int {
+	n := 0
+	for _, v := range m {
+		if v {
+			n++
+		}
+	}
+	return n
+}
+
+func TestMask(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	// 2 channels of 4×6: variable c*24 + y*6 + x.
+	for _, tc := range []struct {
+		spec    string
+		missing func(y, x int) bool
+	}{
+		{"left", func(y, x int) bool { return x < 3 }},
+		{"right", func(y, x int) bool { return x >= 3 }},
+		{"top", func(y, x int) bool { return y < 2 }},
+		{"bottom", func(y, x int) bool { return y >= 2 }},
+	} {
+		m, err := Mask(tc.spec, 2, 4, 6, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for c := range 2 {
+			for y := range 4 {
+				for x := range 6 {
+					if m[c*24+y*6+x] != tc.missing(y, x) {
+						t.Errorf("%s: channel %d pixel (%d,%d) missing = %v", tc.spec, c, y, x, m[c*24+y*6+x])
+					}
+				}
+			}
+		}
+	}
+	m, err := Mask("random:0.25", 3, 40, 40, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Channels go together; 1600 pixels with P = 0.25: 400 ± 17.3 (σ).
+	px := 0
+	for i := range 1600 {
+		if m[i] != m[1600+i] || m[i] != m[3200+i] {
+			t.Fatalf("pixel %d: channels masked differently", i)
+		}
+		if m[i] {
+			px++
+		}
+	}
+	if px < 330 || px > 470 || countMissing(m) != 3*px {
+		t.Errorf("random:0.25 masked %d of 1600 pixels", px)
+	}
+	for _, bad := range []string{"random:0", "random:1", "random:x", "middle", ""} {
+		if _, err := Mask(bad, 1, 2, 2, rng); err == nil || !IsInputError(err) {
+			t.Errorf("Mask(%q): error %v, want an input error", bad, err)
+		}
+	}
+}
+
+func TestImageGrid(t *testing.T) {
+	// Two 1×2×2 images with 4 values: 0..3 scale to 0, 85, 170, 255.
+	imgs := [][]uint8{{0, 1, 2, 3}, {3, 3, 3, 3}}
+	masks := [][]bool{nil, {true, false, false, false}}
+	g := ImageGrid(imgs, masks, 1, 2, 2, 4, 2)
+	if b := g.Bounds(); b.Dx() != 2*(2+2)+2 || b.Dy() != 2+2+2 {
+		t.Fatalf("bounds %v", b)
+	}
+	for _, tc := range []struct {
+		x, y int
+		want color.RGBA
+	}{
+		{2, 2, color.RGBA{0, 0, 0, 255}},
+		{3, 2, color.RGBA{85, 85, 85, 255}},
+		{3, 3, color.RGBA{255, 255, 255, 255}},
+		{6, 2, color.RGBA{200, 30, 30, 255}}, // masked
+		{7, 2, color.RGBA{255, 255, 255, 255}},
+		{0, 0, sepia}, // gap
+	} {
+		if got := g.RGBAAt(tc.x, tc.y); got != tc.want {
+			t.Errorf("pixel (%d,%d) = %v, want %v", tc.x, tc.y, got, tc.want)
+		}
+	}
+}
+
+func TestWriteCurve(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "curve.png")
+	hist := []EpochMetrics{{Epoch: 1, TrainBPD: 3, ValidBPD: 2.5}, {Epoch: 2, TrainBPD: 2, ValidBPD: 1.9}}
+	if err := WriteCurve(path, hist); err != nil {
+		t.Fatal(err)
+	}
+	img := LinePlot(640, 400, "epoch", "bpd", []Series{{Name: "train", Color: blue, X: []float64{1, 2}, Y: []float64{3, 2}}})
+	// The first point (x = xmin, y = ymax) is drawn at the top left of the
+	// plot area: x = left margin 70; y = bottom 350 − (1 + 0.05)/1.1 of the
+	// 330-pixel height (5% padding) = 35.
+	if got := img.RGBAAt(71, 35); got != blue {
+		t.Errorf("first point's pixel = %v, want the series colour", got)
+	}
+	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
+		t.Errorf("curve.png: %v", err)
+	}
+}
+
+func TestPaperBPD(t *testing.T) {
+	dir := t.TempDir()
+	csv := "k,rg,layer,Best/Test/bpd,train_time,seed\n16,QG,cp,1.25,1,42\n16,QG,cp,1.27,1,13\n32,PD,tucker,1.5,1,42\n"
+	if err := os.WriteFile(filepath.Join(dir, "grid_mnist.csv"), []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ref := paperBPD(dir)
+	if got := fmt.Sprintf("%.4f %.4f %d", ref["QG/cp/16"], ref["PD/tucker/32"], len(ref)); got != "1.2600 1.5000 2" {
+		t.Errorf("paperBPD = %v", ref)
+	}
+	if paperBPD(filepath.Join(dir, "none")) != nil {
+		t.Error("a missing reference directory gave results")
+	}
+}
