@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/tenpc/tenpc/circuit"
 	"io"
 	"io/fs"
 	"os"
@@ -19,7 +20,7 @@ func init() {
 
 const rgUsage = `usage:
   tenpc rg build -type qg|qt2|qt4|pd|rbt|linear|ff [flags] [-o g.json]
-  tenpc rg info g.json
+  tenpc rg info [-plan -layer cp -k 32 [-input-k K -rank R -values C]] g.json
   tenpc rg dot g.json [-o g.dot]
 
 Run 'tenpc rg <subcommand> -h' for its flags.
@@ -177,6 +178,12 @@ func buildRG(cfg rgBuildConfig) (*regiongraph.Graph, error) {
 
 func runRGInfo(args []string, stdout io.Writer) error {
 	fs := newFlagSet("rg info", stdout)
+	plan := fs.Bool("plan", false, "also print the folded circuit plan: one line per layer with folds, arity and parameters")
+	layer := fs.String("layer", "cp", "layer type for -plan: cp, cp-r, cp-s, cp-xs or tucker")
+	k := fs.Int("k", 32, "units per inner region for -plan")
+	inK := fs.Int("input-k", 0, "units per input region for -plan (default -k)")
+	rank := fs.Int("rank", 0, "rank of cp-r layers for -plan (default -k)")
+	values := fs.Int("values", 256, "values of each categorical input for -plan")
 	pos, err := parseRGFlags(fs, args, 1)
 	if err != nil {
 		return err
@@ -189,7 +196,25 @@ func runRGInfo(args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprint(stdout, g.Stats())
-	return nil
+	if !*plan {
+		return nil
+	}
+	l, err := circuit.ParseLayer(*layer)
+	if err != nil {
+		return badInput("-layer: %v", err)
+	}
+	if *k < 1 || *inK < 0 || *rank < 0 || *values < 2 || *values > 256 {
+		return badInput("-k must be ≥ 1, -input-k and -rank ≥ 0, -values in 2..256")
+	}
+	if *inK == 0 {
+		*inK = *k
+	}
+	p, err := circuit.NewPlan(g, *inK, *k, 1)
+	if err != nil {
+		return badInput("%s: %v", pos[0], err)
+	}
+	fmt.Fprintln(stdout)
+	return p.Write(stdout, &circuit.Options{Layer: l, Units: *k, InputUnits: *inK, Rank: *rank, Values: *values})
 }
 
 func runRGDot(args []string, stdout io.Writer) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,5 +146,29 @@ func TestRGHelp(t *testing.T) {
 	status, stdout, _ := runRGTest(t, "-h")
 	if status != 0 || !strings.Contains(stdout, "tenpc rg build") {
 		t.Errorf("rg -h: status %d, output %q", status, stdout)
+	}
+}
+
+// rg info -plan lists the folded layers and the closed-form parameter total:
+// QT4 over 8×8 with K=32 and 256 values has 64·32·256 input parameters and
+// CP layers of 16·4·32·32, 4·4·32·32 and 1·4·1·32 (the root has one unit).
+func TestRGInfoPlan(t *testing.T) {
+	dir := t.TempDir()
+	g := dir + "/g.json"
+	var out, errOut bytes.Buffer
+	if st := run([]string{"rg", "build", "-type", "qt4", "-shape", "1,8,8", "-o", g}, &out, &errOut); st != 0 {
+		t.Fatalf("build: status %d: %s", st, errOut.String())
+	}
+	out.Reset()
+	if st := run([]string{"rg", "info", "-plan", "-layer", "cp", "-k", "32", g}, &out, &errOut); st != 0 {
+		t.Fatalf("info -plan: status %d: %s", st, errOut.String())
+	}
+	want := 64*32*256 + 16*4*32*32 + 4*4*32*32 + 4*32
+	if !strings.Contains(out.String(), fmt.Sprintf("total parameters: %d", want)) {
+		t.Errorf("plan output lacks the total %d:\n%s", want, out.String())
+	}
+	errOut.Reset()
+	if st := run([]string{"rg", "info", "-plan", "-layer", "bogus", g}, &out, &errOut); st != 2 || !strings.Contains(errOut.String(), "unknown layer") {
+		t.Errorf("bad -layer: status %d, stderr %q", st, errOut.String())
 	}
 }
