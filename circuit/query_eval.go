@@ -496,6 +496,7 @@ type chooser struct {
 }
 
 // pick returns the chosen index of the log-terms t (at least one finite).
+// It overwrites t.
 func (ch *chooser) pick(t []float64) int {
 	best := 0
 	for i, v := range t {
@@ -511,13 +512,13 @@ func (ch *chooser) pick(t []float64) int {
 		return best // unreachable from a unit of nonzero value
 	}
 	total := 0.0
-	for _, v := range t {
-		total += math.Exp(v - m)
+	for i, v := range t {
+		t[i] = math.Exp(v - m)
+		total += t[i]
 	}
 	u := ch.rng.Float64() * total
 	cum, last := 0.0, best
-	for i, v := range t {
-		p := math.Exp(v - m)
+	for i, p := range t {
 		if p == 0 {
 			continue
 		}

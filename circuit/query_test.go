@@ -150,7 +150,8 @@ func TestQueriesExact(t *testing.T) {
 				name := fmt.Sprintf("%s/%v/%v", g.name, layer, par)
 				t.Run(name, func(t *testing.T) {
 					c := buildQueryCircuit(t, g.rg, layer, par, Categorical, g.values, 11)
-					checkExactQueries(t, c, uint64(len(name)))
+					// -short samples only the unnormalized clamp circuits.
+					checkExactQueries(t, c, 17, !testing.Short() || par == Clamp)
 				})
 			}
 		}
@@ -160,7 +161,7 @@ func TestQueriesExact(t *testing.T) {
 // checkExactQueries checks a small discrete circuit's queries against the
 // enumeration of its distribution: normalization, marginals, conditionals,
 // MAP, samples (chi-square), and the compiled program.
-func checkExactQueries(t *testing.T, c *Circuit, seed uint64) {
+func checkExactQueries(t *testing.T, c *Circuit, seed uint64, samples bool) {
 	en := enumerate(t, c)
 	V, C := en.V, en.C
 	rng := rand.New(rand.NewPCG(seed, 99))
@@ -189,7 +190,7 @@ func checkExactQueries(t *testing.T, c *Circuit, seed uint64) {
 
 	checkConditionals(t, c, en, rng)
 	checkMAP(t, c, en, rng)
-	if !testing.Short() || seed%3 == 0 {
+	if samples {
 		checkSamples(t, c, en, rng)
 	}
 	t.Run("compiled", func(t *testing.T) { checkAgainstProgram(t, c, en) })
@@ -520,5 +521,172 @@ func checkAgainstProgram(t *testing.T, c *Circuit, en *enumeration) {
 		if math.Abs(lc[i]-want[i]) > 1e-9 {
 			t.Errorf("row %d: Program.LogConditional %.12g, LogConditional %.12g", i, lc[i], want[i])
 		}
+	}
+}
+
+// Binomial (N = 2) and Bernoulli inputs: their pmf, mode and draws.
+func TestQueriesExactBinomial(t *testing.T) {
+	qt, err := regiongraph.QuadTree(regiongraph.Shape{C: 1, H: 2, W: 3}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rbt, err := regiongraph.RandomBinaryTree(8, -1, 2, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		rg     *regiongraph.Graph
+		input  InputKind
+		values int
+	}{{"qt2/binomial", qt, Binomial, 3}, {"rbt/bernoulli", rbt, Bernoulli, 2}} {
+		for _, layer := range []Layer{CP, CPR, Tucker} {
+			for _, par := range []Param{Clamp, Softmax} {
+				t.Run(fmt.Sprintf("%s/%v/%v", tc.name, layer, par), func(t *testing.T) {
+					c := buildQueryCircuit(t, tc.rg, layer, par, tc.input, tc.values, 5)
+					checkExactQueries(t, c, 23, !testing.Short() || par == Clamp)
+				})
+			}
+		}
+	}
+}
+
+// With several root units every query of the likelihood family answers
+// per unit, each normalized by its own Z; downward queries refuse.
+func TestQueriesClasses(t *testing.T) {
+	rg, err := regiongraph.QuadGraph(regiongraph.Shape{C: 1, H: 2, W: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Build(rg, Options{Layer: CPR, Units: 3, Rank: 2, Classes: 2, Values: 3, LearnMixing: true, DType: nn.Float64, Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := allAssignments(4, 3)
+	lp, err := c.LogProb(x, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lp) != 2*81 {
+		t.Fatalf("LogProb returned %d values, want %d", len(lp), 2*81)
+	}
+	for k := range 2 {
+		var col []float64
+		for i := range 81 {
+			col = append(col, lp[i*2+k])
+		}
+		if s := logSumExp(col); math.Abs(s) > 1e-9 {
+			t.Errorf("class %d: log Σ_x p(x) = %g", k, s)
+		}
+	}
+	if math.Abs(lp[0]-lp[1]) < 1e-6 {
+		t.Errorf("both classes give log p = %g; the test cannot tell them apart", lp[0])
+	}
+	prog, err := c.Compile(81, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float64, len(lp))
+	if err := prog.LogLikelihood(x, nil, got); err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		if math.Abs(got[i]-lp[i]) > 1e-9 {
+			t.Fatalf("entry %d: Program.LogLikelihood %.12g, LogProb %.12g", i, got[i], lp[i])
+		}
+	}
+	if _, err := c.Sample(1, rand.New(rand.NewPCG(1, 1))); err == nil || !strings.Contains(err.Error(), "one root unit") {
+		t.Errorf("Sample on a 2-class circuit: err = %v, want one about the root units", err)
+	}
+	if _, _, err := c.MAP(x[:4], make([]bool, 4)); err == nil || !strings.Contains(err.Error(), "one root unit") {
+		t.Errorf("MAP on a 2-class circuit: err = %v, want one about the root units", err)
+	}
+}
+
+func TestQueriesValidate(t *testing.T) {
+	rg, err := regiongraph.QuadTree(regiongraph.Shape{C: 1, H: 2, W: 2}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := buildQueryCircuit(t, rg, CP, Clamp, Categorical, 3, 1)
+	g := buildGaussCircuit(t, rg, CP, Clamp, 1)
+	rng := rand.New(rand.NewPCG(1, 1))
+	x := []uint8{0, 1, 2, 0}
+	t4, f4 := []bool{true, true, true, true}, []bool{false, false, false, false}
+	for _, tc := range []struct {
+		name, want string
+		err        error
+	}{
+		{"ragged x", "not a multiple of 4 variables", second(c.LogProb(x[:3], nil))},
+		{"short missing", "missing has 3 entries, want 4", second(c.LogProb(x, t4[:3]))},
+		{"category", "sample 0, variable 1: value 3 outside 0..2", second(c.LogProb([]uint8{0, 3, 0, 0}, nil))},
+		{"category missing is ignored", "", second(c.LogProb([]uint8{0, 3, 0, 0}, []bool{false, true, false, false}))},
+		{"overlap", "sample 0, variable 2 is in both query and evidence", second(c.LogConditional(x, []bool{false, false, true, false}, []bool{true, false, true, false}))},
+		{"short query", "query has 2 entries, want 4", second(c.LogConditional(x, t4[:2], f4))},
+		{"nil rng", "rng is nil", second(c.Sample(3, nil))},
+		{"negative n", "n = -1 samples", second(c.Sample(-1, rng))},
+		{"Sample on Gaussian", "Gaussian inputs take []float64", second(g.Sample(3, rng))},
+		{"SampleFloat on categorical", "categorical inputs take []uint8", second(c.SampleFloat(3, rng))},
+		{"LogProb on Gaussian", "Gaussian inputs take []float64", second(g.LogProb(x, nil))},
+		{"conditional mask", "mask has 3 entries, want 4", second(c.SampleConditional(x, t4[:3], rng))},
+		{"conditional category", "value 7 outside 0..2", second(c.SampleConditional([]uint8{7, 0, 0, 0}, t4, rng))},
+		{"NaN observed", "not finite", second(g.LogProbFloat([]float64{0, math.NaN(), 0, 0}, nil))},
+		{"NaN unobserved is ignored", "", second(g.SampleConditionalFloat([]float64{0, math.NaN(), 0, 0}, []bool{true, false, true, true}, rng))},
+		{"MAP mask", "mask has 0 entries, want 4", third(c.MAP(x, nil))},
+		{"MAPFloat on categorical", "categorical inputs take []uint8", third(c.MAPFloat([]float64{0, 0, 0, 0}, t4))},
+	} {
+		switch {
+		case tc.want == "" && tc.err != nil:
+			t.Errorf("%s: unexpected error %v", tc.name, tc.err)
+		case tc.want != "" && (tc.err == nil || !strings.Contains(tc.err.Error(), tc.want)):
+			t.Errorf("%s: err = %v, want one containing %q", tc.name, tc.err, tc.want)
+		}
+	}
+	prog, err := c.Compile(4, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := make([]float64, 1)
+	if err := prog.LogConditional(x, t4, t4, dst); err == nil || !strings.Contains(err.Error(), "in both query and evidence") {
+		t.Errorf("Program.LogConditional with overlapping masks: err = %v", err)
+	}
+	if err := prog.LogConditional(x, t4, f4, make([]float64, 2)); err == nil || !strings.Contains(err.Error(), "dst has 2 entries, want 1") {
+		t.Errorf("Program.LogConditional with a long dst: err = %v", err)
+	}
+}
+
+func second[T any](_ T, err error) error        { return err }
+func third[T, U any](_ T, _ U, err error) error { return err }
+
+// Same seed, same samples; another seed, other samples.
+func TestSampleDeterministic(t *testing.T) {
+	rg, err := regiongraph.PoonDomingos(regiongraph.Shape{C: 1, H: 2, W: 3}, []float64{1}, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := buildQueryCircuit(t, rg, CPR, Exp, Categorical, 3, 2)
+	draw := func(seed uint64) ([]uint8, []uint8) {
+		a, err := c.Sample(50, rand.New(rand.NewPCG(seed, 0)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		obs := make([]bool, len(a))
+		for i := range obs {
+			obs[i] = i%3 == 0
+		}
+		b, err := c.SampleConditional(a, obs, rand.New(rand.NewPCG(seed, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, b
+	}
+	a1, b1 := draw(1)
+	a2, b2 := draw(1)
+	a3, b3 := draw(2)
+	if !slices.Equal(a1, a2) || !slices.Equal(b1, b2) {
+		t.Error("two draws with seed 1 differ")
+	}
+	if slices.Equal(a1, a3) || slices.Equal(b1, b3) {
+		t.Error("draws with seeds 1 and 2 are equal")
 	}
 }
