@@ -174,6 +174,9 @@ type Options struct {
 	Seed uint64
 	// MaxParams refuses circuits with more parameters (0: 2^31).
 	MaxParams int64
+	// MaxMemory refuses programs (Compile) whose memory estimate exceeds it,
+	// in bytes (0: the memory the system reports available).
+	MaxMemory int64
 }
 
 func (o Options) withDefaults() Options {

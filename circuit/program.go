@@ -51,6 +51,9 @@ func (c *Circuit) compile(b int, train, em bool) (*Program, error) {
 	if train && c.plan.Classes != 1 {
 		return nil, fmt.Errorf("circuit: training needs one root unit, the circuit has %d", c.plan.Classes)
 	}
+	if err := c.checkMemory(b, train); err != nil {
+		return nil, err
+	}
 	g := nn.NewGraph(c.opts.DType)
 	nodes, err := c.wire(g, b, "", em)
 	if err != nil {
