@@ -664,12 +664,12 @@ func (c *Circuit) newEvidence(x any, obs []bool, what string) (*queryData, error
 	switch xs := x.(type) {
 	case []uint8:
 		if c.opts.Input == Gaussian {
-			return nil, fmt.Errorf("circuit: %s: Gaussian inputs take []float64 data (use the …Float query)", what)
+			return nil, c.dataKindError(what)
 		}
 		ev.u8, n = xs, len(xs)
 	case []float64:
 		if c.opts.Input != Gaussian {
-			return nil, fmt.Errorf("circuit: %s: %v inputs take []uint8 data (use the query without Float)", what, c.opts.Input)
+			return nil, c.dataKindError(what)
 		}
 		ev.f64, n = xs, len(xs)
 	default:

@@ -28,7 +28,7 @@ import (
 // Sample draws n samples of p(x) (circuits with one root unit): (n, V)
 // categories.
 func (c *Circuit) Sample(n int, rng *rand.Rand) ([]uint8, error) {
-	x, err := c.sample(n, rng, "Sample")
+	x, err := c.sample(n, rng, false, "Sample")
 	if err != nil {
 		return nil, err
 	}
@@ -37,21 +37,21 @@ func (c *Circuit) Sample(n int, rng *rand.Rand) ([]uint8, error) {
 
 // SampleFloat is Sample for Gaussian inputs.
 func (c *Circuit) SampleFloat(n int, rng *rand.Rand) ([]float64, error) {
-	x, err := c.sample(n, rng, "SampleFloat")
+	x, err := c.sample(n, rng, true, "SampleFloat")
 	if err != nil {
 		return nil, err
 	}
 	return x.f64, nil
 }
 
-func (c *Circuit) sample(n int, rng *rand.Rand, what string) (*queryData, error) {
+func (c *Circuit) sample(n int, rng *rand.Rand, float bool, what string) (*queryData, error) {
 	if err := c.checkDownward(rng, true, what); err != nil {
 		return nil, err
 	}
 	if n < 0 {
 		return nil, fmt.Errorf("circuit: %s: n = %d samples, want ≥ 0", what, n)
 	}
-	if (c.opts.Input == Gaussian) != (what == "SampleFloat") {
+	if (c.opts.Input == Gaussian) != float {
 		return nil, c.dataKindError(what)
 	}
 	V := c.plan.NumVars
