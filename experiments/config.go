@@ -95,9 +95,10 @@ type TrainConfig struct {
 	// Patience stops training after this many epochs without a better
 	// validation log-likelihood (default 5; 0: never stop early).
 	Patience int
-	// TimeBudget, when positive, stops training after the first epoch that
-	// ends past it (measured from the start of this process's training);
-	// the result then depends on the machine's speed.
+	// TimeBudget, when positive, stops training before an epoch that would
+	// end past it, judging by the last epoch's duration (time measured from
+	// the start of this process's training); the result then depends on the
+	// machine's speed.
 	TimeBudget time.Duration
 	// Seed seeds the circuit's initialization and the batch order: epoch e
 	// shuffles with a generator seeded by (Seed, e), so a resumed run draws

@@ -303,8 +303,9 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 			prog.Stopped, prog.Final = fmt.Sprintf("the training NLL is NaN in epoch %d", epoch), true
 		case cfg.Patience > 0 && prog.BadEpochs >= cfg.Patience:
 			prog.Stopped, prog.Final = fmt.Sprintf("early stopping: no better validation log-likelihood for %d epochs", prog.BadEpochs), true
-		case cfg.TimeBudget > 0 && time.Since(start) >= cfg.TimeBudget:
-			prog.Stopped = fmt.Sprintf("time budget %v used up", cfg.TimeBudget)
+		case cfg.TimeBudget > 0 && time.Since(start)+time.Since(t0) > cfg.TimeBudget:
+			// Another epoch as long as this one would end past the budget.
+			prog.Stopped = fmt.Sprintf("time budget %v: no time for another epoch", cfg.TimeBudget)
 		}
 		if err := saveCheckpoint(ckptPath, model, opt, prog); err != nil {
 			return nil, err

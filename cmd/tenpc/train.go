@@ -59,7 +59,7 @@ func runTrain(args []string, stdout io.Writer) error {
 	batch := fs.Int("batch-size", def.BatchSize, "mini-batch size (evaluation too)")
 	epochs := fs.Int("epochs", def.Epochs, "largest number of epochs")
 	patience := fs.Int("patience", def.Patience, "stop after this many epochs without a better validation log-likelihood (0: never)")
-	budget := fs.Duration("time-budget", 0, "stop after the first epoch that ends past this training time, e.g. 8m (0: none)")
+	budget := fs.Duration("time-budget", 0, "stop before an epoch that would end past this training time (judged by the last epoch), e.g. 9m (0: none)")
 	seed := fs.Uint64("seed", def.Seed, "seed of the initialization and the batch order")
 	validFrac := fs.Float64("valid-fraction", def.ValidFraction, "fraction of the training set held out for validation (split seed 42)")
 	limit := fs.Int("limit", 0, "use only the first N samples of every split (0: all)")
