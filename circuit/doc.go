@@ -30,6 +30,33 @@
 // Each folded layer becomes one nn.Fused op wrapping a kernel of package
 // nn/kernel, with a fused backward.
 //
+// # Queries
+//
+// The compiled Program is the fast path for likelihoods: LogLikelihood
+// (with a per-sample mask of missing variables, integrated out),
+// LogConditional and LogPartition. The other queries run a plain float64
+// log-space evaluation of the plan outside Gorgonia, reading the weights
+// through EffectiveWeights:
+//
+//   - LogProb, LogConditional: exact log p(x) and log p(x_q | x_e);
+//   - Sample, SampleConditional: exact ancestral samples of p(x) or
+//     p(x_u | x_o), top-down, each sum's term chosen with probability
+//     proportional to weight × the term's value (from an upward pass), all
+//     randomness from the caller's *rand.Rand;
+//   - MAP: max-product upward pass and backtracking. It is exact for the MPE
+//     of the latent-augmented model (max over the unobserved variables and
+//     over one term at every sum), not the marginal MAP of the circuit in
+//     general; it returns log m(x*) − log Z.
+//
+// Gaussian inputs have …Float variants with closed-form integrals.
+//
+// # Training
+//
+// Compile(b, true) minimizes −mean log p(x) with any optim.Optimizer;
+// CompileEM with NewEM runs (online) EM for clamp circuits with categorical
+// inputs. MemoryEstimate and Options.MaxMemory refuse programs that would
+// not fit before anything is allocated.
+//
 // # Parameter counts
 //
 // With S input slots (the number of variables, or of (leaf, variable) pairs
