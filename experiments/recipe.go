@@ -45,7 +45,7 @@ type Recipe struct {
 // Recipes lists the recipes `tenpc recipe list` shows, in that order.
 var Recipes = []Recipe{
 	{Name: "mnist-default", Description: "QG-CP K=16, categorical inputs, Adam lr 0.01, batch 256 on MNIST (what `make train` runs; ≤ 10 minutes on 2 cores)", Run: runMNISTDefault},
-	{Name: "paper-grid", Description: "the reference paper's MNIST grid: QG, QT, PD × CP, CP-XS, CP-S, Tucker × K, next to the paper's test bpd", Run: runPaperGrid},
+	{Name: "paper-grid", Description: "the reference paper's MNIST grid (K = 16, 32, 64): QG, QT-4, PD × CP, CP-XS, CP-S, Tucker (not on QT), next to the paper's test bpd", Run: runPaperGrid},
 	{Name: "debd", Description: "the DEBD binary benchmarks in ../shared/datasets/debd: Chow-Liu (HCLT) region graph, CP K=16", Run: runDEBD},
 }
 
@@ -118,11 +118,14 @@ func MNISTDefaultConfig(out string, quick bool) TrainConfig {
 }
 
 // MNISTDefaultEpochs and MNISTDefaultBudget bound the mnist-default
-// recipe (see MNISTDefaultConfig); the budget leaves room for loading,
-// compiling and the final evaluation within 10 minutes.
+// recipe (see MNISTDefaultConfig). Measured on the 2-core machine
+// (2026-11-23), an epoch takes 90–110 s and the validation bpd runs 2.06,
+// 1.58, 1.46 over the first three epochs; 9 minutes of training (no epoch
+// is started that would end past them) leave room for loading, compiling
+// and the final test evaluation (≈ 5 s) within 10 minutes.
 const (
 	MNISTDefaultEpochs = 200
-	MNISTDefaultBudget = 8 * time.Minute
+	MNISTDefaultBudget = 9 * time.Minute
 )
 
 func runMNISTDefault(ctx context.Context, o RecipeOptions) error {
@@ -252,6 +255,9 @@ func runPaperGrid(ctx context.Context, o RecipeOptions) error {
 	var rows [][]string
 	for _, rg := range rgs {
 		for _, layer := range layers {
+			if rg == "qt4" && layer == circuit.Tucker {
+				continue // Tucker needs binary partitions; the paper has no RQT-Tucker either
+			}
 			for _, k := range ks {
 				cfg := DefaultTrainConfig()
 				cfg.RG, cfg.Layer, cfg.Units = rg, layer, k
