@@ -205,13 +205,30 @@ func normalize[T Float](h []float64, s float64, row []T) {
 		return
 	}
 	inv := 1 / m
-	for k, v := range h {
-		row[k] = T(v * inv)
-		if v == m { // v·(1/v) may round to 1−ulp
-			row[k] = 1
+	if isFloat32[T]() {
+		// In float64, m·(1/m) is within an ulp of 1 and every v·(1/m) with
+		// v < m is below 1 by more than float32's half-ulp (v ≤ m(1−2⁻⁵²)),
+		// so rounding to float32 gives exactly 1 at the maximum and ≤ 1
+		// elsewhere: no per-element check needed.
+		for k, v := range h {
+			row[k] = T(v * inv)
+		}
+	} else {
+		for k, v := range h {
+			row[k] = T(v * inv)
+			if v == m { // v·(1/v) may round to 1−ulp
+				row[k] = 1
+			}
 		}
 	}
 	row[K] = T(s + math.Log(m))
+}
+
+// isFloat32 reports whether T is float32 (a constant per instantiation).
+func isFloat32[T Float]() bool {
+	var z T
+	_, ok := any(z).(float32)
+	return ok
 }
 
 // Backward adds the gradients of ℓ given g = ∂ℓ/∂(output log-values): into
@@ -272,15 +289,10 @@ func (l *CP[T]) backwardChunk(c int) {
 					gemm(true, false, Kout, Kin, B, t, Kout, x, Kin+1, 1, l.dW[(wf*A+a)*Kout*Kin:(wf*A+a+1)*Kout*Kin], Kin)
 				}
 			}
-			if dx := l.dIn(l.dSrcs, f*A+a); dx != nil {
+			if dx, set := l.dInSet(l.dSrcs, f*A+a); dx != nil {
 				// dlog X_a += X_a ⊙ (T_a W_a)   (B, Kin)
 				gemm(false, false, B, Kin, Kout, t, Kout, wa, Kin, 0, d, Kin)
-				for b := range B {
-					xr, dr, or := x[b*(Kin+1):b*(Kin+1)+Kin], d[b*Kin:(b+1)*Kin], dx[b*(Kin+1):b*(Kin+1)+Kin]
-					for j, v := range xr {
-						or[j] += v * dr[j]
-					}
-				}
+				hadamardInto(x, d, dx, B, Kin, set)
 			}
 		}
 		if l.dScale != nil {
@@ -309,6 +321,23 @@ func (l *CP[T]) reduceWeights(i int) {
 		src := l.dws[(s*A*Kout+ak)*Kin : (s*A*Kout+ak+1)*Kin]
 		for j, v := range src {
 			dst[j] += v
+		}
+	}
+}
+
+// hadamardInto adds (set: writes) x ⊙ d into dx row by row:
+// x, dx: (B, K+1) (entry K untouched), d: (B, K).
+func hadamardInto[T Float](x, d, dx []T, B, K int, set bool) {
+	for b := range B {
+		xr, dr, or := x[b*(K+1):b*(K+1)+K], d[b*K:(b+1)*K], dx[b*(K+1):b*(K+1)+K]
+		if set {
+			for j, v := range xr {
+				or[j] = v * dr[j]
+			}
+		} else {
+			for j, v := range xr {
+				or[j] += v * dr[j]
+			}
 		}
 	}
 }

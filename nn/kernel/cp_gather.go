@@ -143,20 +143,30 @@ func (g *gather[T]) in(srcs [][]T, i int) []T {
 // dIn returns the (B, Kin+1) block into which ref i adds its input gradient,
 // or nil when that source has no gradient. A scratch block is cleared first.
 func (g *gather[T]) dIn(dSrcs [][]T, i int) []T {
+	blk, set := g.dInSet(dSrcs, i)
+	if set {
+		clear(blk)
+	}
+	return blk
+}
+
+// dInSet is dIn without the clearing: set reports a scratch block, whose
+// first Kin entries of every row the caller must write (not add), since
+// the block holds whatever the last call left there. Writing once instead
+// of clearing and then adding saves a pass over every shared block.
+func (g *gather[T]) dInSet(dSrcs [][]T, i int) (blk []T, set bool) {
 	if dSrcs == nil {
-		return nil
+		return nil, false
 	}
 	r := g.Refs[i]
 	if dSrcs[r.Src] == nil {
-		return nil
+		return nil, false
 	}
 	n := g.B * (g.Kin + 1)
 	if s := g.slot[i]; s >= 0 {
-		blk := g.scratch[int(s)*n : int(s)*n+n]
-		clear(blk)
-		return blk
+		return g.scratch[int(s)*n : int(s)*n+n], true
 	}
-	return dSrcs[r.Src][int(r.Fold)*n : int(r.Fold)*n+n]
+	return dSrcs[r.Src][int(r.Fold)*n : int(r.Fold)*n+n], false
 }
 
 // reduceInputs adds the scratch blocks of shared source folds into dSrcs.

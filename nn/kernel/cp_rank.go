@@ -223,14 +223,9 @@ func (l *CPR[T]) backwardChunk(c int) {
 			if l.dU != nil { // dU_a += T_aᵀ X_a   (R, Kin)
 				gemm(true, false, R, Kin, B, ta, R, x, Kin+1, 1, l.dU[i*R*Kin:(i+1)*R*Kin], Kin)
 			}
-			if dx := l.dIn(l.dSrcs, i); dx != nil { // dlog X_a += X_a ⊙ (T_a U_a)
+			if dx, set := l.dInSet(l.dSrcs, i); dx != nil { // dlog X_a += X_a ⊙ (T_a U_a)
 				gemm(false, false, B, Kin, R, ta, R, ua, Kin, 0, d, Kin)
-				for b := range B {
-					xr, dr, or := x[b*(Kin+1):b*(Kin+1)+Kin], d[b*Kin:(b+1)*Kin], dx[b*(Kin+1):b*(Kin+1)+Kin]
-					for j, v := range xr {
-						or[j] += v * dr[j]
-					}
-				}
+				hadamardInto(x, d, dx, B, Kin, set)
 			}
 		}
 	}

@@ -182,10 +182,16 @@ func (l *Mixing[T]) backwardChunk(ch int) {
 					dw[k] += T(s)
 				}
 			}
-			if dx := l.dIn(l.dSrcs, f*H+h); dx != nil { // dlog x_h[k] += r_k w x_h[k] c_h
+			if dx, set := l.dInSet(l.dSrcs, f*H+h); dx != nil { // dlog x_h[k] += r_k w x_h[k] c_h
 				w := l.w[(f*H+h)*K : (f*H+h+1)*K]
 				for b := range B {
 					o, xr, rr, c := dx[b*(K+1):b*(K+1)+K], x[b*(K+1):b*(K+1)+K], r[b*K:(b+1)*K], cb[b*H+h]
+					if set {
+						for k, v := range xr {
+							o[k] = T(rr[k] * float64(w[k]) * float64(v) * c)
+						}
+						continue
+					}
 					for k, v := range xr {
 						o[k] += T(rr[k] * float64(w[k]) * float64(v) * c)
 					}
