@@ -111,6 +111,9 @@ func (l *Categorical[T]) tableChunk(w int) {
 	// that the per-value pass below reads rows; inv: (K) their inverse sums;
 	// lz: (K) log-normalizers for the log-space fallback; r: (K) one row.
 	e, inv, lz, r := ws[:C*K], ws[C*K:C*K+K], ws[C*K+K:C*K+2*K], ws[C*K+2*K:C*K+3*K]
+	// A float32 table rounds every entry to 24 bits, so the softmax's exps
+	// only need expFast's 1e-8; a float64 table gets math.Exp.
+	fast := isFloat32[T]() && l.tab64 == nil
 	for v := lo; v < hi; v++ {
 		th := l.theta[v*K*C : (v+1)*K*C]
 		for k := range K {
@@ -124,10 +127,18 @@ func (l *Categorical[T]) tableChunk(w int) {
 					}
 				}
 				s := 0.0
-				for c, t := range tk {
-					x := math.Exp(float64(t) - m)
-					e[c*K+k] = x
-					s += x
+				if fast {
+					for c, t := range tk {
+						x := expFast(float64(t) - m)
+						e[c*K+k] = x
+						s += x
+					}
+				} else {
+					for c, t := range tk {
+						x := math.Exp(float64(t) - m)
+						e[c*K+k] = x
+						s += x
+					}
 				}
 				inv[k], lz[k] = 1/s, m+math.Log(s)
 			case CategoricalClamp:

@@ -1,0 +1,71 @@
+package kernel
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestExpFast checks expFast against math.Exp over its whole domain: the
+// relative error stays below 1e-8, and the edges (0, the underflow
+// threshold, −Inf, NaN) are exact.
+func TestExpFast(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	worst := 0.0
+	for i := range 1_000_000 {
+		var x float64
+		switch i % 3 {
+		case 0:
+			x = -rng.Float64() // the common case: logits minus their max
+		case 1:
+			x = -20 * rng.Float64()
+		default:
+			x = -708 * rng.Float64()
+		}
+		got, want := expFast(x), math.Exp(x)
+		if rel := math.Abs(got-want) / want; rel > worst {
+			worst = rel
+		}
+	}
+	if worst > 1e-8 {
+		t.Errorf("largest relative error %.3g, want ≤ 1e-8", worst)
+	}
+	for _, c := range []struct{ x, want float64 }{
+		{0, 1}, {-708, math.Exp(-708)}, {-709, 0}, {math.Inf(-1), 0},
+	} {
+		if got := expFast(c.x); math.Abs(got-c.want) > 1e-8*c.want {
+			t.Errorf("expFast(%g) = %g, want %g", c.x, got, c.want)
+		}
+	}
+	if got := expFast(math.NaN()); !math.IsNaN(got) {
+		t.Errorf("expFast(NaN) = %g, want NaN", got)
+	}
+}
+
+func BenchmarkExp(b *testing.B) {
+	x := make([]float64, 4096)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range x {
+		x[i] = -10 * rng.Float64()
+	}
+	b.Run("math", func(b *testing.B) {
+		s := 0.0
+		for range b.N {
+			for _, v := range x {
+				s += math.Exp(v)
+			}
+		}
+		sinkF = s
+	})
+	b.Run("fast", func(b *testing.B) {
+		s := 0.0
+		for range b.N {
+			for _, v := range x {
+				s += expFast(v)
+			}
+		}
+		sinkF = s
+	})
+}
+
+var sinkF float64
