@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func runBenchTest(t *testing.T, args ...string) (status int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	status = run(append([]string{"bench"}, args...), &out, &errb)
+	return status, out.String(), errb.String()
+}
+
+func TestBenchBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-mode", "fit"},
+		{"-rg", "hex"},
+		{"-layer", "dense"},
+		{"-k", "0"},
+		{"-k", "a"},
+		{"-batch-size", "-3"},
+		{"-steps", "0"},
+		{"-warmup", "-1"},
+		{"-preset", "nope"},
+		{"-k", "8,16", "-cpuprofile", "x.prof"},
+		{"extra"},
+	} {
+		status, _, stderr := runBenchTest(t, args...)
+		if status != 2 || !strings.HasPrefix(stderr, "tenpc bench: ") {
+			t.Errorf("%v: status %d, stderr %q; want 2 and a one-line message", args, status, stderr)
+		}
+	}
+}
+
+// TestBenchJSON runs two tiny configurations in process and checks every
+// field of the JSON lines against the configuration and each other.
+func TestBenchJSON(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two 28×28 circuits")
+	}
+	status, stdout, stderr := runBenchTest(t, "-json", "-in-process", "-rg", "qt4", "-layer", "cp",
+		"-k", "2", "-batch-size", "4", "-mode", "train,eval", "-steps", "3", "-warmup", "1")
+	if status != 0 {
+		t.Fatalf("status %d, stderr %q", status, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("got %d lines, want 2:\n%s", len(lines), stdout)
+	}
+	for i, mode := range []string{"train", "eval"} {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(lines[i]), &r); err != nil {
+			t.Fatalf("line %d: %v", i, err)
+		}
+		for _, f := range []string{"rg", "layer", "k", "batch_size", "mode", "ms_median", "ms_min", "ms_max",
+			"samples_per_s", "peak_rss_mb", "alloc_bytes_per_step", "blas"} {
+			if _, ok := r[f]; !ok {
+				t.Errorf("line %d lacks field %q", i, f)
+			}
+		}
+		if r["rg"] != "qt4" || r["layer"] != "cp" || r["k"] != 2.0 || r["batch_size"] != 4.0 || r["mode"] != mode {
+			t.Errorf("line %d: configuration %v, want qt4 cp K=2 B=4 %s", i, r, mode)
+		}
+		lo, med, hi := r["ms_min"].(float64), r["ms_median"].(float64), r["ms_max"].(float64)
+		if !(0 < lo && lo <= med && med <= hi) {
+			t.Errorf("line %d: min %g, median %g, max %g out of order", i, lo, med, hi)
+		}
+		if sps := r["samples_per_s"].(float64); benchAbs(sps*med/1e3-4) > 1e-6 {
+			t.Errorf("line %d: %g samples/s at %g ms for 4 samples", i, sps, med)
+		}
+		if r["peak_rss_mb"].(float64) <= 0 || r["blas"] == "" || r["error"] != nil {
+			t.Errorf("line %d: rss %v, blas %v, error %v", i, r["peak_rss_mb"], r["blas"], r["error"])
+		}
+		// K=2 over 784 pixels: 784·2·256 input parameters plus the inner layers'.
+		if p := r["params"].(float64); p < 784*2*256 {
+			t.Errorf("line %d: %g parameters, want at least %d", i, p, 784*2*256)
+		}
+	}
+}
+
+// TestBenchPresets checks the preset lists against the configurations the
+// issue and ../shared/peer/matrix.txt name.
+func TestBenchPresets(t *testing.T) {
+	has := func(p, rg, layer string, k, b int, mode string) bool {
+		for _, c := range benchPresets[p] {
+			if c.RG == rg && c.Layer.String() == layer && c.K == k && c.B == b && c.Mode == mode {
+				return true
+			}
+		}
+		return false
+	}
+	for _, c := range []struct {
+		rg    string
+		k, b  int
+		layer string
+		mode  string
+	}{
+		{"qg", 32, 256, "cp", "train"}, {"qg", 32, 100, "cp", "train"}, {"qg", 32, 100, "cp", "eval"},
+		{"qg", 10, 100, "cp", "train"}, {"qt4", 32, 100, "cp", "train"}, {"qt2", 32, 100, "cp", "train"},
+		{"rbt", 32, 100, "cp", "train"}, {"pd", 32, 100, "cp", "train"}, {"qt2", 32, 100, "tucker", "train"},
+	} {
+		if !has("peers", c.rg, c.layer, c.k, c.b, c.mode) {
+			t.Errorf("preset peers lacks %v", c)
+		}
+	}
+	if n := len(benchPresets["scaling"]); n != 5*3+3 {
+		t.Errorf("preset scaling has %d configurations, want 18", n)
+	}
+	if !has("scaling", "qg", "cp", 128, 1024, "train") || !has("scaling", "qt2", "tucker", 8, 100, "train") {
+		t.Error("preset scaling lacks its corners")
+	}
+}
+
+func benchAbs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
