@@ -52,3 +52,7 @@ lint: ## gofmt and go vet
 
 train: build ## run the main job: QG-CP K=16 on MNIST, `tenpc recipe run mnist-default` (≤ 10 min on 2 cores; -force via TRAIN_FLAGS=-force)
 	$(BIN) recipe run mnist-default $(TRAIN_FLAGS)
+
+.PHONY: bench-peers
+bench-peers: build ## time tenpc and the PyTorch peers (cirkit, EinsumNetworks) side by side (needs MIRROR_ROOT or PEER_WORK; see docs/PERFORMANCE.md)
+	TENPC=$(BIN) ./bench/bench-peers.sh

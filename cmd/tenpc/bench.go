@@ -80,6 +80,10 @@ var benchPresets = map[string][]benchConfig{
 		{RG: "pd", Layer: circuit.CP, K: 10, B: 100, Mode: "train"},
 		{RG: "pd", Layer: circuit.CP, K: 32, B: 100, Mode: "eval"},
 		{RG: "qt2", Layer: circuit.Tucker, K: 32, B: 100, Mode: "train"},
+		// Einsum Networks' PD (delta 7 px) with categorical leaves: its
+		// einsum layer is a Tucker layer.
+		{RG: "pd7", Layer: circuit.Tucker, K: 10, B: 100, Mode: "train"},
+		{RG: "pd7", Layer: circuit.Tucker, K: 32, B: 100, Mode: "train"},
 	},
 }
 
@@ -123,9 +127,17 @@ func runBench(args []string, stdout io.Writer) error {
 	asJSON := fs.Bool("json", false, "print one JSON object per configuration and line")
 	preset := fs.String("preset", "", "run a configuration list instead: peers (the peer matrix) or scaling (K×B for QG-CP, K for QT2-Tucker)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps to this file (with one configuration)")
+	compare := fs.String("compare", "", "instead of running: print tenpc's results (a -json file) next to the peer harness's (-peers FILE)")
+	peersFile := fs.String("peers", "", "the peer harness's results (JSON lines from ../shared/peer/run_peers.sh), with -compare")
 	inProc := fs.Bool("in-process", false, "run the configurations in this process (peak RSS is then the process's maximum so far)")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
+	}
+	if (*compare == "") != (*peersFile == "") {
+		return badInput("-compare and -peers go together")
+	}
+	if *compare != "" {
+		return benchCompare(stdout, *compare, *peersFile)
 	}
 	if *steps < 1 {
 		return badInput("-steps %d: want at least 1", *steps)
@@ -260,7 +272,8 @@ func benchGrid(rgs, layers, ks, bs, modes string) ([]benchConfig, error) {
 
 // benchRG builds a region graph for a 1×28×28 image as cirkit's
 // data_modalities.image_data does: quad graph, quad trees with 2 or 4
-// splits, Poon-Domingos with delta ⌈28/8⌉ = 4, and one random binary tree
+// splits, Poon-Domingos with delta ⌈28/8⌉ = 4 (pd7: delta 7, Einsum
+// Networks' demo_mnist.py with pd_num_pieces 4), and one random binary tree
 // of the largest depth over the 784 pixels (cirkit's seed is 42; tenpc's
 // generator differs, so the scopes differ but the shape is the same).
 func benchRG(name string) (*regiongraph.Graph, error) {
@@ -274,10 +287,12 @@ func benchRG(name string) (*regiongraph.Graph, error) {
 		return regiongraph.QuadTree(s, 4)
 	case "pd":
 		return regiongraph.PoonDomingos(s, []float64{4}, -1)
+	case "pd7":
+		return regiongraph.PoonDomingos(s, []float64{7}, -1)
 	case "rbt":
 		return regiongraph.RandomBinaryTree(s.NumVars(), -1, 1, 42)
 	}
-	return nil, badInput("unknown -rg %q: want qg, qt2, qt4, pd or rbt", name)
+	return nil, badInput("unknown -rg %q: want qg, qt2, qt4, pd, pd7 or rbt", name)
 }
 
 // benchSubprocess runs one configuration in a fresh tenpc process and reads

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 )
@@ -119,4 +120,42 @@ func benchAbs(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+// TestBenchCompare joins a tenpc result with peer lines: the cirkit line of
+// the same configuration matches (ratio 814.4/81.44 = 10.0×), an EM line
+// and a binomial line do not, and a configuration without a peer says so.
+func TestBenchCompare(t *testing.T) {
+	dir := t.TempDir()
+	ours := dir + "/tenpc.jsonl"
+	peers := dir + "/peers.jsonl"
+	write := func(path, s string) {
+		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(ours, `{"rg":"qg","layer":"cp","k":32,"batch_size":256,"mode":"train","ms_median":81.44,"peak_rss_mb":500}
+{"rg":"qt4","layer":"cp","k":32,"batch_size":100,"mode":"eval","ms_median":10,"peak_rss_mb":100}
+`)
+	write(peers, `{"impl":"cirkit","structure":"quad-graph","layer":"cp","K":32,"batch":256,"family":"categorical","mode":"sgd","status":"ok","ms_median":814.4,"peak_rss_mb":1000}
+{"impl":"cirkit","structure":"quad-graph","layer":"cp","K":32,"batch":256,"family":"binomial","mode":"sgd","status":"ok","ms_median":1,"peak_rss_mb":1}
+{"impl":"EinsumNetworks","structure":"pd","pd_pieces":[4],"K":32,"batch":256,"family":"categorical","mode":"em","status":"ok","ms_median":1,"peak_rss_mb":1}
+`)
+	status, stdout, stderr := runBenchTest(t, "-compare", ours, "-peers", peers)
+	if status != 0 {
+		t.Fatalf("status %d, stderr %q", status, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("want header, rule and 2 rows, got:\n%s", stdout)
+	}
+	if !strings.Contains(lines[2], "| cirkit | 814.4 | 10.0× |") || !strings.Contains(lines[2], "| 500 | 1000 | 2.00 |") {
+		t.Errorf("qg row %q lacks the cirkit ratio 10.0× and RSS 2.00", lines[2])
+	}
+	if !strings.Contains(lines[3], "(no peer row)") {
+		t.Errorf("qt4 row %q should have no peer", lines[3])
+	}
+	if status, _, _ := runBenchTest(t, "-compare", ours); status != 2 {
+		t.Errorf("-compare without -peers: status %d, want 2", status)
+	}
 }
