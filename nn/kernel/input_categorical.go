@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // CategoricalParam selects how a categorical layer's parameters θ: (V, K, C)
@@ -58,6 +59,12 @@ type Categorical[T Float] struct {
 	Param CategoricalParam
 
 	norm   []float64 // (V, K): Σ_c θ[v,k,c] (clamp only)
+	// last: (V, K, C) the θ the table was last built from, and whether
+	// variable v's rows are current (built from last[v]): Table rebuilds
+	// only the variables whose parameters changed, so repeated evaluations
+	// with fixed parameters skip the exps.
+	last    []T
+	current []bool
 	theta  []T       // Table's argument, during Table
 	dTheta []T       // Backward's argument, during Backward
 	tblFn  func(int)
@@ -77,7 +84,7 @@ func NewCategorical[T Float](leafOff, leafVars []int32, V, K, C int, param Categ
 	if err != nil {
 		return nil, fmt.Errorf("categorical input: %w", err)
 	}
-	l := &Categorical[T]{inputTable: t, Param: param}
+	l := &Categorical[T]{inputTable: t, Param: param, last: make([]T, V*K*C), current: make([]bool, V)}
 	if param == CategoricalClamp {
 		l.norm = make([]float64, V*K)
 	}
@@ -89,7 +96,9 @@ func NewCategorical[T Float](leafOff, leafVars []int32, V, K, C int, param Categ
 // Table builds the gather table from θ: (V, K, C) -> tab: (V, C, K) with
 // tab[v][c][k] = p[v,k,c] / max_k' p[v,k',c] and L[v][c] = log max_k p[v,k,c].
 // Run it once per step, after the parameters change; it costs one exp per
-// parameter (softmax, exp) and is independent of the batch.
+// parameter (softmax, exp) and is independent of the batch. A variable whose
+// parameters are bit for bit those of the last call keeps its rows (a
+// comparison instead of the exps, for evaluation with fixed parameters).
 func (l *Categorical[T]) Table(theta []T) {
 	if len(theta) != l.V*l.K*l.C {
 		panic(fmt.Sprintf("kernel.Categorical.Table: len(theta) = %d, want V·K·C = %d", len(theta), l.V*l.K*l.C))
@@ -116,6 +125,12 @@ func (l *Categorical[T]) tableChunk(w int) {
 	fast := isFloat32[T]() && l.tab64 == nil
 	for v := lo; v < hi; v++ {
 		th := l.theta[v*K*C : (v+1)*K*C]
+		last := l.last[v*K*C : (v+1)*K*C]
+		if l.current[v] && slices.Equal(th, last) { // NaN ≠ NaN: rebuilt
+			continue
+		}
+		copy(last, th)
+		l.current[v] = true
 		for k := range K {
 			tk := th[k*C : (k+1)*C]
 			switch l.Param {

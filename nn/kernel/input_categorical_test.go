@@ -509,3 +509,58 @@ func benchmarkCategorical(b *testing.B, backward bool) {
 
 func BenchmarkCategoricalForward(b *testing.B)         { benchmarkCategorical(b, false) }
 func BenchmarkCategoricalForwardBackward(b *testing.B) { benchmarkCategorical(b, true) }
+
+// TestCategoricalTableReuse checks that Table rebuilds exactly the variables
+// whose parameters changed: after θ1 then θ2 (θ1 with one variable changed,
+// in place, as an optimizer does), and after θ2 again, the layer's output is
+// bit for bit that of a fresh layer given θ2.
+func TestCategoricalTableReuse(t *testing.T) {
+	const B, V, K, C = 5, 6, 4, 8
+	for _, param := range []CategoricalParam{CategoricalSoftmax, CategoricalClamp, CategoricalExp} {
+		rng := rand.New(rand.NewPCG(9, uint64(param)))
+		off, vrs := SingleVariableLeaves(V)
+		reused, err := NewCategorical[float32](off, vrs, V, K, C, param)
+		if err != nil {
+			t.Fatal(err)
+		}
+		th := catParams(rng, param, V, K, C)
+		th32 := make([]float32, len(th))
+		for i, v := range th {
+			th32[i] = float32(v)
+		}
+		x := inputRandData(rng, B, V, C)
+		out := make([]float32, V*B*(K+1))
+		reused.Table(th32)
+		reused.Forward(x, nil, out)
+		before := append([]float32(nil), out...)
+		for i := 3 * K * C; i < 4*K*C; i++ { // variable 3 only
+			th32[i] *= 1.5
+		}
+		for range 2 {
+			reused.Table(th32)
+			reused.Forward(x, nil, out)
+			fresh, _ := NewCategorical[float32](off, vrs, V, K, C, param)
+			want := make([]float32, len(out))
+			fresh.Table(th32)
+			fresh.Forward(x, nil, want)
+			for i := range want {
+				if math.Float32bits(out[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v: entry %d = %g, a fresh table gives %g", param, i, out[i], want[i])
+				}
+			}
+		}
+		changed := false
+		for i := range out {
+			f := i / (B * (K + 1))
+			if out[i] != before[i] {
+				changed = true
+				if f != 3 {
+					t.Fatalf("%v: leaf %d changed, only leaf 3's parameters did", param, f)
+				}
+			}
+		}
+		if !changed {
+			t.Fatalf("%v: changing variable 3's parameters changed nothing", param)
+		}
+	}
+}
