@@ -29,3 +29,32 @@ func expFast(x float64) float64 {
 	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040+r*(1.0/40320))))))))
 	return p * math.Float64frombits(uint64(int64(math.Float64bits(t))-int64(math.Float64bits(shifter))+1023)<<52)
 }
+
+// expShiftedSum writes dst[c·stride] = expFast(t[c] − m) for every c and
+// returns their sum: expFast with the call taken out of the loop (a
+// softmax row of the categorical table is 256 of them).
+func expShiftedSum[T Float](t []T, m float64, dst []float64, stride int) float64 {
+	const (
+		log2e   = 1.4426950408889634
+		ln2hi   = 6.93147180369123816490e-01
+		ln2lo   = 1.90821492927058770002e-10
+		shifter = 6755399441055744.0
+	)
+	s := 0.0
+	for c, tc := range t {
+		x := float64(tc) - m
+		var y float64
+		if x >= -708 {
+			u := x*log2e + shifter
+			n := u - shifter
+			r := (x - n*ln2hi) - n*ln2lo
+			p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040+r*(1.0/40320))))))))
+			y = p * math.Float64frombits(uint64(int64(math.Float64bits(u))-int64(math.Float64bits(shifter))+1023)<<52)
+		} else {
+			y = expFast(x) // 0, or NaN for NaN
+		}
+		dst[c*stride] = y
+		s += y
+	}
+	return s
+}

@@ -69,3 +69,28 @@ func BenchmarkExp(b *testing.B) {
 }
 
 var sinkF float64
+
+// TestExpShiftedSum checks the row form against expFast element by element.
+func TestExpShiftedSum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	th := make([]float32, 300)
+	for i := range th {
+		th[i] = float32(-800 * rng.Float64())
+	}
+	th[7] = float32(math.NaN())
+	const stride = 3
+	dst := make([]float64, len(th)*stride)
+	m := -1.5
+	got := expShiftedSum(th, m, dst, stride)
+	want := 0.0
+	for c, v := range th {
+		e := expFast(float64(v) - m)
+		if math.Float64bits(dst[c*stride]) != math.Float64bits(e) {
+			t.Fatalf("entry %d: %g, expFast gives %g", c, dst[c*stride], e)
+		}
+		want += e
+	}
+	if !math.IsNaN(got) || !math.IsNaN(want) {
+		t.Errorf("a NaN input should make the sum NaN: got %g", got)
+	}
+}

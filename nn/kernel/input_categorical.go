@@ -58,16 +58,16 @@ type Categorical[T Float] struct {
 	inputTable[T]
 	Param CategoricalParam
 
-	norm   []float64 // (V, K): Σ_c θ[v,k,c] (clamp only)
+	norm []float64 // (V, K): Σ_c θ[v,k,c] (clamp only)
 	// last: (V, K, C) the θ the table was last built from, and whether
 	// variable v's rows are current (built from last[v]): Table rebuilds
 	// only the variables whose parameters changed, so repeated evaluations
 	// with fixed parameters skip the exps.
 	last    []T
 	current []bool
-	theta  []T       // Table's argument, during Table
-	dTheta []T       // Backward's argument, during Backward
-	tblFn  func(int)
+	theta   []T // Table's argument, during Table
+	dTheta  []T // Backward's argument, during Backward
+	tblFn   func(int)
 }
 
 // NewCategorical returns a categorical layer with K units per leaf over C
@@ -143,11 +143,7 @@ func (l *Categorical[T]) tableChunk(w int) {
 				}
 				s := 0.0
 				if fast {
-					for c, t := range tk {
-						x := expFast(float64(t) - m)
-						e[c*K+k] = x
-						s += x
-					}
+					s = expShiftedSum(tk, m, e[k:], K)
 				} else {
 					for c, t := range tk {
 						x := math.Exp(float64(t) - m)

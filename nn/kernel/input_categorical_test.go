@@ -463,15 +463,31 @@ func BenchmarkCategoricalTable(b *testing.B) {
 		b.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
-	th := make([]float32, V*K*C)
-	for i := range th {
-		th[i] = float32(rng.NormFloat64())
+	// Two parameter sets that differ everywhere, alternated, so every call
+	// rebuilds every variable (as after an optimizer step); "unchanged"
+	// times the comparison that skips the rebuild.
+	th := [2][]float32{make([]float32, V*K*C), make([]float32, V*K*C)}
+	for i := range th[0] {
+		th[0][i] = float32(rng.NormFloat64())
+		th[1][i] = th[0][i] + 0.25
 	}
-	l.Table(th)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		l.Table(th)
+	for _, changed := range []bool{true, false} {
+		name := "changed"
+		if !changed {
+			name = "unchanged"
+		}
+		b.Run(name, func(b *testing.B) {
+			l.Table(th[0])
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if changed {
+					l.Table(th[(i+1)%2])
+				} else {
+					l.Table(th[0])
+				}
+			}
+		})
 	}
 }
 
