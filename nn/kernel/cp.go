@@ -157,6 +157,22 @@ func (l *CP[T]) forwardChunk(c int) {
 		for b := range B {
 			// H = Scale ⊙ ∏_a Z_a in float64; the two inputs every fold has first.
 			r0, r1 := z0[b*Kout:(b+1)*Kout], z1[b*Kout:(b+1)*Kout]
+			s := 0.0
+			for a := range A {
+				s += float64(l.in(l.srcs, f*A+a)[b*(Kin+1)+Kin])
+			}
+			row := out[b*(Kout+1) : (b+1)*(Kout+1)]
+			if sc == nil && A == 2 {
+				// The common case: the row maximum taken in the product loop.
+				var mb uint64
+				for k := range h {
+					v := float64(r0[k]) * float64(r1[k])
+					h[k] = v
+					mb = max(mb, math.Float64bits(v))
+				}
+				normalizeMax(h, mb, s, row)
+				continue
+			}
 			if sc != nil {
 				for k := range h {
 					h[k] = float64(sc[k]) * float64(r0[k]) * float64(r1[k])
@@ -166,16 +182,12 @@ func (l *CP[T]) forwardChunk(c int) {
 					h[k] = float64(r0[k]) * float64(r1[k])
 				}
 			}
-			s := 0.0
-			for a := range A {
-				s += float64(l.in(l.srcs, f*A+a)[b*(Kin+1)+Kin])
-				if a >= 2 {
-					for k, v := range l.zblk(f, a)[b*Kout : (b+1)*Kout] {
-						h[k] *= float64(v)
-					}
+			for a := 2; a < A; a++ {
+				for k, v := range l.zblk(f, a)[b*Kout : (b+1)*Kout] {
+					h[k] *= float64(v)
 				}
 			}
-			normalize(h, s, out[b*(Kout+1):(b+1)*(Kout+1)])
+			normalize(h, s, row)
 		}
 	}
 }
@@ -197,6 +209,11 @@ func normalize[T Float](h []float64, s float64, row []T) {
 	for _, v := range h {
 		mb = max(mb, math.Float64bits(v))
 	}
+	normalizeMax(h, mb, s, row)
+}
+
+// normalizeMax is normalize given mb, the largest bit pattern in h.
+func normalizeMax[T Float](h []float64, mb uint64, s float64, row []T) {
 	m := math.Float64frombits(mb)
 	K := len(h)
 	if m == 0 {
