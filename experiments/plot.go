@@ -92,7 +92,7 @@ type Series struct {
 func LinePlot(w, h int, xLabel, yLabel string, series []Series) *image.RGBA {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	fillRect(img, img.Bounds(), white)
-	left, right, top, bottom := 70, w-20, 20, h-50
+	left, right, top, bottom := 70, w-20, 32, h-50
 	xmin, xmax, ymin, ymax := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
 	for _, s := range series {
 		for i := range s.X {
@@ -131,7 +131,7 @@ func LinePlot(w, h int, xLabel, yLabel string, series []Series) *image.RGBA {
 	fillRect(img, image.Rect(left, top, left+1, bottom+1), black)
 	fillRect(img, image.Rect(left, bottom, right+1, bottom+1), black)
 	drawText(img, (left+right-textWidth(xLabel))/2, h-20, xLabel, black)
-	drawText(img, 6, top-16+6, yLabel, black)
+	drawText(img, 6, 8, yLabel, black)
 	// Lines, then the legend in the top right corner.
 	for si, s := range series {
 		prev := -1

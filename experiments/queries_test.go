@@ -103,8 +103,8 @@ func TestWriteCurve(t *testing.T) {
 	img := LinePlot(640, 400, "epoch", "bpd", []Series{{Name: "train", Color: blue, X: []float64{1, 2}, Y: []float64{3, 2}}})
 	// The first point (x = xmin, y = ymax) is drawn at the top left of the
 	// plot area: x = left margin 70; y = bottom 350 − (1 + 0.05)/1.1 of the
-	// 330-pixel height (5% padding) = 35.
-	if got := img.RGBAAt(71, 35); got != blue {
+	// 318-pixel height (5% padding) ≈ 46.5.
+	if got := img.RGBAAt(71, 46); got != blue {
 		t.Errorf("first point's pixel = %v, want the series colour", got)
 	}
 	if st, err := os.Stat(path); err != nil || st.Size() == 0 {

@@ -139,7 +139,11 @@ func runMNISTDefault(ctx context.Context, o RecipeOptions) error {
 	if err != nil {
 		return err
 	}
-	rows := [][]string{resultRow("mnist", cfg, res)}
+	row := resultRow("mnist", cfg, res)
+	if v, ok := paperBPD(ReferenceDir)[fmt.Sprintf("%s/%s/%d", paperRG[cfg.RG], paperLayer[cfg.Layer], cfg.Units)]; ok {
+		row[len(row)-1] = strconv.FormatFloat(v, 'f', 4, 64)
+	}
+	rows := [][]string{row}
 	if err := writeTable(o.Out, resultHeader, rows); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 
@@ -55,7 +56,7 @@ func runTrain(args []string, stdout io.Writer) error {
 	input := fs.String("input", def.Input.String(), "input distribution: categorical, bernoulli, binomial or gaussian")
 	param := fs.String("param", def.Param.String(), "weight parameterization: clamp, softmax or exp")
 	optimizer := fs.String("optimizer", def.Optimizer.String(), "optimizer: adam, sgd or em (not implemented yet)")
-	lr := fs.Float64("lr", def.LR, "learning rate (default 0.01, 0.1 with -rg pd as in the reference protocol)")
+	lr := fs.Float64("lr", def.LR, "learning rate (with -rg pd and no -lr: 0.1, as in the reference protocol)")
 	batch := fs.Int("batch-size", def.BatchSize, "mini-batch size (evaluation too)")
 	epochs := fs.Int("epochs", def.Epochs, "largest number of epochs")
 	patience := fs.Int("patience", def.Patience, "stop after this many epochs without a better validation log-likelihood (0: never)")
@@ -78,7 +79,7 @@ func runTrain(args []string, stdout io.Writer) error {
 	cfg.LR, cfg.BatchSize, cfg.Epochs, cfg.Patience, cfg.TimeBudget = *lr, *batch, *epochs, *patience, *budget
 	cfg.Seed, cfg.ValidFraction, cfg.Limit = *seed, *validFrac, *limit
 	cfg.Out, cfg.Resume, cfg.Force, cfg.Init = *out, *resume, *force, *init
-	if (*rg == "pd" || len(*rg) > 3 && (*rg)[:3] == "pd:") && !set["lr"] {
+	if (*rg == "pd" || strings.HasPrefix(*rg, "pd:")) && !set["lr"] {
 		cfg.LR = 0.1
 	}
 	var err error
