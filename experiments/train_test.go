@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sirupsen/logrus"
@@ -77,13 +78,13 @@ func TestInterruptedRunResumes(t *testing.T) {
 	}
 }
 
-// TestEarlyStoppingKeepsBest trains a small circuit for many epochs on 200
-// images, so that it overfits and the validation likelihood gets worse, and
-// checks that training stops after
+// TestEarlyStoppingKeepsBest trains on 100 images with a large learning
+// rate, so that the validation likelihood gets worse, and checks that training stops after
 // Patience epochs without improvement and keeps the best epoch's model.
 func TestEarlyStoppingKeepsBest(t *testing.T) {
 	cfg := DefaultTrainConfig()
-	cfg.RG, cfg.Units, cfg.Limit, cfg.BatchSize, cfg.Epochs, cfg.Patience = "qt4", 2, 200, 50, 30, 2
+	// With lr 0.3 this run stops after epoch 6, its best being epoch 4.
+	cfg.RG, cfg.Units, cfg.Limit, cfg.BatchSize, cfg.Epochs, cfg.Patience, cfg.LR = "qt4", 4, 100, 25, 30, 2, 0.3
 	cfg.Out = t.TempDir()
 	res, err := Train(context.Background(), cfg, quietLogger())
 	if err != nil {
@@ -98,7 +99,7 @@ func TestEarlyStoppingKeepsBest(t *testing.T) {
 	if res.BestEpoch != best {
 		t.Errorf("best epoch %d, but the lowest validation NLL is in epoch %d", res.BestEpoch, best)
 	}
-	if res.Epochs < cfg.Epochs && res.Epochs != best+cfg.Patience {
+	if res.Epochs == cfg.Epochs || res.Epochs != best+cfg.Patience || !strings.HasPrefix(res.Stopped, "early stopping") {
 		t.Errorf("stopped after %d epochs, best %d, patience %d (%s)", res.Epochs, best, cfg.Patience, res.Stopped)
 	}
 	if res.Valid == nil || res.Valid.LL != -res.History[best-1].ValidNLL {
