@@ -12,6 +12,8 @@
 #                 when set and PEER_WORK has no sources yet, setup_peers.sh extracts them
 #                 (as root it also apt-installs python3-torch etc.)
 #   STEPS, WARMUP timed and untimed steps per configuration (default 20 and 3, as the harness)
+#   QUIET_WAIT    seconds to wait before each configuration (tenpc's and the peers') for other
+#                 processes to use < 0.2 cores (default 60; the harness's own default is 120)
 #   OUT           results folder (default $TMPDIR/tenpc-bench-peers-<timestamp>)
 #   TENPC         the tenpc binary (default bin/tenpc)
 set -uo pipefail
@@ -22,6 +24,7 @@ STEPS=${STEPS:-20}
 WARMUP=${WARMUP:-3}
 OUT=${OUT:-${TMPDIR:-/tmp}/tenpc-bench-peers-$(date +%Y%m%d-%H%M%S)}
 TENPC=${TENPC:-$ROOT/bin/tenpc}
+QUIET_WAIT=${QUIET_WAIT:-60}
 
 skip() { echo "bench-peers: skipped: $*" >&2; exit 0; }
 [ -x "$PEER_HARNESS/run_peers.sh" ] || skip "no peer harness at $PEER_HARNESS (set PEER_HARNESS)"
@@ -36,7 +39,7 @@ fi
 
 mkdir -p "$OUT"
 echo "# bench-peers: $(date -Is), $(nproc) cores, results in $OUT" >&2
-"$TENPC" bench -preset peers -json -steps "$STEPS" -warmup "$WARMUP" >"$OUT/tenpc.jsonl" || exit 1
-PEER_WORK=$PEER_WORK STEPS=$STEPS WARMUP=$WARMUP OUT=$OUT/peers.jsonl \
+"$TENPC" bench -preset peers -json -steps "$STEPS" -warmup "$WARMUP" -quiet-wait "${QUIET_WAIT}s" >"$OUT/tenpc.jsonl" || exit 1
+PEER_WORK=$PEER_WORK STEPS=$STEPS WARMUP=$WARMUP QUIET_WAIT=$QUIET_WAIT OUT=$OUT/peers.jsonl \
   "$PEER_HARNESS/run_peers.sh" "$ROOT/bench/peers-matrix.txt" >"$OUT/peers.md" || exit 1
 "$TENPC" bench -compare "$OUT/tenpc.jsonl" -peers "$OUT/peers.jsonl" | tee "$OUT/compare.md"

@@ -129,6 +129,8 @@ func runBench(args []string, stdout io.Writer) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps to this file (with one configuration)")
 	compare := fs.String("compare", "", "instead of running: print tenpc's results (a -json file) next to the peer harness's (-peers FILE)")
 	peersFile := fs.String("peers", "", "the peer harness's results (JSON lines from ../shared/peer/run_peers.sh), with -compare")
+	quietWait := fs.Duration("quiet-wait", 0, "before each configuration, wait up to this long until other processes use less than -quiet-cores (as the peer harness does; 0: do not wait)")
+	quietCores := fs.Float64("quiet-cores", 0.2, "CPU cores other processes may use for the machine to count as quiet")
 	inProc := fs.Bool("in-process", false, "run the configurations in this process (peak RSS is then the process's maximum so far)")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
@@ -174,6 +176,7 @@ func runBench(args []string, stdout io.Writer) error {
 	for _, c := range cfgs {
 		var res benchResult
 		var err error
+		waitQuiet(*quietWait, *quietCores)
 		if single {
 			res, err = runBenchConfig(c)
 		} else {
@@ -437,6 +440,26 @@ func peakRSSMB() float64 {
 		return 0
 	}
 	return float64(ru.Maxrss) * 1024 / 1e6
+}
+
+// waitQuiet waits, up to maxWait, until the CPU time other processes use
+// over a 2 s window is below cores.
+func waitQuiet(maxWait time.Duration, cores float64) {
+	if maxWait <= 0 {
+		return
+	}
+	deadline := time.Now().Add(maxWait)
+	for {
+		c0, s0, t0 := busyCPU(), selfCPU(), time.Now()
+		time.Sleep(2 * time.Second)
+		c1, s1 := busyCPU(), selfCPU()
+		if c0 < 0 || c1 < 0 {
+			return
+		}
+		if others := ((c1 - c0) - (s1 - s0)) / time.Since(t0).Seconds(); others < cores || time.Now().After(deadline) {
+			return
+		}
+	}
 }
 
 // selfCPU is this process's user+system CPU time in seconds.
