@@ -18,8 +18,8 @@ const (
 	Adam Optimizer = iota
 	// SGD is plain stochastic gradient descent (optim.SGD).
 	SGD
-	// EM is expectation-maximization; it is not implemented yet and Train
-	// refuses it.
+	// EM is online expectation-maximization (circuit.EM; clamp weights,
+	// categorical inputs); the learning rate is its step size in (0, 1].
 	EM
 )
 
@@ -161,8 +161,8 @@ func (c *TrainConfig) Validate() error {
 		return inputErrorf("unknown parameterization %v", c.Param)
 	case c.Optimizer < Adam || c.Optimizer > EM:
 		return inputErrorf("unknown optimizer %v", c.Optimizer)
-	case c.Optimizer == EM:
-		return inputErrorf("the em optimizer is not implemented yet (use adam or sgd)")
+	case c.Optimizer == EM && c.LR > 1:
+		return inputErrorf("with -optimizer em, -lr is EM's step size in (0, 1], got %v", c.LR)
 	case !(c.LR > 0) || c.LR > 1e6:
 		return inputErrorf("learning rate must be positive and finite, got %v", c.LR)
 	case c.BatchSize < 1:

@@ -169,7 +169,21 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 			return nil, inputErrorf("-init %s: %v", cfg.Init, err)
 		}
 	}
-	trainProg, err := c.Compile(cfg.BatchSize, true)
+	// EM first normalizes the circuit (it keeps it normalized), so it is
+	// set up before the training program is compiled.
+	var em *circuit.EM
+	if cfg.Optimizer == EM {
+		if em, err = circuit.NewEM(c, circuit.EMConfig{StepSize: cfg.LR}); err != nil {
+			return nil, &InputError{err}
+		}
+	}
+	compileTrain := func() (*circuit.Program, error) {
+		if em != nil {
+			return c.CompileEM(cfg.BatchSize)
+		}
+		return c.Compile(cfg.BatchSize, true)
+	}
+	trainProg, err := compileTrain()
 	if err != nil {
 		return nil, &InputError{fmt.Errorf("compile circuit (%s): %w", arch.Describe(), err)}
 	}
@@ -183,6 +197,8 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 		opt = optim.NewAdam(c.Params(), optim.AdamConfig{LR: cfg.LR})
 	case SGD:
 		opt = optim.NewSGD(c.Params(), optim.SGDConfig{LR: cfg.LR})
+	case EM:
+		opt = em
 	}
 
 	model := &Model{Circuit: c, RG: rg, Arch: arch, Info: ModelInfo{

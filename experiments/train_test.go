@@ -106,3 +106,33 @@ func TestEarlyStoppingKeepsBest(t *testing.T) {
 		t.Errorf("the final model's validation LL %v is not the best epoch's %v", res.Valid, -res.History[best-1].ValidNLL)
 	}
 }
+
+// -optimizer em trains through circuit.EM: the validation NLL falls over
+// the epochs and the saved model is normalized (log Z = 0).
+func TestTrainEM(t *testing.T) {
+	cfg := DefaultTrainConfig()
+	cfg.RG, cfg.Units, cfg.Limit, cfg.BatchSize, cfg.Epochs, cfg.Optimizer, cfg.LR = "qt4", 4, 500, 50, 3, EM, 0.1
+	cfg.Out = t.TempDir()
+	res, err := Train(context.Background(), cfg, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := res.History
+	if len(h) != 3 || !(h[2].ValidNLL < h[0].ValidNLL) {
+		t.Fatalf("EM did not lower the validation NLL: %+v", h)
+	}
+	z, err := func() ([]float64, error) {
+		m, err := LoadModel(res.Model)
+		if err != nil {
+			return nil, err
+		}
+		p, err := m.Circuit.Compile(1, false)
+		if err != nil {
+			return nil, err
+		}
+		return p.LogPartition()
+	}()
+	if err != nil || math.Abs(z[0]) > 1e-3 {
+		t.Errorf("log Z after EM = %v (%v), want 0: EM keeps the circuit normalized", z, err)
+	}
+}
