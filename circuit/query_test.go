@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tenpc/tenpc/internal/stattest"
 	"github.com/tenpc/tenpc/nn"
 	"github.com/tenpc/tenpc/regiongraph"
 )
@@ -409,78 +410,7 @@ func chiSquareP(obs, exp []float64) float64 {
 		d := c[0] - c[1]
 		stat += d * d / c[1]
 	}
-	return chiSquareSF(stat, float64(len(cells)-1))
-}
-
-// chiSquareSF is P(χ²_k > x) = Q(k/2, x/2), the regularized upper
-// incomplete gamma function.
-func chiSquareSF(x, k float64) float64 {
-	if x <= 0 {
-		return 1
-	}
-	return gammaQ(k/2, x/2)
-}
-
-// gammaQ is the regularized upper incomplete gamma function Q(a, x): the
-// series of P(a, x) for x < a+1, Lentz's continued fraction otherwise
-// (Numerical Recipes §6.2).
-func gammaQ(a, x float64) float64 {
-	lg, _ := math.Lgamma(a)
-	pre := math.Exp(-x + a*math.Log(x) - lg)
-	if x < a+1 {
-		sum, term := 1/a, 1/a
-		for n := 1; n < 10000; n++ {
-			term *= x / (a + float64(n))
-			sum += term
-			if math.Abs(term) < math.Abs(sum)*1e-16 {
-				break
-			}
-		}
-		return 1 - pre*sum
-	}
-	const tiny = 1e-300
-	b := x + 1 - a
-	cf, d := 1/tiny, 1/b
-	h := d
-	for n := 1; n < 10000; n++ {
-		an := -float64(n) * (float64(n) - a)
-		b += 2
-		d = an*d + b
-		if math.Abs(d) < tiny {
-			d = tiny
-		}
-		cf = b + an/cf
-		if math.Abs(cf) < tiny {
-			cf = tiny
-		}
-		d = 1 / d
-		del := d * cf
-		h *= del
-		if math.Abs(del-1) < 1e-16 {
-			break
-		}
-	}
-	return pre * h
-}
-
-func TestChiSquareSF(t *testing.T) {
-	// Critical values from standard tables (the 5%, 1% and 0.1% points).
-	for _, tc := range []struct{ x, k, p float64 }{
-		{3.841459, 1, 0.05}, {6.634897, 1, 0.01}, {18.307038, 10, 0.05},
-		{29.588298, 10, 0.001}, {124.342113, 100, 0.05}, {0.4, 2, math.Exp(-0.2)},
-	} {
-		if got := chiSquareSF(tc.x, tc.k); math.Abs(got-tc.p) > 1e-6*tc.p+1e-12 {
-			t.Errorf("chiSquareSF(%v, %v) = %.9g, want %.9g", tc.x, tc.k, got, tc.p)
-		}
-	}
-	// The test rejects counts from the wrong distribution and keeps exact ones.
-	exp := []float64{5000, 3000, 2000}
-	if p := chiSquareP([]float64{5000, 3000, 2000}, exp); p < 0.99 {
-		t.Errorf("exact counts: p = %g", p)
-	}
-	if p := chiSquareP([]float64{5200, 2900, 1900}, exp); p > 1e-3 {
-		t.Errorf("counts off by 4%%: p = %g, want < 0.001", p)
-	}
+	return stattest.ChiSquareSF(stat, float64(len(cells)-1))
 }
 
 // checkAgainstProgram compares the reference evaluator with the compiled

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/tenpc/tenpc/internal/stattest"
 )
 
 // binLogProb is log p(x) of Binomial(N, σ(q)) computed directly.
@@ -217,7 +219,7 @@ func TestBinomialSampleChiSquare(t *testing.T) {
 		counts[c]++
 	}
 	stat, df := chiSquare(counts, p)
-	if pv := chiSquareSurvival(stat, df); pv <= 0.001 {
+	if pv := stattest.ChiSquareSF(stat, float64(df)); pv <= 0.001 {
 		t.Errorf("χ² = %.2f (df %d), p-value %.3g; counts %v", stat, df, pv, counts)
 	}
 	// Power: the counts reject the binomial of the neighbouring unit (σ(−0.4)).
@@ -225,7 +227,7 @@ func TestBinomialSampleChiSquare(t *testing.T) {
 	for c := range wrong {
 		wrong[c] = math.Exp(binLogProb(N, q[v*K+1], c))
 	}
-	if stat, df := chiSquare(counts, wrong); chiSquareSurvival(stat, df) > 0.001 {
+	if stat, df := chiSquare(counts, wrong); stattest.ChiSquareSF(stat, float64(df)) > 0.001 {
 		t.Errorf("counts %v not distinguished from Binomial(%d, σ(%v))", counts, N, q[v*K+1])
 	}
 	again := draw(21)

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/tenpc/tenpc/internal/stattest"
 )
 
 // catParams draws θ: (V, K, C) suited to a parameterization: logits N(0, 4)
@@ -394,11 +396,11 @@ func TestCategoricalSampleChiSquare(t *testing.T) {
 			counts[c]++
 		}
 		stat, df := chiSquare(counts, p)
-		if pv := chiSquareSurvival(stat, df); pv <= 0.001 {
+		if pv := stattest.ChiSquareSF(stat, float64(df)); pv <= 0.001 {
 			t.Errorf("%v: χ² = %.2f (df %d), p-value %.3g; counts %v, p %v", param, stat, df, pv, counts, p)
 		}
 		// The test has power: the same counts reject the uniform distribution.
-		if stat, df := chiSquare(counts, uniform); chiSquareSurvival(stat, df) > 0.001 {
+		if stat, df := chiSquare(counts, uniform); stattest.ChiSquareSF(stat, float64(df)) > 0.001 {
 			t.Errorf("%v: counts %v not distinguished from uniform", param, counts)
 		}
 		again, other := draw(7), draw(8)

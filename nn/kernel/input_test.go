@@ -145,57 +145,6 @@ func inputSameBits[T Float](t *testing.T, name string, a, b []T) {
 	}
 }
 
-// chiSquareSurvival returns P(χ²_df > x) = Q(df/2, x/2), Q the regularized
-// upper incomplete gamma function.
-func chiSquareSurvival(x float64, df int) float64 {
-	return gammaQ(float64(df)/2, x/2)
-}
-
-// gammaQ is the regularized upper incomplete gamma function Q(a, x): the
-// series of P(a, x) for x < a+1, Lentz's continued fraction otherwise
-// (Numerical Recipes §6.2).
-func gammaQ(a, x float64) float64 {
-	if x <= 0 {
-		return 1
-	}
-	lga, _ := math.Lgamma(a)
-	pre := math.Exp(-x + a*math.Log(x) - lga)
-	if x < a+1 {
-		sum, term := 1/a, 1/a
-		for n := 1; n < 1000; n++ {
-			term *= x / (a + float64(n))
-			sum += term
-			if term < sum*1e-16 {
-				break
-			}
-		}
-		return 1 - pre*sum
-	}
-	const tiny = 1e-300
-	b := x + 1 - a
-	c, d := 1/tiny, 1/b
-	h := d
-	for i := 1; i < 1000; i++ {
-		an := -float64(i) * (float64(i) - a)
-		b += 2
-		d = an*d + b
-		if math.Abs(d) < tiny {
-			d = tiny
-		}
-		c = b + an/c
-		if math.Abs(c) < tiny {
-			c = tiny
-		}
-		d = 1 / d
-		del := d * c
-		h *= del
-		if math.Abs(del-1) < 1e-16 {
-			break
-		}
-	}
-	return pre * h
-}
-
 // chiSquare returns Pearson's statistic of counts against probabilities p
 // (normalized here) and its degrees of freedom (cells with p > 0, minus 1).
 func chiSquare(counts []int, p []float64) (stat float64, df int) {
@@ -215,25 +164,6 @@ func chiSquare(counts []int, p []float64) (stat float64, df int) {
 		df++
 	}
 	return stat, df - 1
-}
-
-func TestInputChiSquareSurvival(t *testing.T) {
-	for _, tc := range []struct {
-		x    float64
-		df   int
-		want float64
-	}{
-		{3.841458820694124, 1, 0.05}, // 95% quantile of χ²_1
-		{6.0, 2, math.Exp(-3)},       // χ²_2 is exponential with mean 2
-		{11.070497693516351, 5, 0.05},
-		{0.5, 4, 0.9735009788392561}, // 1 − P: (1 + x/2)·e^{−x/2}
-		{124.342, 100, 0.05},
-		{0, 3, 1},
-	} {
-		if got := chiSquareSurvival(tc.x, tc.df); math.Abs(got-tc.want) > 1e-3*tc.want {
-			t.Errorf("survival(%v, %d) = %v, want %v", tc.x, tc.df, got, tc.want)
-		}
-	}
 }
 
 func TestInputLeavesValidation(t *testing.T) {
