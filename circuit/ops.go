@@ -2,7 +2,6 @@ package circuit
 
 import (
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/tenpc/tenpc/nn"
@@ -241,33 +240,7 @@ func (o *reparamOp[T]) OutShape(in [][]int) ([]int, error) {
 }
 func (o *reparamOp[T]) DiffWRT(int) bool { return true }
 func (o *reparamOp[T]) Forward(in []nn.Buf, out nn.Buf) {
-	th, w := view[T](in[0]), view[T](out)
-	switch o.kind {
-	case Clamp:
-		copy(w, th)
-	case Exp:
-		for i, v := range th {
-			w[i] = T(math.Exp(float64(v)))
-		}
-	case Softmax:
-		for a := range o.outer {
-			for c := range o.inner {
-				base := a*o.n*o.inner + c
-				m := math.Inf(-1)
-				for j := range o.n {
-					m = max(m, float64(th[base+j*o.inner]))
-				}
-				s := 0.0
-				for j := range o.n {
-					s += math.Exp(float64(th[base+j*o.inner]) - m)
-				}
-				ls := m + math.Log(s)
-				for j := range o.n {
-					w[base+j*o.inner] = T(math.Exp(float64(th[base+j*o.inner]) - ls))
-				}
-			}
-		}
-	}
+	reparamInto(view[T](out), view[T](in[0]), o.kind, o.outer, o.n, o.inner)
 }
 func (o *reparamOp[T]) Backward(in []nn.Buf, out, g nn.Buf, dIn []nn.Buf) {
 	w, gv, d := view[T](out), view[T](g), view[T](dIn[0])

@@ -2,6 +2,8 @@ package circuit
 
 import (
 	"math"
+
+	"github.com/tenpc/tenpc/nn/kernel"
 )
 
 // Effective parameters in float64, after reparameterization: what the layers
@@ -36,15 +38,24 @@ func (c *Circuit) EffectiveWeights(i int) (w, scale, out []float64) {
 }
 
 // reparam applies a parameterization to θ seen as (outer, n, inner), in
-// float64 (the same map as reparamOp).
+// float64.
 func reparam(th []float64, kind Param, outer, n, inner int) []float64 {
 	w := make([]float64, len(th))
+	reparamInto(w, th, kind, outer, n, inner)
+	return w
+}
+
+// reparamInto writes the weights of θ seen as (outer, n, inner) into w:
+// θ itself (clamp), exp θ (exp), or the softmax of θ along n (softmax),
+// computed in float64. The compiled programs' reparamOp and EffectiveWeights
+// both use it, so they agree to the last bit.
+func reparamInto[T kernel.Float](w, th []T, kind Param, outer, n, inner int) {
 	switch kind {
 	case Clamp:
 		copy(w, th)
 	case Exp:
 		for i, v := range th {
-			w[i] = math.Exp(v)
+			w[i] = T(math.Exp(float64(v)))
 		}
 	case Softmax:
 		for a := range outer {
@@ -52,20 +63,19 @@ func reparam(th []float64, kind Param, outer, n, inner int) []float64 {
 				base := a*n*inner + c
 				m := math.Inf(-1)
 				for j := range n {
-					m = max(m, th[base+j*inner])
+					m = max(m, float64(th[base+j*inner]))
 				}
 				s := 0.0
 				for j := range n {
-					s += math.Exp(th[base+j*inner] - m)
+					s += math.Exp(float64(th[base+j*inner]) - m)
 				}
 				ls := m + math.Log(s)
 				for j := range n {
-					w[base+j*inner] = math.Exp(th[base+j*inner] - ls)
+					w[base+j*inner] = T(math.Exp(float64(th[base+j*inner]) - ls))
 				}
 			}
 		}
 	}
-	return w
 }
 
 // InputLogProb returns log p(x) of input unit k in input slot v at a
