@@ -24,6 +24,7 @@ type Program struct {
 	lossVal *G.Value
 	outs    map[string]*G.Value
 	grads   []gradRead
+	ran     bool // a run has completed
 }
 
 type gradRead struct {
@@ -91,21 +92,37 @@ func (g *Graph) Compile(opts ...Option) (prog *Program, err error) {
 				return nil, fmt.Errorf("nn: compile: differentiate: %w", err)
 			}
 			for i, n := range gn {
-				v := new(G.Value)
-				G.Read(n, v)
-				p.grads = append(p.grads, gradRead{ps[i], v})
+				p.grads = append(p.grads, gradRead{ps[i], readValue(n)})
 			}
 		}
 		p.lossVal = new(G.Value)
 		G.Read(cfg.loss.n, p.lossVal)
 	}
 	for _, name := range g.oorder {
-		v := new(G.Value)
-		G.Read(g.outputs[name].n, v)
-		p.outs[name] = v
+		p.outs[name] = readValue(g.outputs[name].n)
 	}
 	p.m = G.NewTapeMachine(g.g)
 	return p, nil
+}
+
+// readValue returns where n's value can be found after a run. A fused op's
+// output or input gradient lives in a buffer the op owns and reuses, so it
+// is read in place; any other node goes through Gorgonia's Read, which
+// clones the value on every run.
+func readValue(n *G.Node) *G.Value {
+	v := new(G.Value)
+	switch op := n.Op().(type) {
+	case fusedFwd:
+		*v = op.s.out
+		return v
+	case fusedBwd:
+		if !op.token && op.s.dIn[op.i] != nil {
+			*v = op.s.dIn[op.i]
+			return v
+		}
+	}
+	G.Read(n, v)
+	return v
 }
 
 // reachable returns the ids of every node the node depends on.
@@ -185,9 +202,11 @@ func (p *Program) Run(f Feed) error {
 		return err
 	}
 	p.m.Reset()
+	p.ran = false
 	if err := p.m.RunAll(); err != nil {
 		return fmt.Errorf("nn: run: %w", err)
 	}
+	p.ran = true
 	return nil
 }
 
@@ -238,7 +257,7 @@ func (p *Program) Output(name string) (Buf, error) {
 	if !ok {
 		return Buf{}, fmt.Errorf("nn: no output %q", name)
 	}
-	if *v == nil {
+	if *v == nil || !p.ran {
 		return Buf{}, fmt.Errorf("nn: output %q: the program has not run", name)
 	}
 	return bufOf(*v), nil
