@@ -107,6 +107,11 @@ type TrainConfig struct {
 	// Init, when set, starts from the parameters of this model file (which
 	// must have the architecture the config asks for).
 	Init string
+	// MaxMemory, when positive, refuses a circuit whose training or
+	// evaluation program would need more bytes than this (see
+	// circuit.Options.MaxMemory), before anything is allocated or written;
+	// 0 uses the memory the system reports available.
+	MaxMemory int64
 
 	// Out is the run's directory.
 	Out string
@@ -175,6 +180,8 @@ func (c *TrainConfig) Validate() error {
 		return inputErrorf("time budget must be ≥ 0, got %v", c.TimeBudget)
 	case c.Limit < 0:
 		return inputErrorf("limit must be ≥ 0, got %d", c.Limit)
+	case c.MaxMemory < 0:
+		return inputErrorf("max memory must be ≥ 0, got %d", c.MaxMemory)
 	case !(c.ValidFraction >= 0 && c.ValidFraction < 1):
 		return inputErrorf("validation fraction must be in [0, 1), got %v", c.ValidFraction)
 	case c.Out == "":
@@ -212,6 +219,7 @@ type configJSON struct {
 	TimeBudget    string  `json:"time_budget,omitempty"`
 	Seed          uint64  `json:"seed"`
 	Init          string  `json:"init,omitempty"`
+	MaxMemory     int64   `json:"max_memory,omitempty"`
 	Out           string  `json:"out"`
 }
 
@@ -223,7 +231,7 @@ func (c TrainConfig) MarshalJSON() ([]byte, error) {
 		RG: c.RG, Layer: c.Layer.String(), Units: c.Units, Rank: c.Rank,
 		Input: c.Input.String(), Param: c.Param.String(),
 		Optimizer: c.Optimizer.String(), LR: c.LR, BatchSize: c.BatchSize,
-		Epochs: c.Epochs, Patience: c.Patience, Seed: c.Seed, Init: c.Init, Out: c.Out,
+		Epochs: c.Epochs, Patience: c.Patience, Seed: c.Seed, Init: c.Init, MaxMemory: c.MaxMemory, Out: c.Out,
 	}
 	if c.TimeBudget > 0 {
 		j.TimeBudget = c.TimeBudget.String()
@@ -241,7 +249,7 @@ func (c *TrainConfig) UnmarshalJSON(b []byte) error {
 		Dataset: j.Dataset, DataDir: j.DataDir, Limit: j.Limit,
 		ValidFraction: j.ValidFraction, SplitSeed: j.SplitSeed,
 		RG: j.RG, Units: j.Units, Rank: j.Rank, LR: j.LR, BatchSize: j.BatchSize,
-		Epochs: j.Epochs, Patience: j.Patience, Seed: j.Seed, Init: j.Init, Out: j.Out,
+		Epochs: j.Epochs, Patience: j.Patience, Seed: j.Seed, Init: j.Init, MaxMemory: j.MaxMemory, Out: j.Out,
 	}
 	var err error
 	if out.Layer, err = circuit.ParseLayer(j.Layer); err != nil {
@@ -267,11 +275,11 @@ func (c *TrainConfig) UnmarshalJSON(b []byte) error {
 
 // sameRun reports the first setting in which c and run (a stopped run's
 // config) differ, ignoring what a resumed run may change: Epochs,
-// TimeBudget, Init, Out, Resume and Force. "" means none.
+// TimeBudget, Init, MaxMemory, Out, Resume and Force. "" means none.
 func (c TrainConfig) sameRun(run TrainConfig) string {
 	a, b := c, run
 	for _, x := range []*TrainConfig{&a, &b} {
-		x.Epochs, x.TimeBudget, x.Init, x.Out, x.Resume, x.Force = 0, 0, "", "", false, false
+		x.Epochs, x.TimeBudget, x.Init, x.MaxMemory, x.Out, x.Resume, x.Force = 0, 0, "", 0, "", false, false
 	}
 	if a == b {
 		return ""

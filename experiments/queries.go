@@ -34,6 +34,10 @@ type EvalConfig struct {
 	// PerSample, when set, is a CSV file to write with one row per sample:
 	// index,loglik (natural log, normalized).
 	PerSample string
+	// MaxMemory, when positive, refuses a model whose evaluation program
+	// would need more bytes than this, before compiling it (0: the memory
+	// the system reports available, as circuit.Options.MaxMemory).
+	MaxMemory int64
 }
 
 // loadModelData loads m's training dataset (or the dataset named) with the
@@ -74,6 +78,9 @@ func Evaluate(cfg EvalConfig) (*SplitResult, error) {
 	if cfg.Limit < 0 {
 		return nil, inputErrorf("limit must be ≥ 0, got %d", cfg.Limit)
 	}
+	if cfg.MaxMemory < 0 {
+		return nil, inputErrorf("max memory must be ≥ 0, got %d", cfg.MaxMemory)
+	}
 	m, err := LoadModel(cfg.Model)
 	if err != nil {
 		return nil, err
@@ -92,6 +99,9 @@ func Evaluate(cfg EvalConfig) (*SplitResult, error) {
 	b := m.Info.BatchSize
 	if b < 1 {
 		b = 256
+	}
+	if err := checkMemory(m.Circuit, b, false, cfg.MaxMemory, "model "+cfg.Model); err != nil {
+		return nil, err
 	}
 	prog, err := m.Circuit.Compile(b, false)
 	if err != nil {

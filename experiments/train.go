@@ -140,7 +140,7 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 	if err != nil {
 		return nil, err
 	}
-	opts := circuit.Options{Layer: cfg.Layer, Rank: cfg.Rank, Units: cfg.Units, Input: cfg.Input, Param: cfg.Param, Seed: cfg.Seed}
+	opts := circuit.Options{Layer: cfg.Layer, Rank: cfg.Rank, Units: cfg.Units, Input: cfg.Input, Param: cfg.Param, Seed: cfg.Seed, MaxMemory: cfg.MaxMemory}
 	switch cfg.Input {
 	case circuit.Categorical, circuit.Binomial:
 		opts.Values = sp.Train.Values
@@ -182,6 +182,11 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 			return c.CompileEM(cfg.BatchSize)
 		}
 		return c.Compile(cfg.BatchSize, true)
+	}
+	for _, train := range []bool{true, false} {
+		if err := checkMemory(c, cfg.BatchSize, train, cfg.MaxMemory, "circuit "+arch.Describe()); err != nil {
+			return nil, err
+		}
 	}
 	trainProg, err := compileTrain()
 	if err != nil {
@@ -244,6 +249,10 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 			}
 		}
 	}
+	// A process killed while writing a file leaves its temporary file.
+	if err := removeTempFiles(dir); err != nil {
+		return nil, err
+	}
 	if err := writeJSON(filepath.Join(dir, ConfigFile), cfg); err != nil {
 		return nil, err
 	}
@@ -275,9 +284,14 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 				bar.finish()
 				return nil, fmt.Errorf("training interrupted in epoch %d (%w); the checkpoint of epoch %d is in %s, continue with -resume", epoch, err, prog.Epoch, dir)
 			}
+			step := opt.Steps() + 1
+			if beforeStep != nil {
+				beforeStep(step, c)
+			}
 			nll, err := trainProg.Step(feed.of(b.X))
 			if err != nil {
-				return nil, fmt.Errorf("epoch %d batch %d: %w", epoch, done+1, err)
+				bar.finish()
+				return nil, stepError(err, c, epoch, done+1, step, prog.Epoch, ckptPath)
 			}
 			opt.Step()
 			sum += nll * float64(b.N)
@@ -410,27 +424,6 @@ func finish(cfg TrainConfig, sp data.Splits, model *Model, prog progress, took t
 	return res, nil
 }
 
-// saveCheckpoint writes the parameters, the optimizer's state and the
-// progress to path atomically.
-func saveCheckpoint(path string, m *Model, opt optim.Optimizer, p progress) error {
-	m.Kind = "checkpoint"
-	meta, err := m.meta()
-	if err != nil {
-		return err
-	}
-	pj, err := json.Marshal(p)
-	if err != nil {
-		return err
-	}
-	meta["progress"] = string(pj)
-	st := nn.ModuleState(m.Circuit, meta)
-	st.Arrays = append(st.Arrays, opt.State()...)
-	if err := nn.SaveState(path, st); err != nil {
-		return fmt.Errorf("save checkpoint: %w", err)
-	}
-	return nil
-}
-
 // feeder turns category bytes into what the circuit's program takes:
 // the bytes themselves, or float32 values for Gaussian inputs.
 type feeder struct {
@@ -490,32 +483,6 @@ func round4(x float64) float64 {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
-}
-
-// writeFileAtomic writes b to path through a temporary file in the same
-// directory renamed over path, so path never holds a half-written file.
-func writeFileAtomic(path string, b []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(f.Name()) // best effort: err already says what failed
-		}
-	}()
-	if _, err = f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return os.Rename(f.Name(), path)
 }
 
 func writeJSON(path string, v any) error {

@@ -18,13 +18,18 @@ func runEval(args []string, stdout io.Writer) error {
 	split := fs.String("split", "test", "split: test, valid or train")
 	limit := fs.Int("limit", 0, "use only the first N samples of the split's dataset (as train -limit)")
 	perSample := fs.String("per-sample", "", "write one row per sample, index,loglik (natural log), to this CSV file")
+	maxMem := fs.String("max-memory", "", "refuse a model whose parameters and activations would need more memory than this, e.g. 512M or 2G (default: the memory available)")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
 	if *model == "" {
 		return badInput("missing -model FILE")
 	}
-	res, err := experiments.Evaluate(experiments.EvalConfig{Model: *model, Dataset: *dataset, Split: *split, Limit: *limit, PerSample: *perSample})
+	limitMem, err := parseMaxMemory(*maxMem)
+	if err != nil {
+		return err
+	}
+	res, err := experiments.Evaluate(experiments.EvalConfig{Model: *model, Dataset: *dataset, Split: *split, Limit: *limit, PerSample: *perSample, MaxMemory: limitMem})
 	if err != nil {
 		return inputErr(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/tenpc/tenpc/experiments"
 )
 
 // errHelp is returned when the user asked for -h: not a failure.
@@ -48,4 +50,20 @@ func parseInts(flagName, s string) ([]int, error) {
 		out[i] = v
 	}
 	return out, nil
+}
+
+// parseMaxMemory parses -max-memory ("" : no limit beyond the memory the
+// system reports available).
+func parseMaxMemory(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := experiments.ParseBytes(s)
+	if err != nil {
+		return 0, badInput("-max-memory: %v", err)
+	}
+	if n == 0 {
+		return 0, badInput("-max-memory: %q is zero; leave the flag out for no limit", s)
+	}
+	return n, nil
 }

@@ -68,6 +68,7 @@ func runTrain(args []string, stdout io.Writer) error {
 	resume := fs.Bool("resume", false, "continue the run in -out from its last checkpoint")
 	force := fs.Bool("force", false, "replace the run in -out if there is one")
 	init := fs.String("init", "", "start from the parameters of this model file (same architecture)")
+	maxMem := fs.String("max-memory", "", "refuse a model whose parameters and activations would need more memory than this, e.g. 512M or 2G (default: the memory available)")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
@@ -83,6 +84,9 @@ func runTrain(args []string, stdout io.Writer) error {
 		cfg.LR = 0.1
 	}
 	var err error
+	if cfg.MaxMemory, err = parseMaxMemory(*maxMem); err != nil {
+		return err
+	}
 	if cfg.Layer, err = circuit.ParseLayer(*layer); err != nil {
 		return badInput("-layer: %v", err)
 	}
