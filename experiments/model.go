@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"strconv"
 
 	"github.com/tenpc/tenpc/circuit"
@@ -86,8 +87,9 @@ func (a Arch) Describe() string {
 	return s
 }
 
-// build rebuilds the circuit a describes (with fresh parameters).
-func (a Arch) build() (*regiongraph.Graph, *circuit.Circuit, error) {
+// build rebuilds the circuit a describes (with fresh parameters), refusing
+// one of more than maxParams parameters (0: circuit's default limit).
+func (a Arch) build(maxParams int64) (*regiongraph.Graph, *circuit.Circuit, error) {
 	g, err := regiongraph.ReadJSON(bytes.NewReader(a.RegionGraph))
 	if err != nil {
 		return nil, nil, fmt.Errorf("region graph: %w", err)
@@ -109,6 +111,7 @@ func (a Arch) build() (*regiongraph.Graph, *circuit.Circuit, error) {
 		return nil, nil, err
 	}
 	o.Units, o.InputUnits, o.Rank, o.Classes, o.Values, o.LearnMixing = a.Units, a.InputUnits, a.Rank, a.Classes, a.Values, a.LearnMixing
+	o.MaxParams = maxParams
 	c, err := circuit.Build(g, o)
 	if err != nil {
 		return nil, nil, err
@@ -196,6 +199,12 @@ func LoadModel(path string) (*Model, error) {
 		}
 		return nil, inputErrorf("model %s: %v", path, err)
 	}
+	return modelFromState(path, st)
+}
+
+// modelFromState checks the metadata of st, read from the model file path,
+// rebuilds its circuit and loads the parameters, as LoadModel describes.
+func modelFromState(path string, st *nn.State) (*Model, error) {
 	if f := st.Meta["format"]; f != modelFormat {
 		return nil, inputErrorf("model %s: not a tenpc model file (format %q, want %q)", path, f, modelFormat)
 	}
@@ -209,11 +218,28 @@ func LoadModel(path string) (*Model, error) {
 	if err := json.Unmarshal([]byte(st.Meta["info"]), &m.Info); err != nil {
 		return nil, inputErrorf("model %s: bad info record: %v", path, err)
 	}
-	if m.RG, m.Circuit, err = m.Arch.build(); err != nil {
+	// The file holds every parameter, so a circuit of more parameters than
+	// its arrays have elements cannot fit it: refuse it before allocating
+	// (a corrupt architecture record must not allocate gigabytes).
+	elems := int64(1)
+	for i := range st.Arrays {
+		elems += int64(st.Arrays[i].Len())
+	}
+	var err error
+	if m.RG, m.Circuit, err = m.Arch.build(elems); err != nil {
 		return nil, inputErrorf("model %s: cannot rebuild its circuit (%s): %v", path, m.Arch.Describe(), err)
 	}
 	if err := nn.LoadModuleState(m.Circuit, st); err != nil {
 		return nil, inputErrorf("model %s: parameters do not fit its architecture (%s): %v", path, m.Arch.Describe(), err)
+	}
+	// A NaN or infinite parameter would make every query NaN, and a run
+	// resumed from it fail at its first step.
+	for _, p := range m.Circuit.Params() {
+		for i, v := range p.Value() {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, inputErrorf("model %s: parameter %s is not finite (element %d is %v)", path, p.Name(), i, v)
+			}
+		}
 	}
 	return m, nil
 }
