@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/tenpc/tenpc/nn"
 )
 
 // TestMaxMemoryRefusesBeforeWriting checks that train and eval refuse a
@@ -77,5 +81,84 @@ func TestDivergingRunStops(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(run, f)); err == nil {
 			t.Errorf("the failed run wrote %s", f)
 		}
+	}
+}
+
+// TestDamagedRunFiles damages the files of a finished one-epoch run (a
+// flipped byte and a truncation in the checkpoint, a garbled config.json, a
+// NaN in the model) and checks that -resume, eval and -init refuse each with
+// status 2 and one line naming the file and the damage, changing nothing.
+func TestDamagedRunFiles(t *testing.T) {
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	train := []string{"train", "-rg", "qt4", "-k", "4", "-limit", "300", "-batch-size", "50", "-epochs", "1", "-out", run}
+	mustRun(t, train...)
+	ckpt, config, model := filepath.Join(run, "checkpoint.tenpc"), filepath.Join(run, "config.json"), filepath.Join(run, "model.tenpc")
+	resume := append(append([]string{}, train...), "-resume", "-epochs", "2")
+	good := map[string][]byte{}
+	for _, f := range []string{ckpt, config, model} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		good[f] = b
+	}
+	for _, tc := range []struct {
+		name string
+		file string
+		edit func([]byte) []byte
+		args []string
+		want []string
+	}{
+		{"flipped checkpoint byte", ckpt, func(b []byte) []byte { b[len(b)/2] ^= 0x10; return b }, resume, []string{ckpt, "checksum mismatch"}},
+		{"truncated checkpoint", ckpt, func(b []byte) []byte { return b[:len(b)*2/3] }, resume, []string{ckpt, "truncated"}},
+		{"empty checkpoint", ckpt, func(b []byte) []byte { return nil }, resume, []string{ckpt, "truncated header"}},
+		{"garbled config.json", config, func(b []byte) []byte { return b[:len(b)/2] }, resume, []string{config}},
+		{"NaN in the model, eval", model, nanInModel(t), []string{"eval", "-model", model, "-limit", "300"}, []string{model, "is not finite", "NaN"}},
+		{"NaN in the model, -init", model, nanInModel(t), []string{"train", "-rg", "qt4", "-k", "4", "-limit", "300", "-init", model, "-out", filepath.Join(base, "fresh")}, []string{model, "is not finite"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			damaged := tc.edit(append([]byte(nil), good[tc.file]...))
+			if err := os.WriteFile(tc.file, damaged, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			defer os.WriteFile(tc.file, good[tc.file], 0o644)
+			before := listFiles(t, base)
+			status, _, stderr := tenpc(t, tc.args...)
+			if status != 2 {
+				t.Fatalf("status %d, want 2; stderr %q", status, stderr)
+			}
+			msg := strings.TrimSuffix(stderr, "\n")
+			if strings.Contains(msg, "\n") {
+				t.Errorf("want one line, got %q", stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("message %q lacks %q", msg, w)
+				}
+			}
+			if after := listFiles(t, base); after != before {
+				t.Errorf("files changed:\nbefore %s\nafter  %s", before, after)
+			}
+		})
+	}
+	// Undamaged, the run resumes.
+	mustRun(t, resume...)
+}
+
+// nanInModel returns an edit that puts a NaN into the first parameter of a
+// model file's bytes (re-encoded, so the checksum is valid).
+func nanInModel(t *testing.T) func([]byte) []byte {
+	return func(b []byte) []byte {
+		st, err := nn.ReadState(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Arrays[0].F32[7] = float32(math.NaN())
+		var out bytes.Buffer
+		if err := nn.WriteState(&out, st); err != nil {
+			t.Fatal(err)
+		}
+		return out.Bytes()
 	}
 }
