@@ -117,7 +117,7 @@ flags:
 func runBench(args []string, stdout io.Writer) error {
 	fs := newFlagSet("bench", stdout)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), benchUsage); fs.PrintDefaults() }
-	rgs := fs.String("rg", "qg", "region graphs: qg, qt2, qt4, pd (delta 4, as cirkit's image_data), rbt (one random binary tree of full depth)")
+	rgs := fs.String("rg", "qg", "region graphs over a 1×28×28 image: qg, qt2, qt4, pd (delta 4, as cirkit's image_data), pd7 (delta 7, as Einsum Networks' demo), rbt (one random binary tree of full depth)")
 	layers := fs.String("layer", "cp", "sum-product layers: cp, cp-r, cp-s, cp-xs, tucker")
 	ks := fs.String("k", "32", "units per region (K)")
 	bs := fs.String("batch-size", "256", "batch sizes")
