@@ -138,9 +138,11 @@ func (a *Adam) Step() {
 			continue
 		}
 		if p.DType() == nn.Float32 {
-			adamUpdate(p.Float32s(), p.Grad32(), a.m[i].f32, a.v[i].f32, &h)
+			w, g, m, v := p.Float32s(), p.Grad32(), a.m[i].f32, a.v[i].f32
+			chunks(len(w), func(lo, hi int) { adamUpdate(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], &h) })
 		} else {
-			adamUpdate(p.Float64s(), p.Grad64(), a.m[i].f64, a.v[i].f64, &h)
+			w, g, m, v := p.Float64s(), p.Grad64(), a.m[i].f64, a.v[i].f64
+			chunks(len(w), func(lo, hi int) { adamUpdate(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], &h) })
 		}
 	}
 	a.end()
