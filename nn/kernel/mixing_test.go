@@ -181,22 +181,11 @@ func TestMixingFloat32AndWorkers(t *testing.T) {
 	var x32 [][]float64
 	withWorkers(1, func() { o32, w32, x32 = runMixing[float32](w, lv, wt, coef) })
 	assertClose(t, "float32 log-values", logOf(o32, K), logOf(o64, K), 1e-4)
-	if e := relErrMax(w32, w64); e > 1e-4 {
-		t.Errorf("float32 dW: relative error %g", e)
-	}
-	for s := range x64 {
-		if e := relErrMax(x32[s], x64[s]); e > 1e-4 {
-			t.Errorf("float32 dSrc %d: relative error %g", s, e)
-		}
-	}
+	gradsClose(t, w32, w64, x32, x64, 1e-4)
 	var o4, w4 []float64
 	var x4 [][]float64
 	withWorkers(4, func() { o4, w4, x4 = runMixing[float32](w, lv, wt, coef) })
-	bitsEqual(t, "out", o32, o4)
-	bitsEqual(t, "dW", w32, w4)
-	for s := range x4 {
-		bitsEqual(t, "dSrc", x32[s], x4[s])
-	}
+	sameResults(t, o32, w32, x32, o4, w4, x4)
 }
 
 // Mixing benchmarks: F=64 folds of H=2 inputs.

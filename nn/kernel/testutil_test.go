@@ -388,3 +388,28 @@ func checkNoAllocs(t *testing.T, fwd, bwd func()) {
 		}
 	})
 }
+
+// gradsClose checks float32 weight and source gradients against float64
+// ones to a relative tolerance.
+func gradsClose(t *testing.T, w32, w64 []float64, x32, x64 [][]float64, tol float64) {
+	t.Helper()
+	if e := relErrMax(w32, w64); e > tol {
+		t.Errorf("float32 dW: relative error %g", e)
+	}
+	for s := range x64 {
+		if e := relErrMax(x32[s], x64[s]); e > tol {
+			t.Errorf("float32 dSrc %d: relative error %g", s, e)
+		}
+	}
+}
+
+// sameResults checks two runs (outputs, weight and source gradients) are
+// bit-identical, as runs with different worker counts must be.
+func sameResults(t *testing.T, oA, wA []float64, xA [][]float64, oB, wB []float64, xB [][]float64) {
+	t.Helper()
+	bitsEqual(t, "out", oA, oB)
+	bitsEqual(t, "dW", wA, wB)
+	for s := range xB {
+		bitsEqual(t, "dSrc", xA[s], xB[s])
+	}
+}
