@@ -143,22 +143,7 @@ func runMixing[T Float](w Wiring, lv [][]float64, wt, coef []float64) (out, dW [
 	if err != nil {
 		panic(err)
 	}
-	srcs, dSrcs := make([][]T, len(lv)), make([][]T, len(lv))
-	for s := range lv {
-		srcs[s] = scaled[T](lv[s], w.Kin)
-		dSrcs[s] = make([]T, len(srcs[s]))
-	}
-	ot := make([]T, w.F*w.B*(w.Kout+1))
-	wT := conv[T](wt)
-	l.Forward(srcs, wT, ot)
-	g := make([]T, len(ot))
-	SeedGrad(conv[T](coef), w.F, w.B, w.Kout, g)
-	dw := make([]T, len(wt))
-	l.Backward(srcs, wT, g, dSrcs, dw)
-	for s := range dSrcs {
-		dX = append(dX, conv[float64](dSrcs[s]))
-	}
-	return conv[float64](ot), conv[float64](dw), dX
+	return runOneWeight[T](l, w, lv, wt, coef)
 }
 
 func TestMixingFloat32AndWorkers(t *testing.T) {

@@ -413,3 +413,31 @@ func sameResults(t *testing.T, oA, wA []float64, xA [][]float64, oB, wB []float6
 		bitsEqual(t, "dSrc", xA[s], xB[s])
 	}
 }
+
+// oneWeightLayer is a layer with one weight tensor (Tucker, mixing).
+type oneWeightLayer[T Float] interface {
+	Forward(srcs [][]T, w, out []T)
+	Backward(srcs [][]T, w, g []T, dSrcs [][]T, dW []T)
+}
+
+// runOneWeight runs l forward on the sources lv (log-values, one per
+// source) and weights wt, then backward from ∂ℓ/∂log-value = coef, and
+// returns the output and the gradients in float64.
+func runOneWeight[T Float](l oneWeightLayer[T], w Wiring, lv [][]float64, wt, coef []float64) (out, dW []float64, dX [][]float64) {
+	srcs, dSrcs := make([][]T, len(lv)), make([][]T, len(lv))
+	for s := range lv {
+		srcs[s] = scaled[T](lv[s], w.Kin)
+		dSrcs[s] = make([]T, len(srcs[s]))
+	}
+	ot := make([]T, w.F*w.B*(w.Kout+1))
+	wT := conv[T](wt)
+	l.Forward(srcs, wT, ot)
+	g := make([]T, len(ot))
+	SeedGrad(conv[T](coef), w.F, w.B, w.Kout, g)
+	dw := make([]T, len(wt))
+	l.Backward(srcs, wT, g, dSrcs, dw)
+	for s := range dSrcs {
+		dX = append(dX, conv[float64](dSrcs[s]))
+	}
+	return conv[float64](ot), conv[float64](dw), dX
+}
