@@ -74,17 +74,9 @@ func RandomBinaryTree(numVars, depth, repetitions int, seed uint64) (*Graph, err
 // other regions belong to one repetition each. It is an HMM / MPS-shaped
 // circuit and structured-decomposable when repetitions = 1.
 func LinearTree(numVars, repetitions int, randomize bool, seed uint64) (*Graph, error) {
-	const name = "LinearTree"
-	if numVars <= 0 {
-		return nil, argError(name, "numVars", "%d is not positive", numVars)
-	}
-	if repetitions <= 0 {
-		return nil, argError(name, "repetitions", "%d is not positive", repetitions)
-	}
-	g := &Graph{NumVars: numVars, Roots: []int{0}}
-	g.addRegion(iota0(numVars))
-	if numVars == 1 {
-		return g, nil
+	g, err := rootOverAll("LinearTree", numVars, repetitions)
+	if err != nil || numVars == 1 {
+		return g, err
 	}
 	order := iota0(numVars)
 	rng := newRand(seed)
@@ -110,17 +102,9 @@ func LinearTree(numVars, repetitions int, randomize bool, seed uint64) (*Graph, 
 // variables with repetitions partitions, each into numVars fresh leaf
 // regions of one variable. With one variable the root is the only region.
 func FullyFactorized(numVars, repetitions int) (*Graph, error) {
-	const name = "FullyFactorized"
-	if numVars <= 0 {
-		return nil, argError(name, "numVars", "%d is not positive", numVars)
-	}
-	if repetitions <= 0 {
-		return nil, argError(name, "repetitions", "%d is not positive", repetitions)
-	}
-	g := &Graph{NumVars: numVars, Roots: []int{0}}
-	g.addRegion(iota0(numVars))
-	if numVars == 1 {
-		return g, nil
+	g, err := rootOverAll("FullyFactorized", numVars, repetitions)
+	if err != nil || numVars == 1 {
+		return g, err
 	}
 	for range repetitions {
 		leaves := make([]int, numVars)
@@ -176,4 +160,18 @@ func boundedRand(rng *rand.PCG, n uint64) uint64 {
 			return v % n
 		}
 	}
+}
+
+// rootOverAll checks the arguments shared by LinearTree and FullyFactorized
+// and returns a graph holding only the root region over every variable.
+func rootOverAll(builder string, numVars, repetitions int) (*Graph, error) {
+	if numVars <= 0 {
+		return nil, argError(builder, "numVars", "%d is not positive", numVars)
+	}
+	if repetitions <= 0 {
+		return nil, argError(builder, "repetitions", "%d is not positive", repetitions)
+	}
+	g := &Graph{NumVars: numVars, Roots: []int{0}}
+	g.addRegion(iota0(numVars))
+	return g, nil
 }
