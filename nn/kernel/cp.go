@@ -3,6 +3,8 @@ package kernel
 import (
 	"fmt"
 	"math"
+
+	"github.com/tenpc/tenpc/internal/vec"
 )
 
 // CP is the collapsed CP sum-product layer (also CP-XS and CP-S). Fold f
@@ -154,6 +156,11 @@ func (l *CP[T]) forwardChunk(c int) {
 		if l.scale != nil {
 			sc = l.scale[f*Kout : (f+1)*Kout]
 		}
+		if sc == nil && A == 2 {
+			// The common case, in one vectorized pass.
+			vec.ProdNorm(z0, z1, l.in(l.srcs, f*A)[Kin:], l.in(l.srcs, f*A+1)[Kin:], Kin+1, B, Kout, out)
+			continue
+		}
 		for b := range B {
 			// H = Scale ⊙ ∏_a Z_a in float64; the two inputs every fold has first.
 			r0, r1 := z0[b*Kout:(b+1)*Kout], z1[b*Kout:(b+1)*Kout]
@@ -162,17 +169,6 @@ func (l *CP[T]) forwardChunk(c int) {
 				s += float64(l.in(l.srcs, f*A+a)[b*(Kin+1)+Kin])
 			}
 			row := out[b*(Kout+1) : (b+1)*(Kout+1)]
-			if sc == nil && A == 2 {
-				// The common case: the row maximum taken in the product loop.
-				var mb uint64
-				for k := range h {
-					v := float64(r0[k]) * float64(r1[k])
-					h[k] = v
-					mb = max(mb, math.Float64bits(v))
-				}
-				normalizeMax(h, mb, s, row)
-				continue
-			}
 			if sc != nil {
 				for k := range h {
 					h[k] = float64(sc[k]) * float64(r0[k]) * float64(r1[k])
@@ -285,17 +281,7 @@ func (l *CP[T]) backwardChunk(c int) {
 		g := l.g[f*B*(Kout+1) : (f+1)*B*(Kout+1)]
 		for a := range A {
 			// T_a = G ⊘ Z_a (0 where Z_a = 0)   (B, Kout)
-			z := l.zblk(f, a)
-			for b := range B {
-				gr, zr, tr := g[b*(Kout+1):b*(Kout+1)+Kout], z[b*Kout:(b+1)*Kout], t[b*Kout:(b+1)*Kout]
-				for k, v := range zr {
-					if v != 0 {
-						tr[k] = gr[k] / v
-					} else {
-						tr[k] = 0
-					}
-				}
-			}
+			vec.Quot(g, Kout+1, l.zblk(f, a), t, B, Kout)
 			x := l.in(l.srcs, f*A+a)
 			wa := l.w[(wf*A+a)*Kout*Kin : (wf*A+a+1)*Kout*Kin]
 			if l.dW != nil {
@@ -309,7 +295,7 @@ func (l *CP[T]) backwardChunk(c int) {
 			if dx, set := l.dInSet(l.dSrcs, f*A+a); dx != nil {
 				// dlog X_a += X_a ⊙ (T_a W_a)   (B, Kin)
 				gemm(false, false, B, Kin, Kout, t, Kout, wa, Kin, 0, d, Kin)
-				hadamardInto(x, d, dx, B, Kin, set)
+				vec.Hadamard(x, Kin+1, d, dx, B, Kin, set)
 			}
 		}
 		if l.dScale != nil {
@@ -338,23 +324,6 @@ func (l *CP[T]) reduceWeights(i int) {
 		src := l.dws[(s*A*Kout+ak)*Kin : (s*A*Kout+ak+1)*Kin]
 		for j, v := range src {
 			dst[j] += v
-		}
-	}
-}
-
-// hadamardInto adds (set: writes) x ⊙ d into dx row by row:
-// x, dx: (B, K+1) (entry K untouched), d: (B, K).
-func hadamardInto[T Float](x, d, dx []T, B, K int, set bool) {
-	for b := range B {
-		xr, dr, or := x[b*(K+1):b*(K+1)+K], d[b*K:(b+1)*K], dx[b*(K+1):b*(K+1)+K]
-		if set {
-			for j, v := range xr {
-				or[j] = v * dr[j]
-			}
-		} else {
-			for j, v := range xr {
-				or[j] += v * dr[j]
-			}
 		}
 	}
 }

@@ -3,6 +3,8 @@ package kernel
 import (
 	"fmt"
 	"math"
+
+	"github.com/tenpc/tenpc/internal/vec"
 )
 
 // CPR is the uncollapsed CP sum-product layer of rank R. Fold f projects
@@ -225,7 +227,7 @@ func (l *CPR[T]) backwardChunk(c int) {
 			}
 			if dx, set := l.dInSet(l.dSrcs, i); dx != nil { // dlog X_a += X_a ⊙ (T_a U_a)
 				gemm(false, false, B, Kin, R, ta, R, ua, Kin, 0, d, Kin)
-				hadamardInto(x, d, dx, B, Kin, set)
+				vec.Hadamard(x, Kin+1, d, dx, B, Kin, set)
 			}
 		}
 	}

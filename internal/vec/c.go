@@ -1,0 +1,45 @@
+//go:build cgo && !purego
+
+package vec
+
+// #cgo CFLAGS: -O3
+// #cgo LDFLAGS: -lm
+// #include "vec.h"
+import "C"
+
+import "unsafe"
+
+// Native reports whether the float32 kernels run the C loops, and at which
+// instruction-set level ("x86-64-v4", "x86-64-v3", "baseline").
+func Native() (bool, string) { return true, levelName(int(C.tenpc_vec_get_level())) }
+
+func init() { C.tenpc_vec_set_level(C.tenpc_vec_detect()) }
+
+// setLevel forces the C kernels' instruction-set level (tests run every
+// level the CPU has); it returns the previous one.
+func setLevel(l int) int {
+	old := int(C.tenpc_vec_get_level())
+	C.tenpc_vec_set_level(C.int(l))
+	return old
+}
+
+// detected is the highest level the CPU supports.
+func detected() int { return int(C.tenpc_vec_detect()) }
+
+func p(s []float32) *C.float { return (*C.float)(unsafe.Pointer(&s[0])) }
+
+func prodNorm32(z0, z1, s0, s1 []float32, ld, B, K int, out []float32) {
+	C.tenpc_prod_norm(p(z0), p(z1), p(s0), p(s1), C.long(ld), C.long(B), C.long(K), p(out))
+}
+
+func quot32(g []float32, ldg int, z, t []float32, B, K int) {
+	C.tenpc_quot(p(g), C.long(ldg), p(z), p(t), C.long(B), C.long(K))
+}
+
+func hadamard32(x []float32, ld int, d, dx []float32, B, K int, set bool) {
+	s := C.int(0)
+	if set {
+		s = 1
+	}
+	C.tenpc_hadamard(p(x), C.long(ld), p(d), p(dx), C.long(B), C.long(K), s)
+}

@@ -1,0 +1,100 @@
+// Package vec holds the element-wise loops of tenpc's kernels that dominate
+// a training step once the GEMMs are in BLAS: products and normalization of
+// CP layers, quotients of their backward, the categorical table's softmax,
+// mixing sums, Adam. Each function is generic over float32 and float64; the
+// float32 instances run vectorized C (cgo, compiled for AVX-512, AVX2 and the
+// baseline, chosen from the CPU at start-up) unless the build has no cgo or
+// the tag purego, where they, like every float64 instance, run the Go
+// reference loops of ref.go. Both give the same results up to rounding of
+// the last bit (the tests hold them to it).
+//
+// Layouts are row-major with explicit leading dimensions, as in BLAS; every
+// function checks its slices' lengths and panics when one is short (the C
+// loops do no bounds checks of their own).
+package vec
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// Float is the element type of the kernels.
+type Float interface{ ~float32 | ~float64 }
+
+// is32 reports whether T is 4 bytes wide (a constant per instantiation).
+func is32[T Float]() bool {
+	var z T
+	return unsafe.Sizeof(z) == 4
+}
+
+// f32 reinterprets a []T of 4-byte T as []float32.
+func f32[T Float](s []T) []float32 {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&s[0])), len(s))
+}
+
+// need panics unless len(s) ≥ n.
+func need[T any](fn, name string, s []T, n int) {
+	if len(s) < n {
+		panic(fmt.Sprintf("vec.%s: %s has %d elements, want at least %d", fn, name, len(s), n))
+	}
+}
+
+// rows is the length a (B, K) block with leading dimension ld spans.
+func rows(B, K, ld int) int {
+	if B == 0 || K == 0 {
+		return 0
+	}
+	return (B-1)*ld + K
+}
+
+// ProdNorm writes, for each of the B rows, the product H = z0[b]⊙z1[b]
+// (formed in float64) normalized by its maximum m: out[b] = [H/m,
+// s0[b·ld] + s1[b·ld] + log m], with exactly 1 at the maximum; a row with
+// m = 0 is [0…, −Inf], a row with a NaN is all NaN. z0, z1: (B, K);
+// s0, s1: log-scales with stride ld; out: (B, K+1).
+func ProdNorm[T Float](z0, z1, s0, s1 []T, ld, B, K int, out []T) {
+	need("ProdNorm", "z0", z0, B*K)
+	need("ProdNorm", "z1", z1, B*K)
+	need("ProdNorm", "s0", s0, rows(B, 1, ld))
+	need("ProdNorm", "s1", s1, rows(B, 1, ld))
+	need("ProdNorm", "out", out, B*(K+1))
+	if B == 0 || K == 0 {
+		prodNormRef(z0, z1, s0, s1, ld, B, K, out)
+		return
+	}
+	if is32[T]() {
+		prodNorm32(f32(z0), f32(z1), f32(s0), f32(s1), ld, B, K, f32(out))
+		return
+	}
+	prodNormRef(z0, z1, s0, s1, ld, B, K, out)
+}
+
+// Quot writes t[b,k] = g[b·ldg+k] / z[b,k], 0 where z[b,k] = 0.
+// g: (B, K) with leading dimension ldg; z, t: (B, K).
+func Quot[T Float](g []T, ldg int, z, t []T, B, K int) {
+	need("Quot", "g", g, rows(B, K, ldg))
+	need("Quot", "z", z, B*K)
+	need("Quot", "t", t, B*K)
+	if is32[T]() && B*K > 0 {
+		quot32(f32(g), ldg, f32(z), f32(t), B, K)
+		return
+	}
+	quotRef(g, ldg, z, t, B, K)
+}
+
+// Hadamard adds x ⊙ d into dx (set: writes it): dx[b·ld+k] (+)= x[b·ld+k]·d[b,k]
+// for k < K. x, dx: (B, K) with leading dimension ld (entries K..ld−1 of a
+// row untouched); d: (B, K).
+func Hadamard[T Float](x []T, ld int, d, dx []T, B, K int, set bool) {
+	need("Hadamard", "x", x, rows(B, K, ld))
+	need("Hadamard", "d", d, B*K)
+	need("Hadamard", "dx", dx, rows(B, K, ld))
+	if is32[T]() && B*K > 0 {
+		hadamard32(f32(x), ld, f32(d), f32(dx), B, K, set)
+		return
+	}
+	hadamardRef(x, ld, d, dx, B, K, set)
+}
