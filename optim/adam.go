@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/tenpc/tenpc/internal/vec"
 	"github.com/tenpc/tenpc/nn"
 )
 
@@ -111,75 +112,40 @@ func NewAdam(params []*nn.Param, cfg AdamConfig) *Adam {
 	return a
 }
 
-// adamStep holds the coefficients of one Adam step, computed once in
-// float64 and converted to the parameter's type by the kernel.
-type adamStep struct {
-	lr, beta1, beta2, eps float64
-	bc1, bc2              float64 // bias corrections 1-β1^t, 1-β2^t
-	l2, decay             float64 // coupled λ (added to g), decoupled α·λ (shrinks θ)
-}
-
-// Step implements Optimizer.
+// Step implements Optimizer: one pass over each parameter (vec.Adam) that
+// updates it, clamps it at its minimum and zeroes its gradient, in parallel
+// chunks.
 func (a *Adam) Step() {
 	a.begin()
 	t := float64(a.steps + 1)
-	h := adamStep{
-		lr: a.lr, beta1: a.cfg.Beta1, beta2: a.cfg.Beta2, eps: a.cfg.Eps,
-		bc1: 1 - math.Pow(a.cfg.Beta1, t),
-		bc2: 1 - math.Pow(a.cfg.Beta2, t),
+	fused := a.fuseEnd()
+	h := vec.AdamStep{
+		Beta1: a.cfg.Beta1, Beta2: a.cfg.Beta2, C1: 1 - a.cfg.Beta1, C2: 1 - a.cfg.Beta2,
+		StepSize: a.lr / (1 - math.Pow(a.cfg.Beta1, t)),
+		SqrtBC2:  math.Sqrt(1 - math.Pow(a.cfg.Beta2, t)),
+		Eps:      a.cfg.Eps,
+		ZeroGrad: fused,
 	}
 	if a.cfg.Decoupled {
-		h.decay = a.lr * a.cfg.WeightDecay
+		h.Decoupled, h.Shrink = a.cfg.WeightDecay != 0, 1-a.lr*a.cfg.WeightDecay
 	} else {
-		h.l2 = a.cfg.WeightDecay
+		h.Coupled, h.L2 = a.cfg.WeightDecay != 0, a.cfg.WeightDecay
 	}
 	for i, p := range a.params {
 		if p.Frozen() {
 			continue
 		}
+		hp := h
+		hp.Clamp, hp.Min = fused && !math.IsInf(p.Min(), -1), p.Min()
 		if p.DType() == nn.Float32 {
 			w, g, m, v := p.Float32s(), p.Grad32(), a.m[i].f32, a.v[i].f32
-			chunks(len(w), func(lo, hi int) { adamUpdate(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], &h) })
+			chunks(len(w), func(lo, hi int) { vec.Adam(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], &hp) })
 		} else {
 			w, g, m, v := p.Float64s(), p.Grad64(), a.m[i].f64, a.v[i].f64
-			chunks(len(w), func(lo, hi int) { adamUpdate(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], &h) })
+			chunks(len(w), func(lo, hi int) { vec.Adam(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], &hp) })
 		}
 	}
-	a.end()
-}
-
-// adamUpdate applies one Adam step to θ in place, with gradient g and
-// moment estimates m, v (all of one length), in the precision of T:
-//
-//	θ ← θ·(1 - α·λ_decoupled)
-//	g ← g + λ_L2·θ
-//	m ← β1·m + (1-β1)·g
-//	v ← β2·v + (1-β2)·g²
-//	θ ← θ - (α / (1-β1^t)) · m / (√v / √(1-β2^t) + ε)
-func adamUpdate[T float](theta, g, m, v []T, h *adamStep) {
-	var (
-		b1, b2   = T(h.beta1), T(h.beta2)
-		c1, c2   = 1 - b1, 1 - b2
-		stepSize = T(h.lr / h.bc1)
-		sqrtBC2  = T(math.Sqrt(h.bc2))
-		eps      = T(h.eps)
-		l2       = T(h.l2)
-		shrink   = T(1 - h.decay)
-	)
-	_, _, _ = g[len(theta)-1], m[len(theta)-1], v[len(theta)-1]
-	for i, p := range theta {
-		if h.decay != 0 {
-			p *= shrink
-		}
-		gi := g[i]
-		if h.l2 != 0 {
-			gi += l2 * p
-		}
-		mi := b1*m[i] + c1*gi
-		vi := b2*v[i] + c2*gi*gi
-		m[i], v[i] = mi, vi
-		theta[i] = p - stepSize*(mi/(T(math.Sqrt(float64(vi)))/sqrtBC2+eps))
-	}
+	a.end(fused)
 }
 
 // State implements Optimizer. The arrays are "adam.step" (int64, shape

@@ -121,7 +121,7 @@ func (s *SGD) Step() {
 			sgdUpdate(p.Float64s(), p.Grad64(), b.f64, &h)
 		}
 	}
-	s.end()
+	s.end(false)
 }
 
 // sgdUpdate applies one SGD step to θ in place, with gradient g and momentum

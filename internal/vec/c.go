@@ -2,7 +2,7 @@
 
 package vec
 
-// #cgo CFLAGS: -O3
+// #cgo CFLAGS: -O3 -ffast-math
 // #cgo LDFLAGS: -lm
 // #include "vec.h"
 import "C"
@@ -43,3 +43,25 @@ func hadamard32(x []float32, ld int, d, dx []float32, B, K int, set bool) {
 	}
 	C.tenpc_hadamard(p(x), C.long(ld), p(d), p(dx), C.long(B), C.long(K), s)
 }
+
+func softmaxTable32(th []float32, K, C int, tab []float32, logScale, scale, work []float64) bool {
+	var bad C.int
+	C.tenpc_softmax_table(p(th), C.long(K), C.long(C), p(tab), pd(logScale), pd(scale), pd(work), &bad)
+	return bad == 0
+}
+
+func adam32(th, g, m, v []float32, h *AdamStep) {
+	var c [10]float32
+	for i, x := range []float64{h.Beta1, h.Beta2, h.C1, h.C2, h.StepSize, h.SqrtBC2, h.Eps, h.L2, h.Shrink, h.Min} {
+		c[i] = float32(x)
+	}
+	flags := 0
+	for i, on := range []bool{h.Decoupled, h.Coupled, h.Clamp, h.ZeroGrad} {
+		if on {
+			flags |= 1 << i
+		}
+	}
+	C.tenpc_adam(p(th), p(g), p(m), p(v), C.long(len(th)), (*C.float)(unsafe.Pointer(&c[0])), C.int(flags))
+}
+
+func pd(s []float64) *C.double { return (*C.double)(unsafe.Pointer(&s[0])) }

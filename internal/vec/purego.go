@@ -19,3 +19,9 @@ func quot32(g []float32, ldg int, z, t []float32, B, K int) { quotRef(g, ldg, z,
 func hadamard32(x []float32, ld int, d, dx []float32, B, K int, set bool) {
 	hadamardRef(x, ld, d, dx, B, K, set)
 }
+
+func softmaxTable32(th []float32, K, C int, tab []float32, logScale, scale, work []float64) bool {
+	return softmaxTableRef(th, K, C, tab, logScale, scale, work)
+}
+
+func adam32(th, g, m, v []float32, h *AdamStep) { adamRef(th, g, m, v, h) }

@@ -66,3 +66,117 @@ func hadamardRef[T Float](x []T, ld int, d, dx []T, B, K int, set bool) {
 		}
 	}
 }
+
+// expFast is the exp of SoftmaxTable: e^x for x ≤ 0 with a relative error
+// below 1e-8 (Cody–Waite reduction, a degree-8 Taylor polynomial, 2^n in the
+// exponent bits); 0 below −708, NaN stays NaN.
+func expFast(x float64) float64 {
+	const (
+		log2e   = 1.4426950408889634
+		ln2hi   = 6.93147180369123816490e-01 // ln2 split so n·ln2hi is exact
+		ln2lo   = 1.90821492927058770002e-10
+		shifter = 6755399441055744.0 // 1.5·2⁵²: adding it rounds to an integer
+	)
+	if !(x >= -708) {
+		if x != x {
+			return x
+		}
+		return 0
+	}
+	t := x*log2e + shifter
+	n := t - shifter
+	r := (x - n*ln2hi) - n*ln2lo
+	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040+r*(1.0/40320))))))))
+	return p * math.Float64frombits(uint64(int64(math.Float64bits(t))-int64(math.Float64bits(shifter))+1023)<<52)
+}
+
+// ExpFast is expFast for callers outside the package.
+func ExpFast(x float64) float64 { return expFast(x) }
+
+// sum8 sums a in eight interleaved lanes combined pairwise (the order the
+// C kernels use).
+func sum8(a []float64) float64 {
+	var l [8]float64
+	for c, x := range a {
+		l[c&7] += x
+	}
+	return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))
+}
+
+func softmaxTableRef[T Float](th []T, K, C int, tab []T, logScale, scale, work []float64) bool {
+	e, inv, pm, km, ipm := work[:K*C], work[K*C:K*C+K], work[K*C+K:K*C+K+C], work[K*C+K+C:K*C+K+2*C], work[K*C+K+2*C:K*C+K+3*C]
+	for k := range K {
+		t, ek := th[k*C:(k+1)*C], e[k*C:(k+1)*C]
+		m := math.Inf(-1)
+		for _, x := range t {
+			if float64(x) > m {
+				m = float64(x)
+			}
+		}
+		for c, x := range t {
+			ek[c] = expFast(float64(x) - m)
+		}
+		inv[k] = 1 / sum8(ek)
+	}
+	clear(pm)
+	clear(km)
+	for k := range K {
+		ek, ik := e[k*C:(k+1)*C], inv[k]
+		for c := range ek {
+			x := ek[c] * ik
+			ek[c] = x
+			if x > pm[c] {
+				pm[c], km[c] = x, float64(k)
+			}
+		}
+	}
+	for c := range C {
+		if !(pm[c] >= 1e-300) {
+			return false
+		}
+		ipm[c] = 1 / pm[c]
+	}
+	for c := range C {
+		scale[c], logScale[c] = pm[c], math.Log(pm[c])
+		row := tab[c*K : (c+1)*K]
+		for k := range row {
+			row[k] = T(e[k*C+c] * ipm[c])
+		}
+		row[int(km[c])] = 1
+	}
+	return true
+}
+
+func adamRef[T Float](th, g, m, v []T, h *AdamStep) {
+	var (
+		b1, b2 = T(h.Beta1), T(h.Beta2)
+		c1, c2 = T(h.C1), T(h.C2)
+		step   = T(h.StepSize)
+		sbc2   = T(h.SqrtBC2)
+		eps    = T(h.Eps)
+		l2     = T(h.L2)
+		shrink = T(h.Shrink)
+		lo     = T(h.Min)
+	)
+	g, m, v = g[:len(th)], m[:len(th)], v[:len(th)]
+	for i, p := range th {
+		if h.Decoupled {
+			p *= shrink
+		}
+		gi := g[i]
+		if h.Coupled {
+			gi += l2 * p
+		}
+		mi := b1*m[i] + c1*gi
+		vi := b2*v[i] + c2*gi*gi
+		m[i], v[i] = mi, vi
+		p = p - step*(mi/(T(math.Sqrt(float64(vi)))/sbc2+eps))
+		if h.Clamp && !(p >= lo) {
+			p = lo
+		}
+		th[i] = p
+		if h.ZeroGrad {
+			g[i] = 0
+		}
+	}
+}

@@ -8,10 +8,14 @@
 // those of the Go reference implementations in ref.go, which the tests hold
 // these to.
 
-// Products and sums are not contracted into FMAs: every level then rounds
-// like the Go reference (and like each other), so results do not depend on
-// the machine.
-#pragma GCC optimize("fp-contract=off")
+// Compiled with -ffast-math (see c.go) only so that gcc treats sqrtf as a
+// pure function and vectorizes it (-fno-math-errno is not among the flags
+// cgo accepts); this pragma turns fast-math back off for every function
+// below, keeping IEEE semantics (NaN, ±Inf, signed zeros, no
+// reassociation), and keeps products and sums from being contracted into
+// FMAs, so that every level rounds like the Go reference (and like each
+// other) and results do not depend on the machine.
+#pragma GCC optimize("no-fast-math", "no-math-errno", "fp-contract=off")
 
 #include <math.h>
 #include <stdint.h>
@@ -132,5 +136,136 @@ BODY void hadamard_body(const float *x, long ld, const float *d, float *dx, long
 			for (long k = 0; k < K; k++)
 				o[k] += xr[k] * dr[k];
 		}
+	}
+}
+
+// ---- categorical table ----------------------------------------------------
+
+// exp_fast is expFast of package kernel (and of ref.go): e^x for x ≤ 0 with
+// a relative error below 1e-8; Cody–Waite reduction, a degree-8 Taylor
+// polynomial, 2^n in the exponent bits; 0 below −708, NaN stays NaN.
+// Branch-free so that loops calling it vectorize.
+BODY double exp_fast(double x) {
+	const double log2e = 1.4426950408889634;
+	const double ln2hi = 6.93147180369123816490e-01;
+	const double ln2lo = 1.90821492927058770002e-10;
+	const double shifter = 6755399441055744.0;
+	int in = x >= -708;
+	double xc = in ? x : -708;
+	double t = xc * log2e + shifter;
+	double n = t - shifter;
+	double r = (xc - n * ln2hi) - n * ln2lo;
+	double p = 1 + r * (1 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320))))))));
+	int64_t tb, sb;
+	memcpy(&tb, &t, 8);
+	memcpy(&sb, &shifter, 8);
+	uint64_t eb = (uint64_t)(tb - sb + 1023) << 52;
+	double e;
+	memcpy(&e, &eb, 8);
+	double y = p * e;
+	return in ? y : (x != x ? x : 0);
+}
+
+// lanes8 sums a in eight interleaved lanes, combined pairwise: the order
+// ref.go's sum8 uses.
+BODY double lanes8(const double *a, long n) {
+	double l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+	long c = 0;
+	for (; c + 8 <= n; c += 8)
+		for (int j = 0; j < 8; j++)
+			l[j] += a[c + j];
+	for (int j = 0; c < n; c++, j++)
+		l[j] += a[c];
+	return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+}
+
+// scale_argmax scales ek by ik in place and raises pm to it, recording k in
+// km where ek beats pm.
+BODY void scale_argmax(double *restrict ek, double ik, double k, long C, double *restrict pm, double *restrict km) {
+	for (long c = 0; c < C; c++) {
+		double x = ek[c] * ik;
+		ek[c] = x;
+		int gt = x > pm[c];
+		pm[c] = gt ? x : pm[c];
+		km[c] = gt ? k : km[c];
+	}
+}
+
+// softmax_table: see SoftmaxTable in vec.go. work: K·C + K + 3·C doubles.
+MULTI(softmax_table,
+      (const float *th, long K, long C, float *tab, double *logScale, double *scale, double *work, int *bad),
+      (th, K, C, tab, logScale, scale, work, bad))
+BODY void softmax_table_body(const float *th, long K, long C, float *tab, double *logScale, double *scale, double *work, int *bad) {
+	double *e = work, *inv = work + K * C, *pm = inv + K, *km = pm + C, *ipm = km + C;
+	for (long k = 0; k < K; k++) {
+		const float *t = th + k * C;
+		double *ek = e + k * C;
+		double l[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+		long c = 0;
+		for (; c + 8 <= C; c += 8)
+			for (int j = 0; j < 8; j++) {
+				double x = t[c + j];
+				l[j] = x > l[j] ? x : l[j];
+			}
+		for (int j = 0; c < C; c++, j++) {
+			double x = t[c];
+			l[j] = x > l[j] ? x : l[j];
+		}
+		double m = l[0];
+		for (int j = 1; j < 8; j++)
+			m = l[j] > m ? l[j] : m;
+		for (c = 0; c < C; c++)
+			ek[c] = exp_fast((double)t[c] - m);
+		inv[k] = 1 / lanes8(ek, C);
+	}
+	for (long c = 0; c < C; c++)
+		pm[c] = 0, km[c] = 0;
+	for (long k = 0; k < K; k++)
+		scale_argmax(e + k * C, inv[k], (double)k, C, pm, km);
+	int b = 0;
+	for (long c = 0; c < C; c++) {
+		b |= !(pm[c] >= 1e-300);
+		ipm[c] = 1 / pm[c];
+	}
+	*bad = b;
+	if (b)
+		return;
+	for (long c = 0; c < C; c++) {
+		scale[c] = pm[c];
+		logScale[c] = log(pm[c]);
+	}
+	for (long c = 0; c < C; c++) {
+		float *row = tab + c * K;
+		double ic = ipm[c];
+		for (long k = 0; k < K; k++)
+			row[k] = (float)(e[k * C + c] * ic);
+		row[(long)km[c]] = 1;
+	}
+}
+
+// ---- Adam -----------------------------------------------------------------
+
+// adam: one Adam step over n parameters in float32, then (clamp) θ ←
+// max(θ, lo) and (zero) g ← 0; see Adam in vec.go for h.
+MULTI(adam, (float *restrict th, float *restrict g, float *restrict m, float *restrict v, long n, const float *h, int flags),
+      (th, g, m, v, n, h, flags))
+BODY void adam_body(float *restrict th, float *restrict g, float *restrict m, float *restrict v, long n, const float *h, int flags) {
+	const float b1 = h[0], b2 = h[1], c1 = h[2], c2 = h[3], step = h[4], sbc2 = h[5], eps = h[6],
+		    l2 = h[7], shrink = h[8], lo = h[9];
+	const int decay = flags & 1, coupled = flags & 2, clamp = flags & 4, zero = flags & 8;
+	// Selects, not branches, and every store unconditional: the loop
+	// vectorizes.
+	for (long i = 0; i < n; i++) {
+		float p = th[i];
+		p = decay ? p * shrink : p;
+		float g0 = g[i];
+		float gi = coupled ? g0 + l2 * p : g0;
+		float mi = b1 * m[i] + c1 * gi;
+		float vi = b2 * v[i] + c2 * gi * gi;
+		m[i] = mi;
+		v[i] = vi;
+		p = p - step * (mi / (sqrtf(vi) / sbc2 + eps));
+		th[i] = clamp ? (p >= lo ? p : lo) : p; // NaN becomes lo, as nn.Param.ClampToMin does
+		g[i] = zero ? 0 : g0;
 	}
 }

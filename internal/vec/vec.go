@@ -98,3 +98,62 @@ func Hadamard[T Float](x []T, ld int, d, dx []T, B, K int, set bool) {
 	}
 	hadamardRef(x, ld, d, dx, B, K, set)
 }
+
+// SoftmaxWork is the length of the work slice SoftmaxTable needs.
+func SoftmaxWork(K, C int) int { return K*C + K + 3*C }
+
+// SoftmaxTable builds one variable's rows of a categorical gather table
+// from its logits θ: (K, C): with p[k,c] = softmax_c θ[k,·] (exps by the
+// polynomial of ExpFast, sums in eight lanes), it writes tab: (C, K) with
+// tab[c,k] = p[k,c] / max_k' p[k',c] (exactly 1 at the first maximum),
+// scale[c] = max_k p[k,c] and logScale[c] = log scale[c]. It returns false,
+// leaving tab, scale and logScale as they were, when some value's largest
+// probability is below 1e-300 or not a number (the caller then builds the
+// variable in log space). work: SoftmaxWork(K, C) float64s.
+func SoftmaxTable[T Float](th []T, K, C int, tab []T, logScale, scale, work []float64) bool {
+	need("SoftmaxTable", "th", th, K*C)
+	need("SoftmaxTable", "tab", tab, C*K)
+	need("SoftmaxTable", "logScale", logScale, C)
+	need("SoftmaxTable", "scale", scale, C)
+	need("SoftmaxTable", "work", work, SoftmaxWork(K, C))
+	if is32[T]() && K > 0 && C > 0 {
+		return softmaxTable32(f32(th), K, C, f32(tab), logScale, scale, work)
+	}
+	return softmaxTableRef(th, K, C, tab, logScale, scale, work)
+}
+
+// AdamStep holds the coefficients of one Adam step, in float64; the kernel
+// rounds them to the parameters' type.
+type AdamStep struct {
+	Beta1, Beta2 float64
+	C1, C2       float64 // 1−β1, 1−β2
+	StepSize     float64 // α / (1−β1^t)
+	SqrtBC2      float64 // √(1−β2^t)
+	Eps          float64
+	L2           float64 // coupled weight decay λ (added to g); used when Coupled
+	Shrink       float64 // 1 − α·λ for decoupled weight decay; used when Decoupled
+	Min          float64 // the clamp's lower bound; used when Clamp
+	Coupled      bool
+	Decoupled    bool
+	Clamp        bool
+	ZeroGrad     bool // set g to 0 after the step
+}
+
+// Adam applies one Adam step in place, in the precision of T:
+//
+//	θ ← θ·Shrink                    (Decoupled)
+//	g ← g + L2·θ                    (Coupled; g itself is not written)
+//	m ← β1·m + C1·g,  v ← β2·v + C2·g·g
+//	θ ← θ − StepSize·(m / (√v / SqrtBC2 + Eps))
+//	θ ← Min where θ < Min or θ is NaN (Clamp);  g ← 0 (ZeroGrad)
+func Adam[T Float](th, g, m, v []T, h *AdamStep) {
+	n := len(th)
+	need("Adam", "g", g, n)
+	need("Adam", "m", m, n)
+	need("Adam", "v", v, n)
+	if is32[T]() && n > 0 {
+		adam32(f32(th), f32(g), f32(m), f32(v), h)
+		return
+	}
+	adamRef(th, g, m, v, h)
+}

@@ -152,3 +152,120 @@ func TestShortSlicesPanic(t *testing.T) {
 	z := make([]float32, 8)
 	ProdNorm(z, z, z, z, 1, 2, 4, make([]float32, 9)) // needs 10
 }
+
+func TestSoftmaxTable(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(7, 8))
+		for _, kc := range [][2]int{{1, 2}, {3, 5}, {8, 16}, {32, 256}, {5, 13}} {
+			K, C := kc[0], kc[1]
+			th := randRows(rng, K*C, -3, 3, 0.05)
+			if K > 1 {
+				th[0] = -800 // an exp that underflows to 0 (another unit holds the value)
+			}
+			work := make([]float64, SoftmaxWork(K, C))
+			tab, want := make([]float32, C*K), make([]float32, C*K)
+			ls, sc := make([]float64, C), make([]float64, C)
+			wls, wsc := make([]float64, C), make([]float64, C)
+			if !SoftmaxTable(th, K, C, tab, ls, sc, work) || !softmaxTableRef(th, K, C, want, wls, wsc, make([]float64, len(work))) {
+				t.Fatalf("K=%d C=%d: refused an ordinary table", K, C)
+			}
+			checkSame(t, fmt.Sprintf("K=%d C=%d tab", K, C), tab, want)
+			for c := range C {
+				// The log is libm's in C, math.Log in Go: both within an ulp.
+				if math.Abs(ls[c]-wls[c]) > 4e-16*math.Abs(wls[c]) || sc[c] != wsc[c] {
+					t.Fatalf("K=%d C=%d: scale[%d] %v, %v; reference %v, %v", K, C, c, sc[c], ls[c], wsc[c], wls[c])
+				}
+				// tab·scale is the softmax over c of θ[k, ·], to float32 precision.
+				for k := range K {
+					m, s := math.Inf(-1), 0.0
+					for j := range C {
+						m = max(m, float64(th[k*C+j]))
+					}
+					for j := range C {
+						s += math.Exp(float64(th[k*C+j]) - m)
+					}
+					p := math.Exp(float64(th[k*C+c])-m) / s
+					if got := float64(tab[c*K+k]) * sc[c]; math.Abs(got-p) > 1e-6*p {
+						t.Fatalf("K=%d C=%d: p[%d,%d] = %v, softmax %v", K, C, k, c, got, p)
+					}
+				}
+			}
+		}
+		// A value whose every probability underflows (θ = −1000 against 0)
+		// is refused, and the outputs are left alone.
+		K, C := 2, 3
+		th := []float32{0, -1000, 0, 0, -1000, 0}
+		tab, ls, sc := make([]float32, C*K), make([]float64, C), make([]float64, C)
+		if SoftmaxTable(th, K, C, tab, ls, sc, make([]float64, SoftmaxWork(K, C))) {
+			t.Fatal("a value with probabilities of e^-1000 was accepted")
+		}
+		if tab[0] != 0 || sc[0] != 0 {
+			t.Fatal("a refused table was written")
+		}
+	})
+}
+
+// TestExpFast checks ExpFast against math.Exp over its whole domain: the
+// relative error stays below 1e-8, and the edges (0, the underflow
+// threshold, −Inf, NaN) are exact.
+func TestExpFast(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	worst := 0.0
+	for i := range 1_000_000 {
+		var x float64
+		switch i % 3 {
+		case 0:
+			x = -rng.Float64() // the common case: logits minus their max
+		case 1:
+			x = -20 * rng.Float64()
+		default:
+			x = -708 * rng.Float64()
+		}
+		got, want := ExpFast(x), math.Exp(x)
+		if rel := math.Abs(got-want) / want; rel > worst {
+			worst = rel
+		}
+	}
+	if worst > 1e-8 {
+		t.Errorf("largest relative error %.3g, want ≤ 1e-8", worst)
+	}
+	for _, c := range []struct{ x, want float64 }{
+		{0, 1}, {-708, math.Exp(-708)}, {-709, 0}, {math.Inf(-1), 0},
+	} {
+		if got := ExpFast(c.x); math.Abs(got-c.want) > 1e-8*c.want {
+			t.Errorf("ExpFast(%g) = %g, want %g", c.x, got, c.want)
+		}
+	}
+	if got := ExpFast(math.NaN()); !math.IsNaN(got) {
+		t.Errorf("ExpFast(NaN) = %g, want NaN", got)
+	}
+}
+
+func TestAdam(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(9, 10))
+		n := 1000 + 13
+		for _, h := range []AdamStep{
+			{Beta1: 0.9, Beta2: 0.999, C1: 0.1, C2: 0.001, StepSize: 0.01 / 0.1, SqrtBC2: math.Sqrt(0.001), Eps: 1e-8},
+			{Beta1: 0.8, Beta2: 0.99, C1: 0.2, C2: 0.01, StepSize: 0.3, SqrtBC2: 0.5, Eps: 1e-6, L2: 0.1, Coupled: true, Clamp: true, Min: 0.05},
+			{Beta1: 0.9, Beta2: 0.999, C1: 0.1, C2: 0.001, StepSize: 0.2, SqrtBC2: 0.7, Eps: 1e-8, Shrink: 0.99, Decoupled: true, ZeroGrad: true},
+		} {
+			th, g := randRows(rng, n, -1, 1, 0), randRows(rng, n, -1, 1, 0.1)
+			m, v := randRows(rng, n, -0.1, 0.1, 0), randRows(rng, n, 0, 0.01, 0.1)
+			th[3] = float32(math.NaN())
+			wth, wg, wm, wv := append([]float32(nil), th...), append([]float32(nil), g...), append([]float32(nil), m...), append([]float32(nil), v...)
+			Adam(th, g, m, v, &h)
+			adamRef(wth, wg, wm, wv, &h)
+			checkSame(t, "θ", th, wth)
+			checkSame(t, "g", g, wg)
+			checkSame(t, "m", m, wm)
+			checkSame(t, "v", v, wv)
+			if h.Clamp && th[3] != float32(h.Min) {
+				t.Fatalf("clamped NaN = %v, want %v", th[3], h.Min)
+			}
+			if h.ZeroGrad && g[5] != 0 {
+				t.Fatal("gradient not zeroed")
+			}
+		}
+	})
+}

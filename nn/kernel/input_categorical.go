@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/tenpc/tenpc/internal/vec"
 )
 
 // CategoricalParam selects how a categorical layer's parameters θ: (V, K, C)
@@ -80,7 +82,7 @@ func NewCategorical[T Float](leafOff, leafVars []int32, V, K, C int, param Categ
 	if param < CategoricalSoftmax || param > CategoricalExp {
 		return nil, fmt.Errorf("categorical input: unknown parameterization %v", param)
 	}
-	t, err := newInputTable[T](leafOff, leafVars, V, K, C, C*K+3*K)
+	t, err := newInputTable[T](leafOff, leafVars, V, K, C, max(C*K+3*K, vec.SoftmaxWork(K, C)))
 	if err != nil {
 		return nil, fmt.Errorf("categorical input: %w", err)
 	}
@@ -121,8 +123,11 @@ func (l *Categorical[T]) tableChunk(w int) {
 	// lz: (K) log-normalizers for the log-space fallback; r: (K) one row.
 	e, inv, lz, r := ws[:C*K], ws[C*K:C*K+K], ws[C*K+K:C*K+2*K], ws[C*K+2*K:C*K+3*K]
 	// A float32 table rounds every entry to 24 bits, so the softmax's exps
-	// only need expFast's 1e-8; a float64 table gets math.Exp.
-	fast := isFloat32[T]() && l.tab64 == nil
+	// only need vec.ExpFast's 1e-8: vec.SoftmaxTable builds such a
+	// variable's rows in one vectorized pass (refusing variables with values
+	// too improbable for linear form, which the loops below build).
+	// A float64 table gets math.Exp.
+	fast := isFloat32[T]() && l.tab64 == nil && l.Param == CategoricalSoftmax
 	for v := lo; v < hi; v++ {
 		th := l.theta[v*K*C : (v+1)*K*C]
 		last := l.last[v*K*C : (v+1)*K*C]
@@ -131,6 +136,9 @@ func (l *Categorical[T]) tableChunk(w int) {
 		}
 		copy(last, th)
 		l.current[v] = true
+		if fast && vec.SoftmaxTable(th, K, C, l.tab[v*C*K:(v+1)*C*K], l.logScale[v*C:(v+1)*C], l.scale[v*C:(v+1)*C], ws) {
+			continue
+		}
 		for k := range K {
 			tk := th[k*C : (k+1)*C]
 			switch l.Param {
@@ -142,14 +150,10 @@ func (l *Categorical[T]) tableChunk(w int) {
 					}
 				}
 				s := 0.0
-				if fast {
-					s = expShiftedSum(tk, m, e[k:], K)
-				} else {
-					for c, t := range tk {
-						x := math.Exp(float64(t) - m)
-						e[c*K+k] = x
-						s += x
-					}
+				for c, t := range tk {
+					x := math.Exp(float64(t) - m)
+					e[c*K+k] = x
+					s += x
 				}
 				inv[k], lz[k] = 1/s, m+math.Log(s)
 			case CategoricalClamp:
