@@ -37,16 +37,12 @@ func quot32(g []float32, ldg int, z, t []float32, B, K int) {
 }
 
 func hadamard32(x []float32, ld int, d, dx []float32, B, K int, set bool) {
-	s := C.int(0)
-	if set {
-		s = 1
-	}
-	C.tenpc_hadamard(p(x), C.long(ld), p(d), p(dx), C.long(B), C.long(K), s)
+	C.tenpc_hadamard(p(x), C.long(ld), p(d), p(dx), C.long(B), C.long(K), cbool(set))
 }
 
-func softmaxTable32(th []float32, K, C int, tab []float32, logScale, scale, work []float64) bool {
+func softmaxTable32(th []float32, K, nv int, tab []float32, logScale, scale, work []float64) bool {
 	var bad C.int
-	C.tenpc_softmax_table(p(th), C.long(K), C.long(C), p(tab), pd(logScale), pd(scale), pd(work), &bad)
+	C.tenpc_softmax_table(p(th), C.long(K), C.long(nv), p(tab), pd(logScale), pd(scale), pd(work), &bad)
 	return bad == 0
 }
 
@@ -65,3 +61,42 @@ func adam32(th, g, m, v []float32, h *AdamStep) {
 }
 
 func pd(s []float64) *C.double { return (*C.double)(unsafe.Pointer(&s[0])) }
+
+func cbool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func mixAcc32(x []float32, ld int, w []float32, m, c []float64, cs int, y []float64, B, K int, first bool) {
+	C.tenpc_mix_acc(p(x), C.long(ld), p(w), pd(m), pd(c), C.long(cs), pd(y), C.long(B), C.long(K), cbool(first))
+}
+
+func normRows32(y, s []float64, out []float32, B, K int) {
+	C.tenpc_norm_rows(pd(y), pd(s), p(out), C.long(B), C.long(K))
+}
+
+func quot64x32(g []float32, ldg int, y, r []float64, B, K int) {
+	C.tenpc_quot64(p(g), C.long(ldg), pd(y), pd(r), C.long(B), C.long(K))
+}
+
+func mixGradW32(r []float64, x []float32, ld int, c []float64, cs int, dw []float32, B, K int) {
+	C.tenpc_mix_grad_w(pd(r), p(x), C.long(ld), pd(c), C.long(cs), p(dw), C.long(B), C.long(K))
+}
+
+func mixGradX32(r []float64, w, x []float32, ld int, c []float64, cs int, dx []float32, B, K int, set bool) {
+	C.tenpc_mix_grad_x(pd(r), p(w), p(x), C.long(ld), pd(c), C.long(cs), p(dx), C.long(B), C.long(K), cbool(set))
+}
+
+func scatterRows32(g []float32, ldg int, x []uint8, xs int, miss []bool, acc, tot []float64, B, K int) {
+	var mp *C.uint8_t
+	if miss != nil {
+		mp = (*C.uint8_t)(unsafe.Pointer(&miss[0]))
+	}
+	C.tenpc_scatter_rows(p(g), C.long(ldg), (*C.uint8_t)(unsafe.Pointer(&x[0])), C.long(xs), mp, pd(acc), pd(tot), C.long(B), C.long(K))
+}
+
+func catGradSoftmax32(tab []float32, scale, acc, tot []float64, d []float32, K, nv int) {
+	C.tenpc_cat_grad_softmax(p(tab), pd(scale), pd(acc), pd(tot), p(d), C.long(K), C.long(nv))
+}

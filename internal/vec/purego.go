@@ -25,3 +25,27 @@ func softmaxTable32(th []float32, K, C int, tab []float32, logScale, scale, work
 }
 
 func adam32(th, g, m, v []float32, h *AdamStep) { adamRef(th, g, m, v, h) }
+
+func mixAcc32(x []float32, ld int, w []float32, m, c []float64, cs int, y []float64, B, K int, first bool) {
+	mixAccRef(x, ld, w, m, c, cs, y, B, K, first)
+}
+
+func normRows32(y, s []float64, out []float32, B, K int) { normRowsRef(y, s, out, B, K) }
+
+func quot64x32(g []float32, ldg int, y, r []float64, B, K int) { quotF64Ref(g, ldg, y, r, B, K) }
+
+func mixGradW32(r []float64, x []float32, ld int, c []float64, cs int, dw []float32, B, K int) {
+	mixGradWRef(r, x, ld, c, cs, dw, B, K)
+}
+
+func mixGradX32(r []float64, w, x []float32, ld int, c []float64, cs int, dx []float32, B, K int, set bool) {
+	mixGradXRef(r, w, x, ld, c, cs, dx, B, K, set)
+}
+
+func scatterRows32(g []float32, ldg int, x []uint8, xs int, miss []bool, acc, tot []float64, B, K int) {
+	scatterRowsRef(g, ldg, x, xs, miss, acc, tot, B, K)
+}
+
+func catGradSoftmax32(tab []float32, scale, acc, tot []float64, d []float32, K, C int) {
+	catGradSoftmaxRef(tab, scale, acc, tot, d, K, C)
+}

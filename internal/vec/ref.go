@@ -180,3 +180,125 @@ func adamRef[T Float](th, g, m, v []T, h *AdamStep) {
 		}
 	}
 }
+
+func mixAccRef[T Float](x []T, ld int, w []T, m, c []float64, cs int, y []float64, B, K int, first bool) {
+	w = w[:K]
+	for b := range B {
+		s, mb := float64(x[b*ld+K]), m[b]
+		ch := 1.0
+		switch {
+		case math.IsInf(mb, -1):
+			ch = 0
+		case s != mb && is32[T]():
+			ch = expFast(s - mb)
+		case s != mb:
+			ch = math.Exp(s - mb)
+		}
+		c[b*cs] = ch
+		xr, yr := x[b*ld:b*ld+K], y[b*K:(b+1)*K]
+		if first {
+			for k, v := range xr {
+				yr[k] = float64(w[k]) * float64(v) * ch
+			}
+		} else {
+			for k, v := range xr {
+				yr[k] += float64(w[k]) * float64(v) * ch
+			}
+		}
+	}
+}
+
+func normRowsRef[T Float](y, s []float64, out []T, B, K int) {
+	for b := range B {
+		yr, row := y[b*K:(b+1)*K], out[b*(K+1):(b+1)*(K+1)]
+		// The maximum over the bit patterns: for non-negative floats they
+		// order like the values, and a NaN's pattern beats every number.
+		var mb uint64
+		for _, v := range yr {
+			mb = max(mb, math.Float64bits(v))
+		}
+		m := math.Float64frombits(mb)
+		switch {
+		case m != m:
+			for k := range row {
+				row[k] = T(m)
+			}
+		case m == 0:
+			clear(row[:K])
+			row[K] = T(math.Inf(-1))
+		default:
+			inv := 1 / m
+			for k, v := range yr {
+				row[k] = T(v * inv)
+				if v == m { // v·(1/v) may round to 1−ulp in float64
+					row[k] = 1
+				}
+			}
+			row[K] = T(s[b] + math.Log(m))
+		}
+	}
+}
+
+func quotF64Ref[T Float](g []T, ldg int, y, r []float64, B, K int) {
+	for b := range B {
+		gr, yr, rr := g[b*ldg:b*ldg+K], y[b*K:(b+1)*K], r[b*K:(b+1)*K]
+		for k, v := range yr {
+			if v != 0 {
+				rr[k] = float64(gr[k]) / v
+			} else {
+				rr[k] = 0
+			}
+		}
+	}
+}
+
+func mixGradWRef[T Float](r []float64, x []T, ld int, c []float64, cs int, dw []T, B, K int) {
+	for k := range K {
+		s := 0.0
+		for b := range B {
+			s += r[b*K+k] * float64(x[b*ld+k]) * c[b*cs]
+		}
+		dw[k] += T(s)
+	}
+}
+
+func mixGradXRef[T Float](r []float64, w, x []T, ld int, c []float64, cs int, dx []T, B, K int, set bool) {
+	w = w[:K]
+	for b := range B {
+		o, xr, rr, cb := dx[b*ld:b*ld+K], x[b*ld:b*ld+K], r[b*K:(b+1)*K], c[b*cs]
+		if set {
+			for k, v := range xr {
+				o[k] = T(rr[k] * float64(w[k]) * float64(v) * cb)
+			}
+		} else {
+			for k, v := range xr {
+				o[k] += T(rr[k] * float64(w[k]) * float64(v) * cb)
+			}
+		}
+	}
+}
+
+func scatterRowsRef[T Float](g []T, ldg int, x []uint8, xs int, miss []bool, acc, tot []float64, B, K int) {
+	tot = tot[:K]
+	for b := range B {
+		if miss != nil && miss[b*xs] {
+			continue
+		}
+		c := int(x[b*xs])
+		gr, a := g[b*ldg:b*ldg+K], acc[c*K:(c+1)*K]
+		for k, v := range gr {
+			a[k] += float64(v)
+			tot[k] += float64(v)
+		}
+	}
+}
+
+func catGradSoftmaxRef[T Float](tab []T, scale, acc, tot []float64, d []T, K, C int) {
+	for k := range K {
+		tk, dk := tot[k], d[k*C:(k+1)*C]
+		for c := range dk {
+			p := float64(tab[c*K+k]) * scale[c]
+			dk[c] += T(acc[c*K+k] - p*tk)
+		}
+	}
+}

@@ -269,3 +269,149 @@ BODY void adam_body(float *restrict th, float *restrict g, float *restrict m, fl
 		g[i] = zero ? 0 : g0;
 	}
 }
+
+// ---- mixing layer ---------------------------------------------------------
+
+// mix_acc: see MixAcc in vec.go (float32 inputs, exps by exp_fast).
+MULTI(mix_acc,
+      (const float *x, long ld, const float *w, const double *m, double *c, long cs, double *y, long B, long K, int first),
+      (x, ld, w, m, c, cs, y, B, K, first))
+BODY void mix_acc_body(const float *x, long ld, const float *w, const double *m, double *c, long cs, double *y, long B, long K, int first) {
+	for (long b = 0; b < B; b++) {
+		double s = x[b * ld + K], mb = m[b];
+		double ch = s == mb ? 1 : exp_fast(s - mb);
+		ch = mb == -INFINITY ? 0 : ch;
+		c[b * cs] = ch;
+		const float *xr = x + b * ld;
+		double *yr = y + b * K;
+		if (first) {
+			for (long k = 0; k < K; k++)
+				yr[k] = (double)w[k] * (double)xr[k] * ch;
+		} else {
+			for (long k = 0; k < K; k++)
+				yr[k] += (double)w[k] * (double)xr[k] * ch;
+		}
+	}
+}
+
+// norm_rows: see NormRows in vec.go.
+MULTI(norm_rows, (const double *y, const double *s, float *out, long B, long K), (y, s, out, B, K))
+BODY void norm_rows_body(const double *y, const double *s, float *out, long B, long K) {
+	for (long b = 0; b < B; b++) {
+		const double *yr = y + b * K;
+		float *row = out + b * (K + 1);
+		double m = 0;
+		int nan = 0;
+		for (long k = 0; k < K; k++) {
+			double v = yr[k];
+			m = v > m ? v : m;
+			nan |= v != v;
+		}
+		if (nan) {
+			for (long k = 0; k <= K; k++)
+				row[k] = NAN;
+			continue;
+		}
+		if (m == 0) {
+			for (long k = 0; k < K; k++)
+				row[k] = 0;
+			row[K] = -INFINITY;
+			continue;
+		}
+		double inv = 1 / m;
+		for (long k = 0; k < K; k++)
+			row[k] = (float)(yr[k] * inv);
+		row[K] = (float)(s[b] + log(m));
+	}
+}
+
+// quot64: r[b,k] = g[b·ldg+k] / y[b,k] in double, 0 where y = 0.
+MULTI(quot64, (const float *g, long ldg, const double *y, double *r, long B, long K), (g, ldg, y, r, B, K))
+BODY void quot64_body(const float *g, long ldg, const double *y, double *r, long B, long K) {
+	for (long b = 0; b < B; b++) {
+		const float *gr = g + b * ldg;
+		const double *yr = y + b * K;
+		double *rr = r + b * K;
+		for (long k = 0; k < K; k++) {
+			double v = yr[k];
+			double q = (double)gr[k] / (v != 0 ? v : 1.0);
+			rr[k] = v != 0 ? q : 0.0;
+		}
+	}
+}
+
+// mix_grad_w: dw[k] += Σ_b r[b,k]·x[b·ld+k]·c[b·cs], summed over b in order
+// in double.
+MULTI(mix_grad_w, (const double *r, const float *x, long ld, const double *c, long cs, float *dw, long B, long K),
+      (r, x, ld, c, cs, dw, B, K))
+BODY void mix_grad_w_body(const double *r, const float *x, long ld, const double *c, long cs, float *dw, long B, long K) {
+	for (long k0 = 0; k0 < K; k0 += 64) {
+		long n = K - k0 < 64 ? K - k0 : 64;
+		double acc[64];
+		for (long k = 0; k < n; k++)
+			acc[k] = 0;
+		for (long b = 0; b < B; b++) {
+			const double *rr = r + b * K + k0;
+			const float *xr = x + b * ld + k0;
+			double cb = c[b * cs];
+			for (long k = 0; k < n; k++)
+				acc[k] += rr[k] * (double)xr[k] * cb;
+		}
+		for (long k = 0; k < n; k++)
+			dw[k0 + k] += (float)acc[k];
+	}
+}
+
+// mix_grad_x: dx[b·ld+k] (+)= r[b,k]·w[k]·x[b·ld+k]·c[b·cs] (set: =).
+MULTI(mix_grad_x,
+      (const double *r, const float *w, const float *x, long ld, const double *c, long cs, float *dx, long B, long K, int set),
+      (r, w, x, ld, c, cs, dx, B, K, set))
+BODY void mix_grad_x_body(const double *r, const float *w, const float *x, long ld, const double *c, long cs, float *dx, long B, long K, int set) {
+	for (long b = 0; b < B; b++) {
+		const double *rr = r + b * K;
+		const float *xr = x + b * ld;
+		float *o = dx + b * ld;
+		double cb = c[b * cs];
+		if (set) {
+			for (long k = 0; k < K; k++)
+				o[k] = (float)(rr[k] * (double)w[k] * (double)xr[k] * cb);
+		} else {
+			for (long k = 0; k < K; k++)
+				o[k] += (float)(rr[k] * (double)w[k] * (double)xr[k] * cb);
+		}
+	}
+}
+
+// ---- categorical gradients ------------------------------------------------
+
+// scatter_rows: see ScatterRows in vec.go; miss may be NULL.
+MULTI(scatter_rows,
+      (const float *g, long ldg, const uint8_t *x, long xs, const uint8_t *miss, double *acc, double *tot, long B, long K),
+      (g, ldg, x, xs, miss, acc, tot, B, K))
+BODY void scatter_rows_body(const float *g, long ldg, const uint8_t *x, long xs, const uint8_t *miss, double *acc, double *tot, long B, long K) {
+	for (long b = 0; b < B; b++) {
+		if (miss && miss[b * xs])
+			continue;
+		const float *gr = g + b * ldg;
+		double *a = acc + (long)x[b * xs] * K;
+		for (long k = 0; k < K; k++) {
+			a[k] += (double)gr[k];
+			tot[k] += (double)gr[k];
+		}
+	}
+}
+
+// cat_grad_softmax: see CatGradSoftmax in vec.go.
+MULTI(cat_grad_softmax,
+      (const float *tab, const double *scale, const double *acc, const double *tot, float *d, long K, long C),
+      (tab, scale, acc, tot, d, K, C))
+BODY void cat_grad_softmax_body(const float *tab, const double *scale, const double *acc, const double *tot, float *d, long K, long C) {
+	for (long k = 0; k < K; k++) {
+		double tk = tot[k];
+		float *dk = d + k * C;
+		for (long c = 0; c < C; c++) {
+			double p = (double)tab[c * K + k] * scale[c];
+			dk[c] += (float)(acc[c * K + k] - p * tk);
+		}
+	}
+}

@@ -157,3 +157,127 @@ func Adam[T Float](th, g, m, v []T, h *AdamStep) {
 	}
 	adamRef(th, g, m, v, h)
 }
+
+// MixAcc adds one input of a mixing layer into y, the float64 sums of B
+// rows of K units: with s = x[b·ld+K] the input row's log-scale and m[b]
+// the largest over the inputs, c = exp(s − m[b]) (1 when s = m[b], 0 when
+// m[b] = −Inf) is written to c[b·cs] and
+//
+//	y[b,k] (+)= w[k]·x[b·ld+k]·c     (first: =)
+//
+// The float32 instance takes the exp from ExpFast, the float64 one from
+// math.Exp. x: (B, ld) with ld ≥ K+1; w: (K); m: (B); y: (B, K).
+func MixAcc[T Float](x []T, ld int, w []T, m, c []float64, cs int, y []float64, B, K int, first bool) {
+	need("MixAcc", "x", x, rows(B, K+1, ld))
+	need("MixAcc", "w", w, K)
+	need("MixAcc", "m", m, B)
+	need("MixAcc", "c", c, rows(B, 1, cs))
+	need("MixAcc", "y", y, B*K)
+	if is32[T]() && B > 0 && K > 0 {
+		mixAcc32(f32(x), ld, f32(w), m, c, cs, y, B, K, first)
+		return
+	}
+	mixAccRef(x, ld, w, m, c, cs, y, B, K, first)
+}
+
+// NormRows writes each of the B rows of y: (B, K) (entries ≥ 0) normalized
+// by its maximum M: out[b] = [y[b]/M, s[b] + log M], exactly 1 at the
+// maximum; [0…, −Inf] when M = 0; all NaN when the row has a NaN.
+// out: (B, K+1).
+func NormRows[T Float](y, s []float64, out []T, B, K int) {
+	need("NormRows", "y", y, B*K)
+	need("NormRows", "s", s, B)
+	need("NormRows", "out", out, B*(K+1))
+	if is32[T]() && B > 0 && K > 0 {
+		normRows32(y, s, f32(out), B, K)
+		return
+	}
+	normRowsRef(y, s, out, B, K)
+}
+
+// QuotF64 writes r[b,k] = g[b·ldg+k] / y[b,k] in float64, 0 where
+// y[b,k] = 0. g: (B, K) with leading dimension ldg; y, r: (B, K).
+func QuotF64[T Float](g []T, ldg int, y, r []float64, B, K int) {
+	need("QuotF64", "g", g, rows(B, K, ldg))
+	need("QuotF64", "y", y, B*K)
+	need("QuotF64", "r", r, B*K)
+	if is32[T]() && B > 0 && K > 0 {
+		quot64x32(f32(g), ldg, y, r, B, K)
+		return
+	}
+	quotF64Ref(g, ldg, y, r, B, K)
+}
+
+// MixGradW adds the weight gradient of one mixing input:
+// dw[k] += Σ_b r[b,k]·x[b·ld+k]·c[b·cs], summed over b in increasing order
+// in float64. r: (B, K); x: (B, ld); dw: (K).
+func MixGradW[T Float](r []float64, x []T, ld int, c []float64, cs int, dw []T, B, K int) {
+	need("MixGradW", "r", r, B*K)
+	need("MixGradW", "x", x, rows(B, K, ld))
+	need("MixGradW", "c", c, rows(B, 1, cs))
+	need("MixGradW", "dw", dw, K)
+	if is32[T]() && B > 0 && K > 0 {
+		mixGradW32(r, f32(x), ld, c, cs, f32(dw), B, K)
+		return
+	}
+	mixGradWRef(r, x, ld, c, cs, dw, B, K)
+}
+
+// MixGradX adds the input gradient of one mixing input:
+// dx[b·ld+k] (+)= r[b,k]·w[k]·x[b·ld+k]·c[b·cs] (set: =), in float64.
+// r: (B, K); w: (K); x, dx: (B, ld).
+func MixGradX[T Float](r []float64, w, x []T, ld int, c []float64, cs int, dx []T, B, K int, set bool) {
+	need("MixGradX", "r", r, B*K)
+	need("MixGradX", "w", w, K)
+	need("MixGradX", "x", x, rows(B, K, ld))
+	need("MixGradX", "c", c, rows(B, 1, cs))
+	need("MixGradX", "dx", dx, rows(B, K, ld))
+	if is32[T]() && B > 0 && K > 0 {
+		mixGradX32(r, f32(w), f32(x), ld, c, cs, f32(dx), B, K, set)
+		return
+	}
+	mixGradXRef(r, w, x, ld, c, cs, dx, B, K, set)
+}
+
+// ScatterRows sums gradient rows by category: for every b not missing
+// (miss nil, or miss[b·xs] false), with c = x[b·xs],
+//
+//	acc[c,k] += g[b·ldg+k],  tot[k] += g[b·ldg+k]     (float64, b in order)
+//
+// g: (B, K) with leading dimension ldg; x, miss: B entries with stride xs;
+// acc: (C, K) for C above every x; tot: (K).
+func ScatterRows[T Float](g []T, ldg int, x []uint8, xs int, miss []bool, acc, tot []float64, B, K int) {
+	need("ScatterRows", "g", g, rows(B, K, ldg))
+	need("ScatterRows", "x", x, rows(B, 1, xs))
+	if miss != nil {
+		need("ScatterRows", "miss", miss, rows(B, 1, xs))
+	}
+	need("ScatterRows", "tot", tot, K)
+	for b := range B {
+		need("ScatterRows", "acc", acc, (int(x[b*xs])+1)*K)
+	}
+	if is32[T]() && B > 0 && K > 0 {
+		scatterRows32(f32(g), ldg, x, xs, miss, acc, tot, B, K)
+		return
+	}
+	scatterRowsRef(g, ldg, x, xs, miss, acc, tot, B, K)
+}
+
+// CatGradSoftmax adds one variable's gradient of a softmax categorical
+// layer: with p[k,c] = tab[c,k]·scale[c],
+//
+//	d[k,c] += acc[c,k] − p[k,c]·tot[k]       (in float64)
+//
+// tab: (C, K); scale: (C); acc: (C, K); tot: (K); d: (K, C).
+func CatGradSoftmax[T Float](tab []T, scale, acc, tot []float64, d []T, K, C int) {
+	need("CatGradSoftmax", "tab", tab, C*K)
+	need("CatGradSoftmax", "scale", scale, C)
+	need("CatGradSoftmax", "acc", acc, C*K)
+	need("CatGradSoftmax", "tot", tot, K)
+	need("CatGradSoftmax", "d", d, K*C)
+	if is32[T]() && K > 0 && C > 0 {
+		catGradSoftmax32(f32(tab), scale, acc, tot, f32(d), K, C)
+		return
+	}
+	catGradSoftmaxRef(tab, scale, acc, tot, d, K, C)
+}

@@ -1,5 +1,7 @@
 // Declarations of vec.c's kernels; see vec.c and vec.go.
 
+#include <stdint.h>
+
 int tenpc_vec_detect(void);
 void tenpc_vec_set_level(int l);
 int tenpc_vec_get_level(void);
@@ -9,3 +11,10 @@ void tenpc_quot(const float *g, long ldg, const float *z, float *t, long B, long
 void tenpc_hadamard(const float *x, long ld, const float *d, float *dx, long B, long K, int set);
 void tenpc_softmax_table(const float *th, long K, long C, float *tab, double *logScale, double *scale, double *work, int *bad);
 void tenpc_adam(float *restrict th, float *restrict g, float *restrict m, float *restrict v, long n, const float *h, int flags);
+void tenpc_mix_acc(const float *x, long ld, const float *w, const double *m, double *c, long cs, double *y, long B, long K, int first);
+void tenpc_norm_rows(const double *y, const double *s, float *out, long B, long K);
+void tenpc_quot64(const float *g, long ldg, const double *y, double *r, long B, long K);
+void tenpc_mix_grad_w(const double *r, const float *x, long ld, const double *c, long cs, float *dw, long B, long K);
+void tenpc_mix_grad_x(const double *r, const float *w, const float *x, long ld, const double *c, long cs, float *dx, long B, long K, int set);
+void tenpc_scatter_rows(const float *g, long ldg, const uint8_t *x, long xs, const uint8_t *miss, double *acc, double *tot, long B, long K);
+void tenpc_cat_grad_softmax(const float *tab, const double *scale, const double *acc, const double *tot, float *d, long K, long C);

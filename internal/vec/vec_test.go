@@ -269,3 +269,145 @@ func TestAdam(t *testing.T) {
 		}
 	})
 }
+
+func checkSame64(t *testing.T, what string, got, want []float64) {
+	t.Helper()
+	for i := range want {
+		if got[i] != want[i] && !(got[i] != got[i] && want[i] != want[i]) {
+			t.Fatalf("%s[%d] = %v, reference %v", what, i, got[i], want[i])
+		}
+	}
+}
+
+// TestMixing runs a two-input mixing fold through every mixing kernel and
+// holds each to the reference, and the forward to a direct float64
+// computation.
+func TestMixing(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(11, 12))
+		for _, K := range []int{1, 8, 32, 37} {
+			const B, H = 7, 2
+			ld := K + 1
+			x := [H][]float32{randRows(rng, B*ld, 0, 1, 0.1), randRows(rng, B*ld, 0, 1, 0.1)}
+			w := [H][]float32{randRows(rng, K, 0.1, 1, 0), randRows(rng, K, 0.1, 1, 0)}
+			for b := range B {
+				x[0][b*ld+K] = float32(-30 * rng.Float64())
+				x[1][b*ld+K] = float32(-30 * rng.Float64())
+			}
+			// Row 1: both inputs zero (log-scale −Inf); row 2: one input zero.
+			x[0][ld+K], x[1][ld+K] = float32(math.Inf(-1)), float32(math.Inf(-1))
+			clear(x[0][ld : ld+K])
+			clear(x[1][ld : ld+K])
+			x[1][2*ld+K] = float32(math.Inf(-1))
+			clear(x[1][2*ld : 2*ld+K])
+			m := make([]float64, B)
+			for b := range B {
+				m[b] = max(float64(x[0][b*ld+K]), float64(x[1][b*ld+K]))
+			}
+			y, wy := make([]float64, B*K), make([]float64, B*K)
+			c, wc := make([]float64, B*H), make([]float64, B*H)
+			for h := range H {
+				MixAcc(x[h], ld, w[h], m, c[h:], H, y, B, K, h == 0)
+				mixAccRef(x[h], ld, w[h], m, wc[h:], H, wy, B, K, h == 0)
+			}
+			checkSame64(t, "y", y, wy)
+			checkSame64(t, "c", c, wc)
+			out, wout := make([]float32, B*(K+1)), make([]float32, B*(K+1))
+			NormRows(y, m, out, B, K)
+			normRowsRef(wy, m, wout, B, K)
+			checkSame(t, "out", out, wout)
+			for b := range B { // against float64 log-sum-exp
+				for k := range K {
+					want := math.Inf(-1)
+					for h := range H {
+						lv := math.Log(float64(w[h][k])*float64(x[h][b*ld+k])) + float64(x[h][b*ld+K])
+						want = math.Log(math.Exp(want) + math.Exp(lv))
+					}
+					got := math.Log(float64(out[b*(K+1)+k])) + float64(out[b*(K+1)+K])
+					if math.IsInf(want, -1) != math.IsInf(got, -1) || (!math.IsInf(want, -1) && math.Abs(got-want) > 1e-5) {
+						t.Fatalf("K=%d row %d unit %d: log-value %v, want %v", K, b, k, got, want)
+					}
+				}
+			}
+			g := randRows(rng, B*ld, -1, 1, 0)
+			r, wr := make([]float64, B*K), make([]float64, B*K)
+			QuotF64(g, ld, y, r, B, K)
+			quotF64Ref(g, ld, wy, wr, B, K)
+			checkSame64(t, "r", r, wr)
+			for h := range H {
+				dw, wdw := randRows(rng, K, -1, 1, 0), make([]float32, K)
+				copy(wdw, dw)
+				MixGradW(r, x[h], ld, c[h:], H, dw, B, K)
+				mixGradWRef(wr, x[h], ld, wc[h:], H, wdw, B, K)
+				checkSame(t, "dw", dw, wdw)
+				for _, set := range []bool{false, true} {
+					dx, wdx := randRows(rng, B*ld, -1, 1, 0), make([]float32, B*ld)
+					copy(wdx, dx)
+					MixGradX(r, w[h], x[h], ld, c[h:], H, dx, B, K, set)
+					mixGradXRef(wr, w[h], x[h], ld, wc[h:], H, wdx, B, K, set)
+					checkSame(t, "dx", dx, wdx)
+				}
+			}
+		}
+	})
+}
+
+func TestNormRowsFloat64(t *testing.T) {
+	y := []float64{1, 4, 2, 0, 0, 0, 1, math.NaN(), 3}
+	s := []float64{0.5, 2, 1}
+	out := make([]float64, 12)
+	NormRows(y, s, out, 3, 3)
+	if out[1] != 1 || out[0] != 0.25 || out[3] != 0.5+math.Log(4) {
+		t.Errorf("row 0 = %v", out[:4])
+	}
+	if out[4] != 0 || !math.IsInf(out[7], -1) {
+		t.Errorf("zero row = %v", out[4:8])
+	}
+	if !math.IsNaN(out[8]) || !math.IsNaN(out[11]) {
+		t.Errorf("NaN row = %v", out[8:])
+	}
+}
+
+func TestCategoricalGradients(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(13, 14))
+		for _, kc := range [][2]int{{1, 2}, {5, 7}, {32, 256}} {
+			K, C := kc[0], kc[1]
+			const B, xs = 40, 3
+			g := randRows(rng, B*(K+1), -1, 1, 0)
+			x := make([]uint8, B*xs)
+			miss := make([]bool, B*xs)
+			for i := range x {
+				x[i] = uint8(rng.IntN(C))
+				miss[i] = rng.IntN(4) == 0
+			}
+			for _, m := range [][]bool{nil, miss} {
+				acc, tot := make([]float64, C*K), make([]float64, K)
+				wacc, wtot := make([]float64, C*K), make([]float64, K)
+				ScatterRows(g, K+1, x, xs, m, acc, tot, B, K)
+				scatterRowsRef(g, K+1, x, xs, m, wacc, wtot, B, K)
+				checkSame64(t, "acc", acc, wacc)
+				checkSame64(t, "tot", tot, wtot)
+				n := 0.0 // every row not missing lands once in tot
+				for b := range B {
+					if m == nil || !m[b*xs] {
+						n += float64(g[b*(K+1)])
+					}
+				}
+				if math.Abs(tot[0]-n) > 1e-12 {
+					t.Fatalf("tot[0] = %v, want %v", tot[0], n)
+				}
+				tab := randRows(rng, C*K, 0, 1, 0)
+				scale := make([]float64, C)
+				for c := range scale {
+					scale[c] = rng.Float64()
+				}
+				d, wd := randRows(rng, K*C, -1, 1, 0), make([]float32, K*C)
+				copy(wd, d)
+				CatGradSoftmax(tab, scale, acc, tot, d, K, C)
+				catGradSoftmaxRef(tab, scale, wacc, wtot, wd, K, C)
+				checkSame(t, "d", d, wd)
+			}
+		}
+	})
+}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/tenpc/tenpc/internal/vec"
 )
 
 // Input layers
@@ -398,18 +400,11 @@ func (t *inputTable[T]) backwardChunk(w int) {
 	clear(tot)
 	for f := lo; f < hi; f++ {
 		for _, v := range t.vars(f) {
-			for b := range B {
-				if t.missing != nil && t.missing[b*V+int(v)] {
-					continue
-				}
-				c := int(t.x[b*V+int(v)])
-				gr := t.buf[(f*B+b)*(K+1) : (f*B+b)*(K+1)+K]
-				a := acc[c*K : (c+1)*K]
-				for k, gk := range gr {
-					a[k] += float64(gk)
-					tot[k] += float64(gk)
-				}
+			var miss []bool
+			if t.missing != nil {
+				miss = t.missing[v:]
 			}
+			vec.ScatterRows(t.buf[f*B*(K+1):(f+1)*B*(K+1)], K+1, t.x[v:], V, miss, acc, tot, B, K)
 			t.gradVar(int(v), acc, tot)
 			// Zero what this variable touched: the rows of its values, and tot.
 			for b := range B {

@@ -266,6 +266,10 @@ func (l *Categorical[T]) gradVar(v int, acc, tot []float64) {
 		tab32 = l.tab[v*C*K : (v+1)*C*K]
 	}
 	scale := l.scale[v*C : (v+1)*C]
+	if l.Param == CategoricalSoftmax && tab32 != nil {
+		vec.CatGradSoftmax(tab32, scale, acc, tot, l.dTheta[v*K*C:(v+1)*K*C], K, C)
+		return
+	}
 	for k := range K {
 		d := l.dTheta[(v*K+k)*C : (v*K+k+1)*C]
 		tk := tot[k]

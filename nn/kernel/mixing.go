@@ -3,6 +3,8 @@ package kernel
 import (
 	"fmt"
 	"math"
+
+	"github.com/tenpc/tenpc/internal/vec"
 )
 
 // Mixing is the mixing (sum) layer of a region with H partitions: unit k of
@@ -27,8 +29,9 @@ import (
 type Mixing[T Float] struct {
 	gather[T]
 
-	y, c  []float64 // per chunk (K), (H)
-	r, cb []float64 // per chunk (B, K), (B, H): backward only
+	// per chunk: y (B, K) the float64 sums, m (B) the aligned log-scales,
+	// cb (B, H) the inputs' factors c_h, r (B, K) G ⊘ y (backward only)
+	y, m, cb, r []float64
 
 	srcs, dSrcs        [][]T
 	w, out, g, dW      []T
@@ -62,14 +65,14 @@ func (l *Mixing[T]) check(name string, srcs [][]T, w, out []T) {
 
 func (l *Mixing[T]) workspace() {
 	l.nc, l.size = chunks(l.F)
-	l.y = grow(l.y, l.nc*l.Kin)
-	l.c = grow(l.c, l.nc*l.A)
+	l.y = grow(l.y, l.nc*l.B*l.Kin)
+	l.m = grow(l.m, l.nc*l.B)
+	l.cb = grow(l.cb, l.nc*l.B*l.A)
 }
 
 func (l *Mixing[T]) workspaceBackward() {
 	l.workspace()
 	l.r = grow(l.r, l.nc*l.B*l.Kin)
-	l.cb = grow(l.cb, l.nc*l.B*l.A)
 }
 
 // Forward computes the layer.
@@ -83,51 +86,37 @@ func (l *Mixing[T]) Forward(srcs [][]T, w, out []T) {
 	l.srcs, l.w, l.out = nil, nil, nil
 }
 
-// sum computes y (float64) for fold f, sample b, and returns the aligned
-// log-scale m (−Inf when every input row is zero; then y is all 0).
-func (l *Mixing[T]) sum(f, b int, y, c []float64) float64 {
-	H, K := l.A, l.Kin
-	m := math.Inf(-1)
-	for h := range H {
-		c[h] = float64(l.in(l.srcs, f*H+h)[b*(K+1)+K])
-		m = max(m, c[h])
-	}
-	if math.IsInf(m, -1) {
-		clear(y)
-		return m
+// sum computes y: (B, K), the float64 sums of fold f, with the aligned
+// log-scales m: (B) (−Inf for a sample whose inputs are all zero; then its
+// y row is all 0) and the inputs' factors cb: (B, H).
+func (l *Mixing[T]) sum(f int, y, m, cb []float64) {
+	B, H, K := l.B, l.A, l.Kin
+	for b := range B {
+		m[b] = math.Inf(-1)
 	}
 	for h := range H {
-		if c[h] == m {
-			c[h] = 1 // the largest input: skip the exp
-		} else {
-			c[h] = math.Exp(c[h] - m) // exp(−Inf) = 0 drops a zero input
-		}
-		ch := c[h]
-		x := l.in(l.srcs, f*H+h)[b*(K+1) : b*(K+1)+K]
-		w := l.w[(f*H+h)*K : (f*H+h+1)*K]
-		w, y := w[:len(x)], y[:len(x)] // one bounds check, not one per k
-		if h == 0 {
-			for k, v := range x {
-				y[k] = float64(w[k]) * float64(v) * ch
-			}
-			continue
-		}
-		for k, v := range x {
-			y[k] += float64(w[k]) * float64(v) * ch
+		x := l.in(l.srcs, f*H+h)
+		for b := range B {
+			m[b] = max(m[b], float64(x[b*(K+1)+K]))
 		}
 	}
-	return m
+	for h := range H {
+		x, w := l.in(l.srcs, f*H+h), l.w[(f*H+h)*K:(f*H+h+1)*K]
+		vec.MixAcc(x, K+1, w, m, cb[h:], H, y, B, K, h == 0)
+	}
+}
+
+func (l *Mixing[T]) chunkWork(ch int) (y, m, cb []float64) {
+	B, H, K := l.B, l.A, l.Kin
+	return l.y[ch*B*K : (ch+1)*B*K], l.m[ch*B : (ch+1)*B], l.cb[ch*B*H : (ch+1)*B*H]
 }
 
 func (l *Mixing[T]) forwardChunk(ch int) {
-	B, H, K := l.B, l.A, l.Kin
-	y, c := l.y[ch*K:(ch+1)*K], l.c[ch*H:(ch+1)*H]
+	B, K := l.B, l.Kin
+	y, m, cb := l.chunkWork(ch)
 	for f := ch * l.size; f < min(l.F, (ch+1)*l.size); f++ {
-		out := l.out[f*B*(K+1) : (f+1)*B*(K+1)]
-		for b := range B {
-			m := l.sum(f, b, y, c)
-			normalize(y, m, out[b*(K+1):(b+1)*(K+1)])
-		}
+		l.sum(f, y, m, cb)
+		vec.NormRows(y, m, l.out[f*B*(K+1):(f+1)*B*(K+1)], B, K)
 	}
 }
 
@@ -151,51 +140,19 @@ func (l *Mixing[T]) Backward(srcs [][]T, w, g []T, dSrcs [][]T, dW []T) {
 
 func (l *Mixing[T]) backwardChunk(ch int) {
 	B, H, K := l.B, l.A, l.Kin
-	y := l.y[ch*K : (ch+1)*K]
-	r, cb := l.r[ch*B*K:(ch+1)*B*K], l.cb[ch*B*H:(ch+1)*B*H]
+	y, m, cb := l.chunkWork(ch)
+	r := l.r[ch*B*K : (ch+1)*B*K]
 	for f := ch * l.size; f < min(l.F, (ch+1)*l.size); f++ {
-		g := l.g[f*B*(K+1) : (f+1)*B*(K+1)]
-		// r = G ⊘ y (0 where y = 0, and for all-zero rows)   (B, K)
-		for b := range B {
-			rr, c := r[b*K:(b+1)*K], cb[b*H:(b+1)*H]
-			if math.IsInf(l.sum(f, b, y, c), -1) {
-				clear(rr)
-				clear(c)
-				continue
-			}
-			for k, v := range y {
-				rr[k] = 0
-				if v != 0 {
-					rr[k] = float64(g[b*(K+1)+k]) / v
-				}
-			}
-		}
+		// r = G ⊘ y (0 where y = 0, which covers all-zero rows)   (B, K)
+		l.sum(f, y, m, cb)
+		vec.QuotF64(l.g[f*B*(K+1):(f+1)*B*(K+1)], K+1, y, r, B, K)
 		for h := range H {
 			x := l.in(l.srcs, f*H+h)
 			if l.dW != nil { // dw[f,h,k] += Σ_b r_k x_h[k] c_h, summed in float64
-				dw := l.dW[(f*H+h)*K : (f*H+h+1)*K]
-				for k := range K {
-					s := 0.0
-					for b := range B {
-						s += r[b*K+k] * float64(x[b*(K+1)+k]) * cb[b*H+h]
-					}
-					dw[k] += T(s)
-				}
+				vec.MixGradW(r, x, K+1, cb[h:], H, l.dW[(f*H+h)*K:(f*H+h+1)*K], B, K)
 			}
 			if dx, set := l.dInSet(l.dSrcs, f*H+h); dx != nil { // dlog x_h[k] += r_k w x_h[k] c_h
-				w := l.w[(f*H+h)*K : (f*H+h+1)*K]
-				for b := range B {
-					o, xr, rr, c := dx[b*(K+1):b*(K+1)+K], x[b*(K+1):b*(K+1)+K], r[b*K:(b+1)*K], cb[b*H+h]
-					if set {
-						for k, v := range xr {
-							o[k] = T(rr[k] * float64(w[k]) * float64(v) * c)
-						}
-						continue
-					}
-					for k, v := range xr {
-						o[k] += T(rr[k] * float64(w[k]) * float64(v) * c)
-					}
-				}
+				vec.MixGradX(r, l.w[(f*H+h)*K:(f*H+h+1)*K], x, K+1, cb[h:], H, dx, B, K, set)
 			}
 		}
 	}
