@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
+	"github.com/tenpc/tenpc/internal/vec"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -299,19 +302,31 @@ func addGrad(p *Param, v G.Value) error {
 	}
 	switch src := t.Data().(type) {
 	case []float32:
-		dst := p.Grad32()
-		for i, x := range src {
-			dst[i] += x
-		}
+		inChunks(len(src), func(lo, hi int) { vec.Add(p.Grad32()[lo:hi], src[lo:hi]) })
 	case []float64:
-		dst := p.Grad64()
-		for i, x := range src {
-			dst[i] += x
-		}
+		inChunks(len(src), func(lo, hi int) { vec.Add(p.Grad64()[lo:hi], src[lo:hi]) })
 	default:
 		return fmt.Errorf("nn: gradient of %q has type %T", p.name, src)
 	}
 	return nil
+}
+
+// inChunks runs fn over [0, n) split in one contiguous chunk per worker
+// (GOMAXPROCS), or in one call when n is small.
+func inChunks(n int, fn func(lo, hi int)) {
+	const minChunk = 1 << 16
+	w := min(runtime.GOMAXPROCS(0), n/minChunk)
+	if w <= 1 {
+		fn(0, n)
+		return
+	}
+	size := (n + w - 1) / w
+	var wg sync.WaitGroup
+	for lo := size; lo < n; lo += size {
+		wg.Go(func() { fn(lo, min(lo+size, n)) })
+	}
+	fn(0, min(size, n))
+	wg.Wait()
 }
 
 // NonFiniteError reports a NaN or infinite gradient: the parameter (its
@@ -330,19 +345,12 @@ func nonFinite(v G.Value) (int, bool) {
 	if !ok {
 		return 0, false
 	}
+	i := -1
 	switch d := t.Data().(type) {
 	case []float32:
-		for i, x := range d {
-			if x != x || x > math.MaxFloat32 || x < -math.MaxFloat32 {
-				return i, true
-			}
-		}
+		i = vec.FirstNonFinite(d)
 	case []float64:
-		for i, x := range d {
-			if math.IsNaN(x) || math.IsInf(x, 0) {
-				return i, true
-			}
-		}
+		i = vec.FirstNonFinite(d)
 	}
-	return 0, false
+	return i, i >= 0
 }

@@ -100,3 +100,15 @@ func scatterRows32(g []float32, ldg int, x []uint8, xs int, miss []bool, acc, to
 func catGradSoftmax32(tab []float32, scale, acc, tot []float64, d []float32, K, nv int) {
 	C.tenpc_cat_grad_softmax(p(tab), pd(scale), pd(acc), pd(tot), p(d), C.long(K), C.long(nv))
 }
+
+func firstNonFinite32(s []float32) int {
+	var at C.long
+	C.tenpc_first_non_finite(p(s), C.long(len(s)), &at)
+	return int(at)
+}
+
+func add32(dst, src []float32) { C.tenpc_add(p(dst), p(src), C.long(len(dst))) }
+
+func addRows32(dst, src []float32, ld, B, K int) {
+	C.tenpc_add_rows(p(dst), p(src), C.long(ld), C.long(B), C.long(K))
+}

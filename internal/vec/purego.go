@@ -49,3 +49,9 @@ func scatterRows32(g []float32, ldg int, x []uint8, xs int, miss []bool, acc, to
 func catGradSoftmax32(tab []float32, scale, acc, tot []float64, d []float32, K, C int) {
 	catGradSoftmaxRef(tab, scale, acc, tot, d, K, C)
 }
+
+func firstNonFinite32(s []float32) int { return firstNonFiniteRef(s) }
+
+func add32(dst, src []float32) { addRef(dst, src) }
+
+func addRows32(dst, src []float32, ld, B, K int) { addRowsRef(dst, src, ld, B, K) }

@@ -302,3 +302,28 @@ func catGradSoftmaxRef[T Float](tab []T, scale, acc, tot []float64, d []T, K, C 
 		}
 	}
 }
+
+func firstNonFiniteRef[T Float](s []T) int {
+	for i, x := range s {
+		if d := x - x; d != 0 || d != d {
+			return i
+		}
+	}
+	return -1
+}
+
+func addRef[T Float](dst, src []T) {
+	src = src[:len(dst)]
+	for i, x := range src {
+		dst[i] += x
+	}
+}
+
+func addRowsRef[T Float](dst, src []T, ld, B, K int) {
+	for b := range B {
+		d, s := dst[b*ld:b*ld+K], src[b*ld:b*ld+K]
+		for k, x := range s {
+			d[k] += x
+		}
+	}
+}

@@ -415,3 +415,45 @@ BODY void cat_grad_softmax_body(const float *tab, const double *scale, const dou
 		}
 	}
 }
+
+// ---- gradient bookkeeping -------------------------------------------------
+
+// first_non_finite: the index of the first NaN or ±Inf in s[0:n], or −1.
+// Blocks of 256 are checked vectorized (x − x is 0 exactly for finite x);
+// a block with a hit is scanned for the first.
+MULTI(first_non_finite, (const float *s, long n, long *at), (s, n, at))
+BODY void first_non_finite_body(const float *s, long n, long *at) {
+	*at = -1;
+	for (long lo = 0; lo < n; lo += 256) {
+		long hi = lo + 256 < n ? lo + 256 : n;
+		int bad = 0;
+		for (long i = lo; i < hi; i++) {
+			float d = s[i] - s[i];
+			bad |= d != 0 || d != d;
+		}
+		if (!bad)
+			continue;
+		for (long i = lo; i < hi; i++) {
+			float d = s[i] - s[i];
+			if (d != 0 || d != d) {
+				*at = i;
+				return;
+			}
+		}
+	}
+}
+
+// add: dst[i] += src[i] for i < n.
+MULTI(add, (float *restrict dst, const float *restrict src, long n), (dst, src, n))
+BODY void add_body(float *restrict dst, const float *restrict src, long n) {
+	for (long i = 0; i < n; i++)
+		dst[i] += src[i];
+}
+
+// add_rows: dst[b·ld+k] += src[b·ld+k] for k < K.
+MULTI(add_rows, (float *restrict dst, const float *restrict src, long ld, long B, long K), (dst, src, ld, B, K))
+BODY void add_rows_body(float *restrict dst, const float *restrict src, long ld, long B, long K) {
+	for (long b = 0; b < B; b++)
+		for (long k = 0; k < K; k++)
+			dst[b * ld + k] += src[b * ld + k];
+}

@@ -281,3 +281,33 @@ func CatGradSoftmax[T Float](tab []T, scale, acc, tot []float64, d []T, K, C int
 	}
 	catGradSoftmaxRef(tab, scale, acc, tot, d, K, C)
 }
+
+// FirstNonFinite returns the index of the first NaN or ±Inf in s, or −1.
+func FirstNonFinite[T Float](s []T) int {
+	if is32[T]() && len(s) > 0 {
+		return firstNonFinite32(f32(s))
+	}
+	return firstNonFiniteRef(s)
+}
+
+// Add adds src into dst element-wise (len(dst) elements).
+func Add[T Float](dst, src []T) {
+	need("Add", "src", src, len(dst))
+	if is32[T]() && len(dst) > 0 {
+		add32(f32(dst), f32(src))
+		return
+	}
+	addRef(dst, src)
+}
+
+// AddRows adds the first K entries of each of B rows of src into dst, both
+// with leading dimension ld.
+func AddRows[T Float](dst, src []T, ld, B, K int) {
+	need("AddRows", "dst", dst, rows(B, K, ld))
+	need("AddRows", "src", src, rows(B, K, ld))
+	if is32[T]() && B > 0 && K > 0 {
+		addRows32(f32(dst), f32(src), ld, B, K)
+		return
+	}
+	addRowsRef(dst, src, ld, B, K)
+}

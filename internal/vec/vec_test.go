@@ -411,3 +411,40 @@ func TestCategoricalGradients(t *testing.T) {
 		}
 	})
 }
+
+func TestGradientBookkeeping(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(15, 16))
+		s := randRows(rng, 1000, -1e30, 1e30, 0)
+		if i := FirstNonFinite(s); i != -1 {
+			t.Fatalf("finite slice: FirstNonFinite = %d", i)
+		}
+		for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+			for _, at := range []int{0, 255, 256, 700, 999} {
+				c := append([]float32(nil), s...)
+				c[at] = bad
+				c[min(at+3, 999)] = bad
+				if i := FirstNonFinite(c); i != at {
+					t.Fatalf("%v at %d: FirstNonFinite = %d", bad, at, i)
+				}
+			}
+		}
+		if FirstNonFinite([]float64{1, math.Inf(1)}) != 1 || FirstNonFinite([]float32{}) != -1 {
+			t.Fatal("FirstNonFinite of float64 or empty slices")
+		}
+		dst, src := randRows(rng, 1003, -1, 1, 0), randRows(rng, 1003, -1, 1, 0)
+		want := append([]float32(nil), dst...)
+		Add(dst, src)
+		addRef(want, src)
+		checkSame(t, "Add", dst, want)
+		const B, K, ld = 9, 31, 33
+		dst, src = randRows(rng, B*ld, -1, 1, 0), randRows(rng, B*ld, -1, 1, 0)
+		want = append([]float32(nil), dst...)
+		AddRows(dst, src, ld, B, K)
+		addRowsRef(want, src, ld, B, K)
+		checkSame(t, "AddRows", dst, want)
+		if dst[K] != want[K] || dst[K+1] != want[K+1] {
+			t.Fatal("AddRows touched entries past K")
+		}
+	})
+}

@@ -3,6 +3,7 @@ package kernel
 import (
 	"fmt"
 
+	"github.com/tenpc/tenpc/internal/vec"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/blas/gonum"
@@ -189,13 +190,7 @@ func (g *gather[T]) reduceTarget(t int) {
 	dst := g.dSrcs[r.Src][int(r.Fold)*n : int(r.Fold)*n+n]
 	for _, i := range refs {
 		s := int(g.slot[i])
-		src := g.scratch[s*n : s*n+n]
-		for b := range g.B {
-			d := dst[b*(g.Kin+1) : b*(g.Kin+1)+g.Kin]
-			for j, v := range src[b*(g.Kin+1) : b*(g.Kin+1)+g.Kin] {
-				d[j] += v
-			}
-		}
+		vec.AddRows(dst, g.scratch[s*n:s*n+n], g.Kin+1, g.B, g.Kin)
 	}
 }
 
