@@ -112,3 +112,7 @@ func add32(dst, src []float32) { C.tenpc_add(p(dst), p(src), C.long(len(dst))) }
 func addRows32(dst, src []float32, ld, B, K int) {
 	C.tenpc_add_rows(p(dst), p(src), C.long(ld), C.long(B), C.long(K))
 }
+
+func gemm32(M, N, P int, a []float32, sai, sap int, b []float32, ldb int, accumulate bool, c []float32, ldc int) {
+	C.tenpc_gemm(C.long(M), C.long(N), C.long(P), p(a), C.long(sai), C.long(sap), p(b), C.long(ldb), cbool(accumulate), p(c), C.long(ldc))
+}

@@ -327,3 +327,18 @@ func addRowsRef[T Float](dst, src []T, ld, B, K int) {
 		}
 	}
 }
+
+func gemmRef[T Float](M, N, P int, a []T, sai, sap int, b []T, ldb int, accumulate bool, c []T, ldc int) {
+	for i := range M {
+		ci := c[i*ldc : i*ldc+N]
+		if !accumulate {
+			clear(ci)
+		}
+		for p := range P {
+			av, bp := a[i*sai+p*sap], b[p*ldb:p*ldb+N]
+			for j, x := range bp {
+				ci[j] += av * x
+			}
+		}
+	}
+}

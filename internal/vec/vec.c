@@ -67,6 +67,23 @@ int tenpc_vec_get_level(void) { return level; }
 		}                                                           \
 	}
 
+// MULTI_FMA is MULTI for bodies with a last argument fma: 1 in the v4 and v3
+// builds (fused multiply-adds), 0 in the baseline (separate products and
+// sums; the baseline target has no FMA instruction).
+#define MULTI_FMA(name, params, args)                                      \
+	BODY void name##_body(MULTI_UNPAREN params, int fma);                  \
+	TARGET_V4 static void name##_v4 params { name##_body(MULTI_UNPAREN args, 1); } \
+	TARGET_V3 static void name##_v3 params { name##_body(MULTI_UNPAREN args, 1); } \
+	static void name##_v1 params { name##_body(MULTI_UNPAREN args, 0); }   \
+	void tenpc_##name params {                                             \
+		switch (level) {                                                   \
+		case 2: name##_v4 args; return;                                    \
+		case 1: name##_v3 args; return;                                    \
+		default: name##_v1 args; return;                                   \
+		}                                                                  \
+	}
+#define MULTI_UNPAREN(...) __VA_ARGS__
+
 // ---- CP layer -------------------------------------------------------------
 
 // prod_norm: for each row b, H = z0[b]·z1[b] in double (K entries), m = max H,
@@ -456,4 +473,76 @@ BODY void add_rows_body(float *restrict dst, const float *restrict src, long ld,
 	for (long b = 0; b < B; b++)
 		for (long k = 0; k < K; k++)
 			dst[b * ld + k] += src[b * ld + k];
+}
+
+// ---- small GEMM -----------------------------------------------------------
+
+#define GEMM_MR 4
+#define GEMM_NR 32
+
+// gemm: C[i, 0:N] (beta 0: =, else +=) Σ_p a[i·sai + p·sap] · Bm[p·ldb + 0:N]
+// for i < M: every row of C a combination of rows of Bm, register-blocked
+// in tiles of GEMM_MR rows by GEMM_NR columns, no packing. With (sai, sap)
+// = (lda, 1) the left factor is A, with (1, lda) it is Aᵀ.
+MULTI_FMA(gemm,
+	  (long M, long N, long P, const float *a, long sai, long sap, const float *Bm, long ldb, int beta, float *Cm, long ldc),
+	  (M, N, P, a, sai, sap, Bm, ldb, beta, Cm, ldc))
+BODY void gemm_body(long M, long N, long P, const float *a, long sai, long sap, const float *Bm, long ldb, int beta, float *Cm, long ldc, int fma) {
+	long i0 = 0;
+	for (; i0 + GEMM_MR <= M; i0 += GEMM_MR) {
+		long j0 = 0;
+		for (; j0 + GEMM_NR <= N; j0 += GEMM_NR) {
+			float acc[GEMM_MR][GEMM_NR];
+			for (int r = 0; r < GEMM_MR; r++)
+				for (int j = 0; j < GEMM_NR; j++)
+					acc[r][j] = 0;
+			for (long p = 0; p < P; p++) {
+				const float *b = Bm + p * ldb + j0;
+				for (int r = 0; r < GEMM_MR; r++) {
+					float av = a[(i0 + r) * sai + p * sap];
+					for (int j = 0; j < GEMM_NR; j++)
+						acc[r][j] = fma ? __builtin_fmaf(av, b[j], acc[r][j]) : acc[r][j] + av * b[j];
+				}
+			}
+			for (int r = 0; r < GEMM_MR; r++) {
+				float *c = Cm + (i0 + r) * ldc + j0;
+				for (int j = 0; j < GEMM_NR; j++)
+					c[j] = beta ? c[j] + acc[r][j] : acc[r][j];
+			}
+		}
+		if (j0 < N) { // the last columns, one row at a time
+			for (int r = 0; r < GEMM_MR; r++) {
+				float acc[GEMM_NR];
+				long n = N - j0;
+				for (long j = 0; j < n; j++)
+					acc[j] = 0;
+				for (long p = 0; p < P; p++) {
+					const float *b = Bm + p * ldb + j0;
+					float av = a[(i0 + r) * sai + p * sap];
+					for (long j = 0; j < n; j++)
+						acc[j] = fma ? __builtin_fmaf(av, b[j], acc[j]) : acc[j] + av * b[j];
+				}
+				float *c = Cm + (i0 + r) * ldc + j0;
+				for (long j = 0; j < n; j++)
+					c[j] = beta ? c[j] + acc[j] : acc[j];
+			}
+		}
+	}
+	for (; i0 < M; i0++) { // the last rows
+		for (long j0 = 0; j0 < N; j0 += GEMM_NR) {
+			long n = N - j0 < GEMM_NR ? N - j0 : GEMM_NR;
+			float acc[GEMM_NR];
+			for (long j = 0; j < n; j++)
+				acc[j] = 0;
+			for (long p = 0; p < P; p++) {
+				const float *b = Bm + p * ldb + j0;
+				float av = a[i0 * sai + p * sap];
+				for (long j = 0; j < n; j++)
+					acc[j] = fma ? __builtin_fmaf(av, b[j], acc[j]) : acc[j] + av * b[j];
+			}
+			float *c = Cm + i0 * ldc + j0;
+			for (long j = 0; j < n; j++)
+				c[j] = beta ? c[j] + acc[j] : acc[j];
+		}
+	}
 }

@@ -311,3 +311,28 @@ func AddRows[T Float](dst, src []T, ld, B, K int) {
 	}
 	addRowsRef(dst, src, ld, B, K)
 }
+
+// GemmRows computes, for i < M,
+//
+//	c[i·ldc + 0:N] (accumulate: +=, else =) Σ_{p<P} a[i·sai + p·sap] · b[p·ldb + 0:N]
+//
+// a product whose left factor is A (sai, sap = lda, 1) or Aᵀ (1, lda) and
+// whose right factor is row-major: C = op(A)·B for the small shapes of
+// circuit layers (K ≤ a few hundred), register-blocked without packing.
+// The float32 C kernel fuses multiply-adds where the CPU has FMA; results
+// may then differ from the reference loop in the last bits.
+func GemmRows[T Float](M, N, P int, a []T, sai, sap int, b []T, ldb int, accumulate bool, c []T, ldc int) {
+	if M == 0 || N == 0 {
+		return
+	}
+	if P > 0 {
+		need("GemmRows", "a", a, (M-1)*sai+(P-1)*sap+1)
+		need("GemmRows", "b", b, rows(P, N, ldb))
+	}
+	need("GemmRows", "c", c, rows(M, N, ldc))
+	if is32[T]() && P > 0 {
+		gemm32(M, N, P, f32(a), sai, sap, f32(b), ldb, accumulate, f32(c), ldc)
+		return
+	}
+	gemmRef(M, N, P, a, sai, sap, b, ldb, accumulate, c, ldc)
+}

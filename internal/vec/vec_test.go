@@ -448,3 +448,49 @@ func TestGradientBookkeeping(t *testing.T) {
 		}
 	})
 }
+
+// TestGemmRows holds GemmRows to a float64 product over shapes that cover
+// whole register tiles, edge rows and columns, both orientations of the
+// left factor, and accumulation.
+func TestGemmRows(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(17, 18))
+		for _, sh := range [][3]int{{256, 32, 32}, {7, 5, 3}, {33, 70, 9}, {4, 32, 1}, {1, 1, 1}, {13, 64, 100}} {
+			M, N, P := sh[0], sh[1], sh[2]
+			for _, trans := range []bool{false, true} {
+				for _, acc := range []bool{false, true} {
+					lda, ldb, ldc := P+1, N+2, N+3
+					sai, sap := lda, 1
+					na := M * lda
+					if trans {
+						lda = M + 1
+						sai, sap, na = 1, lda, P*lda
+					}
+					a, b := randRows(rng, na, -1, 1, 0), randRows(rng, P*ldb, -1, 1, 0)
+					c := randRows(rng, M*ldc, -1, 1, 0)
+					want := make([]float64, len(c))
+					for i := range M {
+						for j := range ldc {
+							want[i*ldc+j] = float64(c[i*ldc+j])
+							if j >= N {
+								continue
+							}
+							if !acc {
+								want[i*ldc+j] = 0
+							}
+							for p := range P {
+								want[i*ldc+j] += float64(a[i*sai+p*sap]) * float64(b[p*ldb+j])
+							}
+						}
+					}
+					GemmRows(M, N, P, a, sai, sap, b, ldb, acc, c, ldc)
+					for i, w := range want {
+						if math.Abs(float64(c[i])-w) > 1e-5*(1+float64(P)) {
+							t.Fatalf("M=%d N=%d P=%d trans=%v acc=%v: c[%d] = %v, want %v", M, N, P, trans, acc, i, c[i], w)
+						}
+					}
+				}
+			}
+		}
+	})
+}

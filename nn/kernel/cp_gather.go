@@ -2,6 +2,8 @@ package kernel
 
 import (
 	"fmt"
+	"sync"
+	"unsafe"
 
 	"github.com/tenpc/tenpc/internal/vec"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -217,7 +219,15 @@ func grow[T any](s []T, n int) []T {
 // goroutine per worker, so with that implementation C is computed in tiles
 // of at most 128×64, which gonum runs serially. The tiling is fixed, so
 // results do not depend on the worker count.
+//
+// float32 products go to vec.GemmRows when the C kernels are built in (beta
+// must then be 0 or 1): at the sizes of circuit layers its unpacked,
+// register-blocked loop beats both BLAS implementations.
 func gemm[T Float](tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if nativeGemm && isFloat32[T]() && (beta == 0 || beta == 1) {
+		gemmRows(tA, tB, m, n, k, a, lda, b, ldb, beta == 1, c, ldc)
+		return
+	}
 	if !pureGo[T]() || (m <= 128 && n <= 64) {
 		Gemm(tA, tB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
 		return
@@ -238,6 +248,37 @@ func gemm[T Float](tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, bet
 			Gemm(tA, tB, mi, nj, k, 1, ai, lda, bj, ldb, beta, c[i0*ldc+j0:], ldc)
 		}
 	}
+}
+
+// nativeGemm: vec's float32 kernels are C (cgo build without purego).
+var nativeGemm, _ = vec.Native()
+
+// transposes holds scratch for gemmRows' transposed right factors.
+var transposes = sync.Pool{New: func() any { return new([]float32) }}
+
+// gemmRows is gemm through vec.GemmRows, which wants the right factor
+// row-major: a transposed B (n×k) is first copied out as Bᵀ (k×n).
+func gemmRows[T Float](tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, accumulate bool, c []T, ldc int) {
+	sai, sap := lda, 1
+	if tA {
+		sai, sap = 1, lda
+	}
+	if !tB {
+		vec.GemmRows(m, n, k, a, sai, sap, b, ldb, accumulate, c, ldc)
+		return
+	}
+	buf := transposes.Get().(*[]float32)
+	if cap(*buf) < k*n {
+		*buf = make([]float32, k*n)
+	}
+	bt := unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(*buf))), k*n)
+	for j := range n {
+		for p, v := range b[j*ldb : j*ldb+k] {
+			bt[p*n+j] = v
+		}
+	}
+	vec.GemmRows(m, n, k, a, sai, sap, bt, n, accumulate, c, ldc)
+	transposes.Put(buf)
 }
 
 func pureGo[T Float]() bool {
