@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/tenpc/tenpc/internal/vec"
 	"github.com/tenpc/tenpc/nn"
 	"github.com/tenpc/tenpc/nn/kernel"
 )
@@ -246,9 +247,7 @@ func (o *reparamOp[T]) Backward(in []nn.Buf, out, g nn.Buf, dIn []nn.Buf) {
 	w, gv, d := view[T](out), view[T](g), view[T](dIn[0])
 	switch o.kind {
 	case Clamp:
-		for i, v := range gv {
-			d[i] += v
-		}
+		inRanges(len(gv), func(lo, hi int) { vec.Add(d[lo:hi], gv[lo:hi]) })
 	case Exp:
 		for i, v := range gv {
 			d[i] += v * w[i]

@@ -321,11 +321,12 @@ func (o fusedBwd) Do(vals ...G.Value) (G.Value, error) {
 	return s.dIn[o.i], nil
 }
 
+// clearBuf zeroes t, in parallel chunks when it is large.
 func clearBuf(t *tensor.Dense) {
 	switch d := t.Data().(type) {
 	case []float32:
-		clear(d)
+		inChunks(len(d), func(_, lo, hi int) { clear(d[lo:hi]) })
 	case []float64:
-		clear(d)
+		inChunks(len(d), func(_, lo, hi int) { clear(d[lo:hi]) })
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"gorgonia.org/tensor"
 )
 
 // checkProgramGrad compares Step's gradients with central finite differences
@@ -216,5 +218,25 @@ func TestStepNonFiniteGradient(t *testing.T) {
 		if v != 0 {
 			t.Errorf("grad[%d] = %v after a failed step, want 0", i, v)
 		}
+	}
+}
+
+// nonFinite splits large gradients in chunks checked in parallel; it must
+// still report the first offending element.
+func TestNonFiniteFirstAcrossChunks(t *testing.T) {
+	const n = 5 * minChunk
+	d := make([]float32, n)
+	v := tensor.New(tensor.WithShape(n), tensor.WithBacking(d))
+	if _, bad := nonFinite(v); bad {
+		t.Fatal("all-zero gradient reported non-finite")
+	}
+	d[n-1] = float32(math.Inf(1))
+	d[3*minChunk+7] = float32(math.NaN())
+	if i, bad := nonFinite(v); !bad || i != 3*minChunk+7 {
+		t.Fatalf("nonFinite = %d, %v; want %d", i, bad, 3*minChunk+7)
+	}
+	d[5] = float32(math.Inf(-1))
+	if i, _ := nonFinite(v); i != 5 {
+		t.Fatalf("nonFinite = %d, want 5", i)
 	}
 }
