@@ -327,18 +327,19 @@ func innerLayerOp[T kernel.Float](c *Circuit, l *LayerPlan, wr kernel.Wiring, na
 }
 
 // inputNode wires the data pass's input layer: x (B, V) and missing (B, V).
-func (c *Circuit) inputNode(g *nn.Graph, x, missing *nn.Node, b int, em bool) (*nn.Node, error) {
+func (c *Circuit) inputNode(g *nn.Graph, x, missing *nn.Node, b int, em, train bool) (*nn.Node, error) {
 	if c.opts.DType == nn.Float64 {
-		return inputOpNode[float64](c, g, x, missing, b, em)
+		return inputOpNode[float64](c, g, x, missing, b, em, train)
 	}
-	return inputOpNode[float32](c, g, x, missing, b, em)
+	return inputOpNode[float32](c, g, x, missing, b, em, train)
 }
 
 // inputOpNode wires the data pass's input layer. Under EM the categorical
 // logits are kept normalized (log-probabilities), so the layer reads them
 // with the exp parameterization: the same forward, and a gradient that is
-// exactly the expected counts.
-func inputOpNode[T kernel.Float](c *Circuit, g *nn.Graph, x, missing *nn.Node, b int, em bool) (*nn.Node, error) {
+// exactly the expected counts. A training program's categorical table does
+// not look for unchanged parameters (the optimizer changes them all).
+func inputOpNode[T kernel.Float](c *Circuit, g *nn.Graph, x, missing *nn.Node, b int, em, train bool) (*nn.Node, error) {
 	p, o := c.plan, &c.opts
 	op := &inputOp[T]{kind: o.Input, F: len(p.Leaves), B: b, K: p.InputUnits, V: p.NumVars}
 	leafVars := p.LeafVars
@@ -358,6 +359,9 @@ func inputOpNode[T kernel.Float](c *Circuit, g *nn.Graph, x, missing *nn.Node, b
 			param = kernel.CategoricalExp
 		}
 		op.cat, err = kernel.NewCategorical[T](p.LeafOff, leafVars, p.NumSlots, p.InputUnits, o.Values, param)
+		if err == nil && train {
+			op.cat.SetReuse(false)
+		}
 		ins = append(ins, g.Param(c.Input.Logits))
 	case Bernoulli:
 		op.bin, err = kernel.NewBernoulli[T](p.LeafOff, leafVars, p.NumSlots, p.InputUnits)
@@ -415,13 +419,13 @@ type Nodes struct {
 // named prefix+"x" and prefix+"missing", and the circuit's and partition
 // function's log-values.
 func (c *Circuit) Wire(g *nn.Graph, b int, prefix string) (*Nodes, error) {
-	return c.wire(g, b, prefix, false)
+	return c.wire(g, b, prefix, false, false)
 }
 
 // wire builds the evaluation; em selects the EM wiring (exp-parameterized
 // categorical inputs, no partition-function pass: EM keeps the circuit
 // normalized).
-func (c *Circuit) wire(g *nn.Graph, b int, prefix string, em bool) (*Nodes, error) {
+func (c *Circuit) wire(g *nn.Graph, b int, prefix string, em, train bool) (*Nodes, error) {
 	if g.DType() != c.opts.DType {
 		return nil, fmt.Errorf("circuit: graph is %v, circuit is %v", g.DType(), c.opts.DType)
 	}
@@ -433,7 +437,7 @@ func (c *Circuit) wire(g *nn.Graph, b int, prefix string, em bool) (*Nodes, erro
 	}
 	n.Missing = g.InputOf(prefix+"missing", nn.Uint8, b, c.plan.NumVars)
 	r := c.bindParams(g)
-	in, err := c.inputNode(g, n.X, n.Missing, b, em)
+	in, err := c.inputNode(g, n.X, n.Missing, b, em, train)
 	if err != nil {
 		return nil, err
 	}

@@ -55,7 +55,7 @@ func (c *Circuit) compile(b int, train, em bool) (*Program, error) {
 		return nil, err
 	}
 	g := nn.NewGraph(c.opts.DType)
-	nodes, err := c.wire(g, b, "", em)
+	nodes, err := c.wire(g, b, "", em, train)
 	if err != nil {
 		return nil, err
 	}

@@ -59,3 +59,5 @@ func addRows32(dst, src []float32, ld, B, K int) { addRowsRef(dst, src, ld, B, K
 func gemm32(M, N, P int, a []float32, sai, sap int, b []float32, ldb int, accumulate bool, c []float32, ldc int) {
 	gemmRef(M, N, P, a, sai, sap, b, ldb, accumulate, c, ldc)
 }
+
+func transpose32(src []float32, ld, rows, cols int, dst []float32) { transposeRef(src, ld, rows, cols, dst) }

@@ -342,3 +342,11 @@ func gemmRef[T Float](M, N, P int, a []T, sai, sap int, b []T, ldb int, accumula
 		}
 	}
 }
+
+func transposeRef[T Float](src []T, ld, rows, cols int, dst []T) {
+	for i := range rows {
+		for j, v := range src[i*ld : i*ld+cols] {
+			dst[j*rows+i] = v
+		}
+	}
+}

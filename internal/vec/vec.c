@@ -546,3 +546,17 @@ BODY void gemm_body(long M, long N, long P, const float *a, long sai, long sap, 
 		}
 	}
 }
+
+// transpose: dst[j·rows + i] = src[i·ld + j] for i < rows, j < cols, in
+// 8×8 blocks.
+MULTI(transpose, (const float *restrict src, long ld, long rows, long cols, float *restrict dst),
+      (src, ld, rows, cols, dst))
+BODY void transpose_body(const float *restrict src, long ld, long rows, long cols, float *restrict dst) {
+	for (long i0 = 0; i0 < rows; i0 += 8)
+		for (long j0 = 0; j0 < cols; j0 += 8) {
+			long ni = rows - i0 < 8 ? rows - i0 : 8, nj = cols - j0 < 8 ? cols - j0 : 8;
+			for (long j = 0; j < nj; j++)
+				for (long i = 0; i < ni; i++)
+					dst[(j0 + j) * rows + i0 + i] = src[(i0 + i) * ld + j0 + j];
+		}
+}

@@ -336,3 +336,18 @@ func GemmRows[T Float](M, N, P int, a []T, sai, sap int, b []T, ldb int, accumul
 	}
 	gemmRef(M, N, P, a, sai, sap, b, ldb, accumulate, c, ldc)
 }
+
+// Transpose writes the transpose of the (rows, cols) block src (leading
+// dimension ld) into dst: (cols, rows).
+func Transpose[T Float](src []T, ld, rows, cols int, dst []T) {
+	if rows == 0 || cols == 0 {
+		return
+	}
+	need("Transpose", "src", src, (rows-1)*ld+cols)
+	need("Transpose", "dst", dst, rows*cols)
+	if is32[T]() {
+		transpose32(f32(src), ld, rows, cols, f32(dst))
+		return
+	}
+	transposeRef(src, ld, rows, cols, dst)
+}

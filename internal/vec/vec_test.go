@@ -494,3 +494,22 @@ func TestGemmRows(t *testing.T) {
 		}
 	})
 }
+
+func TestTranspose(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(19, 20))
+		for _, sh := range [][2]int{{32, 32}, {3, 17}, {9, 8}, {1, 1}} {
+			r, c := sh[0], sh[1]
+			ld := c + 2
+			src := randRows(rng, r*ld, -1, 1, 0)
+			got, want := make([]float32, r*c), make([]float32, r*c)
+			Transpose(src, ld, r, c, got)
+			for i := range r {
+				for j := range c {
+					want[j*r+i] = src[i*ld+j]
+				}
+			}
+			checkSame(t, fmt.Sprintf("%dx%d", r, c), got, want)
+		}
+	})
+}

@@ -272,11 +272,7 @@ func gemmRows[T Float](tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int,
 		*buf = make([]float32, k*n)
 	}
 	bt := unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(*buf))), k*n)
-	for j := range n {
-		for p, v := range b[j*ldb : j*ldb+k] {
-			bt[p*n+j] = v
-		}
-	}
+	vec.Transpose(b, ldb, n, k, bt)
 	vec.GemmRows(m, n, k, a, sai, sap, bt, n, accumulate, c, ldc)
 	transposes.Put(buf)
 }

@@ -95,6 +95,19 @@ func NewCategorical[T Float](leafOff, leafVars []int32, V, K, C int, param Categ
 	return l, nil
 }
 
+// SetReuse turns off (or back on) Table's reuse of rows whose parameters
+// did not change. Training changes every parameter every step, where the
+// comparison and the copy of θ it keeps (V·K·C values) are wasted work and
+// memory; reuse is on by default.
+func (l *Categorical[T]) SetReuse(on bool) {
+	switch {
+	case on && l.last == nil:
+		l.last, l.current = make([]T, l.V*l.K*l.C), make([]bool, l.V)
+	case !on:
+		l.last, l.current = nil, nil
+	}
+}
+
 // Table builds the gather table from θ: (V, K, C) -> tab: (V, C, K) with
 // tab[v][c][k] = p[v,k,c] / max_k' p[v,k',c] and L[v][c] = log max_k p[v,k,c].
 // Run it once per step, after the parameters change; it costs one exp per
@@ -130,12 +143,14 @@ func (l *Categorical[T]) tableChunk(w int) {
 	fast := isFloat32[T]() && l.tab64 == nil && l.Param == CategoricalSoftmax
 	for v := lo; v < hi; v++ {
 		th := l.theta[v*K*C : (v+1)*K*C]
-		last := l.last[v*K*C : (v+1)*K*C]
-		if l.current[v] && slices.Equal(th, last) { // NaN ≠ NaN: rebuilt
-			continue
+		if l.last != nil {
+			last := l.last[v*K*C : (v+1)*K*C]
+			if l.current[v] && slices.Equal(th, last) { // NaN ≠ NaN: rebuilt
+				continue
+			}
+			copy(last, th)
+			l.current[v] = true
 		}
-		copy(last, th)
-		l.current[v] = true
 		if fast && vec.SoftmaxTable(th, K, C, l.tab[v*C*K:(v+1)*C*K], l.logScale[v*C:(v+1)*C], l.scale[v*C:(v+1)*C], ws) {
 			continue
 		}

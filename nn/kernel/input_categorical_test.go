@@ -589,3 +589,41 @@ func TestCategoricalTableReuse(t *testing.T) {
 		}
 	}
 }
+
+// With reuse off every Table rebuilds every variable: the output follows
+// parameter changes exactly as a fresh layer's does, before and after reuse
+// is turned back on.
+func TestCategoricalTableNoReuse(t *testing.T) {
+	const B, V, K, C = 5, 6, 4, 8
+	rng := rand.New(rand.NewPCG(10, 0))
+	off, vrs := SingleVariableLeaves(V)
+	l, err := NewCategorical[float32](off, vrs, V, K, C, CategoricalSoftmax)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.SetReuse(false)
+	th := make([]float32, V*K*C)
+	for i := range th {
+		th[i] = float32(rng.NormFloat64())
+	}
+	x := inputRandData(rng, B, V, C)
+	out, want := make([]float32, V*B*(K+1)), make([]float32, V*B*(K+1))
+	for step := range 3 {
+		if step == 2 {
+			l.SetReuse(true)
+		}
+		for i := range th {
+			th[i] += float32(0.1 * rng.NormFloat64())
+		}
+		l.Table(th)
+		l.Forward(x, nil, out)
+		fresh, _ := NewCategorical[float32](off, vrs, V, K, C, CategoricalSoftmax)
+		fresh.Table(th)
+		fresh.Forward(x, nil, want)
+		for i := range want {
+			if math.Float32bits(out[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("step %d: entry %d = %g, a fresh table gives %g", step, i, out[i], want[i])
+			}
+		}
+	}
+}
