@@ -208,6 +208,34 @@ BODY void scale_argmax(double *restrict ek, double ik, double k, long C, double 
 	}
 }
 
+// max_lanes is the largest of t[0:n] (NaNs ignored; −Inf when n = 0 or
+// all are NaN), in sixteen lanes so that it vectorizes: the maximum does not
+// depend on the order.
+BODY double max_lanes(const float *restrict t, long n) {
+	float l[16];
+	for (int j = 0; j < 16; j++)
+		l[j] = -INFINITY;
+	long c = 0;
+	for (; c + 16 <= n; c += 16)
+		for (int j = 0; j < 16; j++)
+			l[j] = t[c + j] > l[j] ? t[c + j] : l[j];
+	for (int j = 0; c < n; c++, j++)
+		l[j] = t[c] > l[j] ? t[c] : l[j];
+	float m = l[0];
+	for (int j = 1; j < 16; j++)
+		m = l[j] > m ? l[j] : m;
+	return m;
+}
+
+BODY void transpose_body(const float *restrict src, long ld, long rows, long cols, float *restrict dst);
+
+// scale_rows_f: f[c] = (float)(e[c]·s[c]); f may overlay e's first half
+// (f[c] is written after e[c] and every earlier e is read).
+BODY void scale_rows_f(const double *e, const double *restrict s, long C, float *f) {
+	for (long c = 0; c < C; c++)
+		f[c] = (float)(e[c] * s[c]);
+}
+
 // softmax_table: see SoftmaxTable in vec.go. work: K·C + K + 3·C doubles.
 MULTI(softmax_table,
       (const float *th, long K, long C, float *tab, double *logScale, double *scale, double *work, int *bad),
@@ -217,21 +245,8 @@ BODY void softmax_table_body(const float *th, long K, long C, float *tab, double
 	for (long k = 0; k < K; k++) {
 		const float *t = th + k * C;
 		double *ek = e + k * C;
-		double l[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
-		long c = 0;
-		for (; c + 8 <= C; c += 8)
-			for (int j = 0; j < 8; j++) {
-				double x = t[c + j];
-				l[j] = x > l[j] ? x : l[j];
-			}
-		for (int j = 0; c < C; c++, j++) {
-			double x = t[c];
-			l[j] = x > l[j] ? x : l[j];
-		}
-		double m = l[0];
-		for (int j = 1; j < 8; j++)
-			m = l[j] > m ? l[j] : m;
-		for (c = 0; c < C; c++)
+		double m = max_lanes(t, C);
+		for (long c = 0; c < C; c++)
 			ek[c] = exp_fast((double)t[c] - m);
 		inv[k] = 1 / lanes8(ek, C);
 	}
@@ -251,13 +266,14 @@ BODY void softmax_table_body(const float *th, long K, long C, float *tab, double
 		scale[c] = pm[c];
 		logScale[c] = log(pm[c]);
 	}
-	for (long c = 0; c < C; c++) {
-		float *row = tab + c * K;
-		double ic = ipm[c];
-		for (long k = 0; k < K; k++)
-			row[k] = (float)(e[k * C + c] * ic);
-		row[(long)km[c]] = 1;
-	}
+	// The rows in (K, C) order as floats (contiguous, vectorized), reusing
+	// e's storage, then transposed into tab in blocks.
+	float *f = (float *)e;
+	for (long k = 0; k < K; k++)
+		scale_rows_f(e + k * C, ipm, C, f + k * C);
+	transpose_body(f, C, K, C, tab);
+	for (long c = 0; c < C; c++)
+		tab[c * K + (long)km[c]] = 1;
 }
 
 // ---- Adam -----------------------------------------------------------------
