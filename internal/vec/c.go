@@ -114,7 +114,7 @@ func addRows32(dst, src []float32, ld, B, K int) {
 }
 
 func gemm32(M, N, P int, a []float32, sai, sap int, b []float32, ldb int, accumulate bool, c []float32, ldc int) {
-	C.tenpc_gemm(C.long(M), C.long(N), C.long(P), p(a), C.long(sai), C.long(sap), p(b), C.long(ldb), cbool(accumulate), p(c), C.long(ldc))
+	C.tenpc_gemm(C.long(M), C.long(N), C.long(P), p(a), C.long(sai), C.long(sap), p(b), C.long(ldb), C.long(len(b)), cbool(accumulate), p(c), C.long(ldc))
 }
 
 func transpose32(src []float32, ld, rows, cols int, dst []float32) {

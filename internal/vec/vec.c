@@ -67,23 +67,6 @@ int tenpc_vec_get_level(void) { return level; }
 		}                                                           \
 	}
 
-// MULTI_FMA is MULTI for bodies with a last argument fma: 1 in the v4 and v3
-// builds (fused multiply-adds), 0 in the baseline (separate products and
-// sums; the baseline target has no FMA instruction).
-#define MULTI_FMA(name, params, args)                                      \
-	BODY void name##_body(MULTI_UNPAREN params, int fma);                  \
-	TARGET_V4 static void name##_v4 params { name##_body(MULTI_UNPAREN args, 1); } \
-	TARGET_V3 static void name##_v3 params { name##_body(MULTI_UNPAREN args, 1); } \
-	static void name##_v1 params { name##_body(MULTI_UNPAREN args, 0); }   \
-	void tenpc_##name params {                                             \
-		switch (level) {                                                   \
-		case 2: name##_v4 args; return;                                    \
-		case 1: name##_v3 args; return;                                    \
-		default: name##_v1 args; return;                                   \
-		}                                                                  \
-	}
-#define MULTI_UNPAREN(...) __VA_ARGS__
-
 // ---- CP layer -------------------------------------------------------------
 
 // prod_norm: for each row b, H = z0[b]·z1[b] in double (K entries), m = max H,
@@ -493,73 +476,119 @@ BODY void add_rows_body(float *restrict dst, const float *restrict src, long ld,
 
 // ---- small GEMM -----------------------------------------------------------
 
-#define GEMM_MR 4
-#define GEMM_NR 32
+// GEMM_TILE(MR, NR) defines gemm_tile_MRxNR: c[r·ldc + 0:n] (beta: +=,
+// else =) Σ_p a[r·sai + p·sap] · b[p·ldb + 0:NR] for r < MR, with the MR×NR
+// accumulators in registers; b must have NR readable columns (n ≤ NR are
+// stored).
+#define GEMM_TILE(MR, NR)                                                                  \
+	BODY void gemm_tile_##MR##x##NR(long P, const float *a, long sai, long sap, const float *b, \
+					 long ldb, float *c, long ldc, long n, int beta, int fma) { \
+		float acc[MR][NR];                                                             \
+		for (int r = 0; r < MR; r++)                                                   \
+			for (int j = 0; j < NR; j++)                                           \
+				acc[r][j] = 0;                                                 \
+		for (long p = 0; p < P; p++) {                                                 \
+			const float *bp = b + p * ldb;                                         \
+			for (int r = 0; r < MR; r++) {                                         \
+				float av = a[r * sai + p * sap];                               \
+				for (int j = 0; j < NR; j++)                                   \
+					acc[r][j] = fma ? __builtin_fmaf(av, bp[j], acc[r][j]) \
+							: acc[r][j] + av * bp[j];      \
+			}                                                                      \
+		}                                                                              \
+		for (int r = 0; r < MR; r++) {                                                 \
+			float *cr = c + r * ldc;                                               \
+			if (n == NR) {                                                         \
+				for (int j = 0; j < NR; j++)                                   \
+					cr[j] = beta ? cr[j] + acc[r][j] : acc[r][j];          \
+			} else { /* via t: acc stays indexed by constants, in registers */ \
+				float t[NR];                                                   \
+				for (int j = 0; j < NR; j++)                                   \
+					t[j] = acc[r][j];                                      \
+				for (long j = 0; j < n; j++)                                   \
+					cr[j] = beta ? cr[j] + t[j] : t[j];                    \
+			}                                                                      \
+		}                                                                              \
+	}
+GEMM_TILE(4, 32)
+GEMM_TILE(1, 32)
+
+// gemm_cols runs the tiles of width NR over all M rows for one panel of
+// columns.
+#define GEMM_COLS(NR)                                                                          \
+	BODY void gemm_cols_##NR(long M, long P, const float *a, long sai, long sap, const float *b, \
+				 long ldb, float *c, long ldc, long n, int beta, int fma) {            \
+		long i = 0;                                                                    \
+		for (; i + 4 <= M; i += 4)                                                     \
+			gemm_tile_4x##NR(P, a + i * sai, sai, sap, b, ldb, c + i * ldc, ldc, n, beta, fma); \
+		for (; i < M; i++)                                                             \
+			gemm_tile_1x##NR(P, a + i * sai, sai, sap, b, ldb, c + i * ldc, ldc, n, beta, fma); \
+	}
+GEMM_COLS(32)
+
+#define GEMM_PC 256
 
 // gemm: C[i, 0:N] (beta 0: =, else +=) Σ_p a[i·sai + p·sap] · Bm[p·ldb + 0:N]
 // for i < M: every row of C a combination of rows of Bm, register-blocked
-// in tiles of GEMM_MR rows by GEMM_NR columns, no packing. With (sai, sap)
-// = (lda, 1) the left factor is A, with (1, lda) it is Aᵀ.
-MULTI_FMA(gemm,
-	  (long M, long N, long P, const float *a, long sai, long sap, const float *Bm, long ldb, int beta, float *Cm, long ldc),
-	  (M, N, P, a, sai, sap, Bm, ldb, beta, Cm, ldc))
-BODY void gemm_body(long M, long N, long P, const float *a, long sai, long sap, const float *Bm, long ldb, int beta, float *Cm, long ldc, int fma) {
-	long i0 = 0;
-	for (; i0 + GEMM_MR <= M; i0 += GEMM_MR) {
-		long j0 = 0;
-		for (; j0 + GEMM_NR <= N; j0 += GEMM_NR) {
-			float acc[GEMM_MR][GEMM_NR];
-			for (int r = 0; r < GEMM_MR; r++)
-				for (int j = 0; j < GEMM_NR; j++)
-					acc[r][j] = 0;
-			for (long p = 0; p < P; p++) {
-				const float *b = Bm + p * ldb + j0;
-				for (int r = 0; r < GEMM_MR; r++) {
-					float av = a[(i0 + r) * sai + p * sap];
-					for (int j = 0; j < GEMM_NR; j++)
-						acc[r][j] = fma ? __builtin_fmaf(av, b[j], acc[r][j]) : acc[r][j] + av * b[j];
-				}
-			}
-			for (int r = 0; r < GEMM_MR; r++) {
-				float *c = Cm + (i0 + r) * ldc + j0;
-				for (int j = 0; j < GEMM_NR; j++)
-					c[j] = beta ? c[j] + acc[r][j] : acc[r][j];
-			}
-		}
-		if (j0 < N) { // the last columns, one row at a time
-			for (int r = 0; r < GEMM_MR; r++) {
-				float acc[GEMM_NR];
-				long n = N - j0;
-				for (long j = 0; j < n; j++)
-					acc[j] = 0;
-				for (long p = 0; p < P; p++) {
-					const float *b = Bm + p * ldb + j0;
-					float av = a[(i0 + r) * sai + p * sap];
-					for (long j = 0; j < n; j++)
-						acc[j] = fma ? __builtin_fmaf(av, b[j], acc[j]) : acc[j] + av * b[j];
-				}
-				float *c = Cm + (i0 + r) * ldc + j0;
-				for (long j = 0; j < n; j++)
-					c[j] = beta ? c[j] + acc[j] : acc[j];
-			}
-		}
+// in tiles of 4 rows by 32 columns. Whole 32-column panels read Bm in place
+// (no packing). The last, narrower panel also reads in place the rows whose
+// 32-column window lies within the blen readable elements of Bm (the extra
+// columns only reach accumulators that are never stored); the remaining
+// rows are copied, zero-padded, in chunks of GEMM_PC. With (sai, sap) =
+// (lda, 1) the left factor is A, with (1, lda) it is Aᵀ.
+BODY void gemm_body(long M, long N, long P, const float *a, long sai, long sap, const float *Bm, long ldb, long blen, int beta, float *Cm, long ldc, int fma);
+TARGET_V3 static void gemm_v3(long M, long N, long P, const float *a, long sai, long sap, const float *Bm, long ldb, long blen, int beta, float *Cm, long ldc) {
+	gemm_body(M, N, P, a, sai, sap, Bm, ldb, blen, beta, Cm, ldc, 1);
+}
+static void gemm_v1(long M, long N, long P, const float *a, long sai, long sap, const float *Bm, long ldb, long blen, int beta, float *Cm, long ldc) {
+	gemm_body(M, N, P, a, sai, sap, Bm, ldb, blen, beta, Cm, ldc, 0);
+}
+#if defined(__x86_64__) && defined(__GNUC__)
+static void gemm_avx512(long M, long N, long P, const float *a, long sai, long sap, const float *Bm, long ldb, int beta, float *Cm, long ldc);
+#endif
+
+void tenpc_gemm(long M, long N, long P, const float *a, long sai, long sap, const float *Bm, long ldb, long blen, int beta, float *Cm, long ldc) {
+	switch (level) {
+#if defined(__x86_64__) && defined(__GNUC__)
+	case 2:
+		gemm_avx512(M, N, P, a, sai, sap, Bm, ldb, beta, Cm, ldc);
+		return;
+#endif
+	case 1:
+		gemm_v3(M, N, P, a, sai, sap, Bm, ldb, blen, beta, Cm, ldc);
+		return;
+	default:
+		gemm_v1(M, N, P, a, sai, sap, Bm, ldb, blen, beta, Cm, ldc);
+		return;
 	}
-	for (; i0 < M; i0++) { // the last rows
-		for (long j0 = 0; j0 < N; j0 += GEMM_NR) {
-			long n = N - j0 < GEMM_NR ? N - j0 : GEMM_NR;
-			float acc[GEMM_NR];
+}
+
+BODY void gemm_body(long M, long N, long P, const float *a, long sai, long sap, const float *Bm, long ldb, long blen, int beta, float *Cm, long ldc, int fma) {
+	long j0 = 0;
+	for (; j0 + 32 <= N; j0 += 32)
+		gemm_cols_32(M, P, a, sai, sap, Bm + j0, ldb, Cm + j0, ldc, 32, beta, fma);
+	long n = N - j0;
+	if (n == 0)
+		return;
+	long safe = blen >= j0 + 32 ? (blen - j0 - 32) / ldb + 1 : 0;
+	safe = safe < P ? safe : P;
+	if (safe > 0) {
+		gemm_cols_32(M, safe, a, sai, sap, Bm + j0, ldb, Cm + j0, ldc, n, beta, fma);
+		beta = 1;
+	}
+	float pack[GEMM_PC * 32];
+	for (long p0 = safe; p0 < P; p0 += GEMM_PC) {
+		long pc = P - p0 < GEMM_PC ? P - p0 : GEMM_PC;
+		for (long p = 0; p < pc; p++) {
+			const float *src = Bm + (p0 + p) * ldb + j0;
+			float *dst = pack + p * 32;
 			for (long j = 0; j < n; j++)
-				acc[j] = 0;
-			for (long p = 0; p < P; p++) {
-				const float *b = Bm + p * ldb + j0;
-				float av = a[i0 * sai + p * sap];
-				for (long j = 0; j < n; j++)
-					acc[j] = fma ? __builtin_fmaf(av, b[j], acc[j]) : acc[j] + av * b[j];
-			}
-			float *c = Cm + i0 * ldc + j0;
-			for (long j = 0; j < n; j++)
-				c[j] = beta ? c[j] + acc[j] : acc[j];
+				dst[j] = src[j];
+			for (long j = n; j < 32; j++)
+				dst[j] = 0;
 		}
+		gemm_cols_32(M, pc, a + p0 * sap, sai, sap, pack, 32, Cm + j0, ldc, n, beta, fma);
+		beta = 1;
 	}
 }
 
@@ -576,3 +605,63 @@ BODY void transpose_body(const float *restrict src, long ld, long rows, long col
 					dst[(j0 + j) * rows + i0 + i] = src[(i0 + i) * ld + j0 + j];
 		}
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+// The AVX-512 GEMM: the same product as gemm_body, in tiles of R = 4 (or 1)
+// rows by 32 columns held in 2R zmm accumulators; column edges use masked
+// loads and stores (no packing, no reads past a row's N columns).
+TARGET_V4 static inline __attribute__((always_inline)) void
+gemm_tile_avx512(int R, long P, const float *a, long sai, long sap, const float *b, long ldb,
+		 __mmask16 m0, __mmask16 m1, int two, int beta, float *c, long ldc) {
+	__m512 acc[4][2];
+	for (int r = 0; r < R; r++)
+		acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+	for (long p = 0; p < P; p++) {
+		const float *bp = b + p * ldb;
+		__m512 b0 = _mm512_maskz_loadu_ps(m0, bp);
+		__m512 b1 = two ? _mm512_maskz_loadu_ps(m1, bp + 16) : _mm512_setzero_ps();
+		for (int r = 0; r < R; r++) {
+			__m512 av = _mm512_set1_ps(a[r * sai + p * sap]);
+			acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+			if (two)
+				acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+		}
+	}
+	for (int r = 0; r < R; r++) {
+		float *cr = c + r * ldc;
+		__m512 v0 = acc[r][0], v1 = acc[r][1];
+		if (beta) {
+			v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, cr), v0);
+			if (two)
+				v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, cr + 16), v1);
+		}
+		_mm512_mask_storeu_ps(cr, m0, v0);
+		if (two)
+			_mm512_mask_storeu_ps(cr + 16, m1, v1);
+	}
+}
+
+TARGET_V4 static void gemm_avx512(long M, long N, long P, const float *a, long sai, long sap, const float *Bm, long ldb, int beta, float *Cm, long ldc) {
+	for (long j0 = 0; j0 < N; j0 += 32) {
+		long n = N - j0 < 32 ? N - j0 : 32;
+		__mmask16 m0 = n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1);
+		__mmask16 m1 = n >= 32 ? 0xFFFF : n > 16 ? (__mmask16)((1u << (n - 16)) - 1) : 0;
+		const float *b = Bm + j0;
+		float *c = Cm + j0;
+		long i = 0;
+		if (n > 16) {
+			for (; i + 4 <= M; i += 4)
+				gemm_tile_avx512(4, P, a + i * sai, sai, sap, b, ldb, m0, m1, 1, beta, c + i * ldc, ldc);
+			for (; i < M; i++)
+				gemm_tile_avx512(1, P, a + i * sai, sai, sap, b, ldb, m0, m1, 1, beta, c + i * ldc, ldc);
+		} else {
+			for (; i + 4 <= M; i += 4)
+				gemm_tile_avx512(4, P, a + i * sai, sai, sap, b, ldb, m0, 0, 0, beta, c + i * ldc, ldc);
+			for (; i < M; i++)
+				gemm_tile_avx512(1, P, a + i * sai, sai, sap, b, ldb, m0, 0, 0, beta, c + i * ldc, ldc);
+		}
+	}
+}
+#endif

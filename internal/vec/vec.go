@@ -320,7 +320,9 @@ func AddRows[T Float](dst, src []T, ld, B, K int) {
 // whose right factor is row-major: C = op(A)·B for the small shapes of
 // circuit layers (K ≤ a few hundred), register-blocked without packing.
 // The float32 C kernel fuses multiply-adds where the CPU has FMA; results
-// may then differ from the reference loop in the last bits.
+// may then differ from the reference loop in the last bits. It may read b
+// past the N columns of a row, up to len(b) (never beyond): room after the
+// matrix saves it copying the rows of a narrow panel.
 func GemmRows[T Float](M, N, P int, a []T, sai, sap int, b []T, ldb int, accumulate bool, c []T, ldc int) {
 	if M == 0 || N == 0 {
 		return

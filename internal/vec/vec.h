@@ -21,5 +21,5 @@ void tenpc_cat_grad_softmax(const float *tab, const double *scale, const double 
 void tenpc_first_non_finite(const float *s, long n, long *at);
 void tenpc_add(float *restrict dst, const float *restrict src, long n);
 void tenpc_add_rows(float *restrict dst, const float *restrict src, long ld, long B, long K);
-void tenpc_gemm(long M, long N, long P, const float *a, long sai, long sap, const float *Bm, long ldb, int beta, float *Cm, long ldc);
+void tenpc_gemm(long M, long N, long P, const float *a, long sai, long sap, const float *Bm, long ldb, long blen, int beta, float *Cm, long ldc);
 void tenpc_transpose(const float *restrict src, long ld, long rows, long cols, float *restrict dst);

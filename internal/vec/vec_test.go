@@ -455,7 +455,7 @@ func TestGradientBookkeeping(t *testing.T) {
 func TestGemmRows(t *testing.T) {
 	eachLevel(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(17, 18))
-		for _, sh := range [][3]int{{256, 32, 32}, {7, 5, 3}, {33, 70, 9}, {4, 32, 1}, {1, 1, 1}, {13, 64, 100}} {
+		for _, sh := range [][3]int{{256, 32, 32}, {7, 5, 3}, {33, 70, 9}, {4, 32, 1}, {1, 1, 1}, {13, 64, 100}, {6, 10, 600}, {5, 20, 300}, {100, 10, 10}} {
 			M, N, P := sh[0], sh[1], sh[2]
 			for _, trans := range []bool{false, true} {
 				for _, acc := range []bool{false, true} {
