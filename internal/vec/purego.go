@@ -60,4 +60,6 @@ func gemm32(M, N, P int, a []float32, sai, sap int, b []float32, ldb int, accumu
 	gemmRef(M, N, P, a, sai, sap, b, ldb, accumulate, c, ldc)
 }
 
-func transpose32(src []float32, ld, rows, cols int, dst []float32) { transposeRef(src, ld, rows, cols, dst) }
+func transpose32(src []float32, ld, rows, cols int, dst []float32) {
+	transposeRef(src, ld, rows, cols, dst)
+}
