@@ -120,3 +120,18 @@ func gemm32(M, N, P int, a []float32, sai, sap int, b []float32, ldb int, accumu
 func transpose32(src []float32, ld, rows, cols int, dst []float32) {
 	C.tenpc_transpose(p(src), C.long(ld), C.long(rows), C.long(cols), p(dst))
 }
+
+func outer32(x1, x2 []float32, ld, B, K int, y []float32) {
+	C.tenpc_outer(p(x1), p(x2), C.long(ld), C.long(B), C.long(K), p(y))
+}
+
+func tuckerGradIn32(d, x1, x2 []float32, ld int, dx1, dx2 []float32, B, K int) {
+	var p1, p2 *C.float
+	if dx1 != nil {
+		p1 = p(dx1)
+	}
+	if dx2 != nil {
+		p2 = p(dx2)
+	}
+	C.tenpc_tucker_grad_in(p(d), p(x1), p(x2), C.long(ld), p1, p2, C.long(B), C.long(K))
+}

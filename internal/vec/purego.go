@@ -63,3 +63,9 @@ func gemm32(M, N, P int, a []float32, sai, sap int, b []float32, ldb int, accumu
 func transpose32(src []float32, ld, rows, cols int, dst []float32) {
 	transposeRef(src, ld, rows, cols, dst)
 }
+
+func outer32(x1, x2 []float32, ld, B, K int, y []float32) { outerRef(x1, x2, ld, B, K, y) }
+
+func tuckerGradIn32(d, x1, x2 []float32, ld int, dx1, dx2 []float32, B, K int) {
+	tuckerGradInRef(d, x1, x2, ld, dx1, dx2, B, K)
+}

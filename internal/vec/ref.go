@@ -350,3 +350,48 @@ func transposeRef[T Float](src []T, ld, rows, cols int, dst []T) {
 		}
 	}
 }
+
+func outerRef[T Float](x1, x2 []T, ld, B, K int, y []T) {
+	for b := range B {
+		r2 := x2[b*ld : b*ld+K]
+		for i, v := range x1[b*ld : b*ld+K] {
+			yr := y[(b*K+i)*K : (b*K+i+1)*K]
+			for j, w := range r2 {
+				yr[j] = v * w
+			}
+		}
+	}
+}
+
+// dot16 is Σ_j a[j]·b[j] in sixteen interleaved lanes, combined by halving
+// (the order of the C kernels).
+func dot16[T Float](a, b []T) T {
+	var l [16]T
+	for j, x := range a {
+		l[j&15] += x * b[j]
+	}
+	for w := 8; w >= 1; w /= 2 {
+		for j := range w {
+			l[j] += l[j+w]
+		}
+	}
+	return l[0]
+}
+
+func tuckerGradInRef[T Float](d, x1, x2 []T, ld int, dx1, dx2 []T, B, K int) {
+	for b := range B {
+		r1, r2 := x1[b*ld:b*ld+K], x2[b*ld:b*ld+K]
+		for i, v1 := range r1 {
+			dr := d[(b*K+i)*K : (b*K+i+1)*K]
+			if dx1 != nil {
+				dx1[b*ld+i] += v1 * dot16(dr, r2)
+			}
+			if dx2 != nil {
+				o2 := dx2[b*ld : b*ld+K]
+				for j, v2 := range r2 {
+					o2[j] += v2 * dr[j] * v1
+				}
+			}
+		}
+	}
+}

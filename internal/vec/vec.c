@@ -665,3 +665,58 @@ TARGET_V4 static void gemm_avx512(long M, long N, long P, const float *a, long s
 	}
 }
 #endif
+
+// ---- Tucker layer ---------------------------------------------------------
+
+// outer: y[(b·K + i)·K + j] = x1[b·ld + i] · x2[b·ld + j].
+MULTI(outer, (const float *x1, const float *x2, long ld, long B, long K, float *restrict y), (x1, x2, ld, B, K, y))
+BODY void outer_body(const float *x1, const float *x2, long ld, long B, long K, float *restrict y) {
+	for (long b = 0; b < B; b++) {
+		const float *r1 = x1 + b * ld, *r2 = x2 + b * ld;
+		for (long i = 0; i < K; i++) {
+			float v = r1[i];
+			float *yr = y + (b * K + i) * K;
+			for (long j = 0; j < K; j++)
+				yr[j] = v * r2[j];
+		}
+	}
+}
+
+// dot16 is Σ_j a[j]·b[j] in sixteen interleaved lanes combined pairwise
+// (ref.go's dot16).
+BODY float dot16(const float *restrict a, const float *restrict b, long n) {
+	float l[16];
+	for (int j = 0; j < 16; j++)
+		l[j] = 0;
+	long c = 0;
+	for (; c + 16 <= n; c += 16)
+		for (int j = 0; j < 16; j++)
+			l[j] += a[c + j] * b[c + j];
+	for (int j = 0; c < n; c++, j++)
+		l[j] += a[c] * b[c];
+	for (int w = 8; w >= 1; w /= 2)
+		for (int j = 0; j < w; j++)
+			l[j] += l[j + w];
+	return l[0];
+}
+
+// tucker_grad_in: see TuckerGradIn in vec.go; dx1 or dx2 may be NULL.
+MULTI(tucker_grad_in,
+      (const float *d, const float *x1, const float *x2, long ld, float *dx1, float *dx2, long B, long K),
+      (d, x1, x2, ld, dx1, dx2, B, K))
+BODY void tucker_grad_in_body(const float *d, const float *x1, const float *x2, long ld, float *dx1, float *dx2, long B, long K) {
+	for (long b = 0; b < B; b++) {
+		const float *r1 = x1 + b * ld, *r2 = x2 + b * ld;
+		for (long i = 0; i < K; i++) {
+			const float *dr = d + (b * K + i) * K;
+			float v1 = r1[i];
+			if (dx1)
+				dx1[b * ld + i] += v1 * dot16(dr, r2, K);
+			if (dx2) {
+				float *o2 = dx2 + b * ld;
+				for (long j = 0; j < K; j++)
+					o2[j] += r2[j] * dr[j] * v1;
+			}
+		}
+	}
+}

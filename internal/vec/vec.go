@@ -353,3 +353,41 @@ func Transpose[T Float](src []T, ld, rows, cols int, dst []T) {
 	}
 	transposeRef(src, ld, rows, cols, dst)
 }
+
+// Outer writes the row-wise outer products of a Tucker layer's two inputs:
+// y[b, i·K + j] = x1[b·ld + i] · x2[b·ld + j]. x1, x2: (B, ld); y: (B, K²).
+func Outer[T Float](x1, x2 []T, ld, B, K int, y []T) {
+	need("Outer", "x1", x1, rows(B, K, ld))
+	need("Outer", "x2", x2, rows(B, K, ld))
+	need("Outer", "y", y, B*K*K)
+	if is32[T]() && B > 0 && K > 0 {
+		outer32(f32(x1), f32(x2), ld, B, K, f32(y))
+		return
+	}
+	outerRef(x1, x2, ld, B, K, y)
+}
+
+// TuckerGradIn adds a Tucker layer's input gradients given D: (B, K²), the
+// gradient of the outer products (each dot product summed in sixteen
+// interleaved lanes):
+//
+//	dx1[b·ld + i] += x1[b·ld+i] · Σ_j D[b, i·K+j]·x2[b·ld+j]
+//	dx2[b·ld + j] += x2[b·ld+j] · D[b, i·K+j] · x1[b·ld+i]   (over i in order)
+//
+// Either of dx1, dx2 may be nil.
+func TuckerGradIn[T Float](d, x1, x2 []T, ld int, dx1, dx2 []T, B, K int) {
+	need("TuckerGradIn", "d", d, B*K*K)
+	need("TuckerGradIn", "x1", x1, rows(B, K, ld))
+	need("TuckerGradIn", "x2", x2, rows(B, K, ld))
+	if dx1 != nil {
+		need("TuckerGradIn", "dx1", dx1, rows(B, K, ld))
+	}
+	if dx2 != nil {
+		need("TuckerGradIn", "dx2", dx2, rows(B, K, ld))
+	}
+	if is32[T]() && B > 0 && K > 0 {
+		tuckerGradIn32(f32(d), f32(x1), f32(x2), ld, f32(dx1), f32(dx2), B, K)
+		return
+	}
+	tuckerGradInRef(d, x1, x2, ld, dx1, dx2, B, K)
+}

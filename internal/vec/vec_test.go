@@ -513,3 +513,48 @@ func TestTranspose(t *testing.T) {
 		}
 	})
 }
+
+func TestTuckerKernels(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(21, 22))
+		for _, K := range []int{1, 5, 16, 32, 33} {
+			const B = 6
+			ld := K + 1
+			x1, x2 := randRows(rng, B*ld, 0, 1, 0), randRows(rng, B*ld, 0, 1, 0)
+			y, wy := make([]float32, B*K*K), make([]float32, B*K*K)
+			Outer(x1, x2, ld, B, K, y)
+			outerRef(x1, x2, ld, B, K, wy)
+			checkSame(t, "y", y, wy)
+			d := randRows(rng, B*K*K, -1, 1, 0)
+			for _, which := range []int{0, 1, 2} {
+				dx1, dx2 := randRows(rng, B*ld, -1, 1, 0), randRows(rng, B*ld, -1, 1, 0)
+				w1, w2 := append([]float32(nil), dx1...), append([]float32(nil), dx2...)
+				a1, a2, r1, r2 := dx1, dx2, w1, w2
+				if which == 1 {
+					a1, r1 = nil, nil
+				}
+				if which == 2 {
+					a2, r2 = nil, nil
+				}
+				TuckerGradIn(d, x1, x2, ld, a1, a2, B, K)
+				tuckerGradInRef(d, x1, x2, ld, r1, r2, B, K)
+				checkSame(t, "dx1", dx1, w1)
+				checkSame(t, "dx2", dx2, w2)
+			}
+			// From zero, dx1 is x1 times a dot product: check it in float64.
+			dx1 := make([]float32, B*ld)
+			TuckerGradIn(d, x1, x2, ld, dx1, nil, B, K)
+			for b := range B {
+				for i := range K {
+					s := 0.0
+					for j := range K {
+						s += float64(d[(b*K+i)*K+j]) * float64(x2[b*ld+j])
+					}
+					if want := float64(x1[b*ld+i]) * s; math.Abs(float64(dx1[b*ld+i])-want) > 1e-5*(1+math.Abs(want)) {
+						t.Fatalf("K=%d dx1[%d,%d] = %v, want %v", K, b, i, dx1[b*ld+i], want)
+					}
+				}
+			}
+		}
+	})
+}

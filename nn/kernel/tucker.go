@@ -3,6 +3,8 @@ package kernel
 import (
 	"fmt"
 	"math"
+
+	"github.com/tenpc/tenpc/internal/vec"
 )
 
 // Tucker is the binary Tucker sum-product layer. Fold f mixes the outer
@@ -73,17 +75,7 @@ func (l *Tucker[T]) workspace(backward bool) {
 
 // outer writes Y = x1 ⊗ x2 for the B rows of fold f.
 func (l *Tucker[T]) outer(f int, y []T) {
-	K := l.Kin
-	x1, x2 := l.in(l.srcs, 2*f), l.in(l.srcs, 2*f+1)
-	for b := range l.B {
-		r2 := x2[b*(K+1) : b*(K+1)+K]
-		for i, v := range x1[b*(K+1) : b*(K+1)+K] {
-			yr := y[(b*K+i)*K : (b*K+i+1)*K]
-			for j, w := range r2 {
-				yr[j] = v * w
-			}
-		}
-	}
+	vec.Outer(l.in(l.srcs, 2*f), l.in(l.srcs, 2*f+1), l.Kin+1, l.B, l.Kin, y)
 }
 
 // Forward computes the layer.
@@ -163,15 +155,7 @@ func (l *Tucker[T]) backwardChunk(c int) {
 	for f := c * l.size; f < min(l.F, (c+1)*l.size); f++ {
 		g := l.g[f*B*(Kout+1) : (f+1)*B*(Kout+1)]
 		z := l.z[f*B*Kout : (f+1)*B*Kout]
-		for b := range B { // T = G ⊘ Z   (B, Kout)
-			for k, v := range z[b*Kout : (b+1)*Kout] {
-				if v != 0 {
-					t[b*Kout+k] = g[b*(Kout+1)+k] / v
-				} else {
-					t[b*Kout+k] = 0
-				}
-			}
-		}
+		vec.Quot(g, Kout+1, z, t, B, Kout) // T = G ⊘ Z   (B, Kout)
 		wf := l.w[f*Kout*K2 : (f+1)*Kout*K2]
 		if l.dW != nil { // dW += Tᵀ Y   (Kout, Kin²)
 			l.outer(f, y)
@@ -182,25 +166,6 @@ func (l *Tucker[T]) backwardChunk(c int) {
 			continue
 		}
 		gemm(false, false, B, K2, Kout, t, Kout, wf, K2, 0, d, K2) // D = T W   (B, Kin²)
-		x1, x2 := l.in(l.srcs, 2*f), l.in(l.srcs, 2*f+1)
-		for b := range B {
-			r1, r2 := x1[b*(K+1):b*(K+1)+K], x2[b*(K+1):b*(K+1)+K]
-			for i, v1 := range r1 {
-				dr := d[(b*K+i)*K : (b*K+i+1)*K]
-				var s1 T
-				for j, v2 := range r2 {
-					s1 += dr[j] * v2
-				}
-				if dx1 != nil {
-					dx1[b*(K+1)+i] += v1 * s1
-				}
-				if dx2 != nil {
-					o2 := dx2[b*(K+1) : b*(K+1)+K]
-					for j, v2 := range r2 {
-						o2[j] += v2 * dr[j] * v1
-					}
-				}
-			}
-		}
+		vec.TuckerGradIn(d, l.in(l.srcs, 2*f), l.in(l.srcs, 2*f+1), K+1, dx1, dx2, B, K)
 	}
 }
