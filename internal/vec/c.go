@@ -135,3 +135,7 @@ func tuckerGradIn32(d, x1, x2 []float32, ld int, dx1, dx2 []float32, B, K int) {
 	}
 	C.tenpc_tucker_grad_in(p(d), p(x1), p(x2), C.long(ld), p1, p2, C.long(B), C.long(K))
 }
+
+func gemmMul32(M, N, P int, a []float32, sai, sap int, b []float32, ldb int, mul []float32, ldm int, accumulate bool, c []float32, ldc int) bool {
+	return C.tenpc_gemm_mul(C.long(M), C.long(N), C.long(P), p(a), C.long(sai), C.long(sap), p(b), C.long(ldb), p(mul), C.long(ldm), cbool(accumulate), p(c), C.long(ldc)) != 0
+}

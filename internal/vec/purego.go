@@ -69,3 +69,7 @@ func outer32(x1, x2 []float32, ld, B, K int, y []float32) { outerRef(x1, x2, ld,
 func tuckerGradIn32(d, x1, x2 []float32, ld int, dx1, dx2 []float32, B, K int) {
 	tuckerGradInRef(d, x1, x2, ld, dx1, dx2, B, K)
 }
+
+func gemmMul32(M, N, P int, a []float32, sai, sap int, b []float32, ldb int, mul []float32, ldm int, accumulate bool, c []float32, ldc int) bool {
+	return false
+}

@@ -544,14 +544,14 @@ static void gemm_v1(long M, long N, long P, const float *a, long sai, long sap, 
 	gemm_body(M, N, P, a, sai, sap, Bm, ldb, blen, beta, Cm, ldc, 0);
 }
 #if defined(__x86_64__) && defined(__GNUC__)
-static void gemm_avx512(long M, long N, long P, const float *a, long sai, long sap, const float *Bm, long ldb, int beta, float *Cm, long ldc);
+static void gemm_avx512(long M, long N, long P, const float *a, long sai, long sap, const float *Bm, long ldb, int beta, float *Cm, long ldc, const float *mul, long ldm);
 #endif
 
 void tenpc_gemm(long M, long N, long P, const float *a, long sai, long sap, const float *Bm, long ldb, long blen, int beta, float *Cm, long ldc) {
 	switch (level) {
 #if defined(__x86_64__) && defined(__GNUC__)
 	case 2:
-		gemm_avx512(M, N, P, a, sai, sap, Bm, ldb, beta, Cm, ldc);
+		gemm_avx512(M, N, P, a, sai, sap, Bm, ldb, beta, Cm, ldc, 0, 0);
 		return;
 #endif
 	case 1:
@@ -614,7 +614,7 @@ BODY void transpose_body(const float *restrict src, long ld, long rows, long col
 // loads and stores (no packing, no reads past a row's N columns).
 TARGET_V4 static inline __attribute__((always_inline)) void
 gemm_tile_avx512(int R, long P, const float *a, long sai, long sap, const float *b, long ldb,
-		 __mmask16 m0, __mmask16 m1, int two, int beta, float *c, long ldc) {
+		 __mmask16 m0, __mmask16 m1, int two, int beta, float *c, long ldc, const float *mul, long ldm) {
 	__m512 acc[4][2];
 	for (int r = 0; r < R; r++)
 		acc[r][0] = acc[r][1] = _mm512_setzero_ps();
@@ -632,6 +632,12 @@ gemm_tile_avx512(int R, long P, const float *a, long sai, long sap, const float 
 	for (int r = 0; r < R; r++) {
 		float *cr = c + r * ldc;
 		__m512 v0 = acc[r][0], v1 = acc[r][1];
+		if (mul) {
+			const float *mr = mul + r * ldm;
+			v0 = _mm512_mul_ps(_mm512_maskz_loadu_ps(m0, mr), v0);
+			if (two)
+				v1 = _mm512_mul_ps(_mm512_maskz_loadu_ps(m1, mr + 16), v1);
+		}
 		if (beta) {
 			v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, cr), v0);
 			if (two)
@@ -643,24 +649,25 @@ gemm_tile_avx512(int R, long P, const float *a, long sai, long sap, const float 
 	}
 }
 
-TARGET_V4 static void gemm_avx512(long M, long N, long P, const float *a, long sai, long sap, const float *Bm, long ldb, int beta, float *Cm, long ldc) {
+TARGET_V4 static void gemm_avx512(long M, long N, long P, const float *a, long sai, long sap, const float *Bm, long ldb, int beta, float *Cm, long ldc, const float *mul, long ldm) {
 	for (long j0 = 0; j0 < N; j0 += 32) {
 		long n = N - j0 < 32 ? N - j0 : 32;
 		__mmask16 m0 = n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1);
 		__mmask16 m1 = n >= 32 ? 0xFFFF : n > 16 ? (__mmask16)((1u << (n - 16)) - 1) : 0;
 		const float *b = Bm + j0;
 		float *c = Cm + j0;
+		const float *mu = mul ? mul + j0 : 0;
 		long i = 0;
 		if (n > 16) {
 			for (; i + 4 <= M; i += 4)
-				gemm_tile_avx512(4, P, a + i * sai, sai, sap, b, ldb, m0, m1, 1, beta, c + i * ldc, ldc);
+				gemm_tile_avx512(4, P, a + i * sai, sai, sap, b, ldb, m0, m1, 1, beta, c + i * ldc, ldc, mu ? mu + i * ldm : 0, ldm);
 			for (; i < M; i++)
-				gemm_tile_avx512(1, P, a + i * sai, sai, sap, b, ldb, m0, m1, 1, beta, c + i * ldc, ldc);
+				gemm_tile_avx512(1, P, a + i * sai, sai, sap, b, ldb, m0, m1, 1, beta, c + i * ldc, ldc, mu ? mu + i * ldm : 0, ldm);
 		} else {
 			for (; i + 4 <= M; i += 4)
-				gemm_tile_avx512(4, P, a + i * sai, sai, sap, b, ldb, m0, 0, 0, beta, c + i * ldc, ldc);
+				gemm_tile_avx512(4, P, a + i * sai, sai, sap, b, ldb, m0, 0, 0, beta, c + i * ldc, ldc, mu ? mu + i * ldm : 0, ldm);
 			for (; i < M; i++)
-				gemm_tile_avx512(1, P, a + i * sai, sai, sap, b, ldb, m0, 0, 0, beta, c + i * ldc, ldc);
+				gemm_tile_avx512(1, P, a + i * sai, sai, sap, b, ldb, m0, 0, 0, beta, c + i * ldc, ldc, mu ? mu + i * ldm : 0, ldm);
 		}
 	}
 }
@@ -719,4 +726,18 @@ BODY void tucker_grad_in_body(const float *d, const float *x1, const float *x2, 
 			}
 		}
 	}
+}
+
+// gemm_mul: C[i, 0:N] (beta: +=, else =) mul[i·ldm + 0:N] ⊙ (the gemm
+// product), the multiplication in the AVX-512 GEMM's epilogue. It returns 0
+// (doing nothing) below that level, where the caller forms the product and
+// the Hadamard product in two passes.
+int tenpc_gemm_mul(long M, long N, long P, const float *a, long sai, long sap, const float *Bm, long ldb, const float *mul, long ldm, int beta, float *Cm, long ldc) {
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (level == 2) {
+		gemm_avx512(M, N, P, a, sai, sap, Bm, ldb, beta, Cm, ldc, mul, ldm);
+		return 1;
+	}
+#endif
+	return 0;
 }

@@ -391,3 +391,33 @@ func TuckerGradIn[T Float](d, x1, x2 []T, ld int, dx1, dx2 []T, B, K int) {
 	}
 	tuckerGradInRef(d, x1, x2, ld, dx1, dx2, B, K)
 }
+
+// GemmMul adds (set: writes) mul ⊙ (the product of GemmRows) into c:
+//
+//	c[i·ldc + j] (+)= mul[i·ldm + j] · Σ_{p<P} a[i·sai + p·sap] · b[p·ldb + j]   (j < N)
+//
+// With AVX-512 the multiplication runs in the GEMM's epilogue; otherwise
+// the product goes through work: (M, N) and then Hadamard.
+func GemmMul[T Float](M, N, P int, a []T, sai, sap int, b []T, ldb int, mul []T, ldm int, set bool, c []T, ldc int, work []T) {
+	if M == 0 || N == 0 {
+		return
+	}
+	need("GemmMul", "mul", mul, rows(M, N, ldm))
+	need("GemmMul", "c", c, rows(M, N, ldc))
+	if is32[T]() && P > 0 {
+		need("GemmMul", "a", a, (M-1)*sai+(P-1)*sap+1)
+		need("GemmMul", "b", b, rows(P, N, ldb))
+		if gemmMul32(M, N, P, f32(a), sai, sap, f32(b), ldb, f32(mul), ldm, !set, f32(c), ldc) {
+			return
+		}
+	}
+	need("GemmMul", "work", work, M*N)
+	GemmRows(M, N, P, a, sai, sap, b, ldb, false, work, N)
+	if ldm == ldc {
+		Hadamard(mul, ldm, work, c, M, N, set)
+		return
+	}
+	for i := range M {
+		Hadamard(mul[i*ldm:], ldm, work[i*N:], c[i*ldc:], 1, N, set)
+	}
+}

@@ -25,3 +25,4 @@ void tenpc_gemm(long M, long N, long P, const float *a, long sai, long sap, cons
 void tenpc_transpose(const float *restrict src, long ld, long rows, long cols, float *restrict dst);
 void tenpc_outer(const float *x1, const float *x2, long ld, long B, long K, float *restrict y);
 void tenpc_tucker_grad_in(const float *d, const float *x1, const float *x2, long ld, float *dx1, float *dx2, long B, long K);
+int tenpc_gemm_mul(long M, long N, long P, const float *a, long sai, long sap, const float *Bm, long ldb, const float *mul, long ldm, int beta, float *Cm, long ldc);

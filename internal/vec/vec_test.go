@@ -558,3 +558,42 @@ func TestTuckerKernels(t *testing.T) {
 		}
 	})
 }
+
+// TestGemmMul holds GemmMul to GemmRows followed by the Hadamard product in
+// float64.
+func TestGemmMul(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(23, 24))
+		for _, sh := range [][3]int{{256, 32, 32}, {7, 10, 32}, {9, 40, 5}} {
+			M, N, P := sh[0], sh[1], sh[2]
+			for _, set := range []bool{false, true} {
+				a, b := randRows(rng, M*P, -1, 1, 0), randRows(rng, P*N, -1, 1, 0)
+				ld := N + 1
+				mul, c := randRows(rng, M*ld, 0, 1, 0), randRows(rng, M*ld, -1, 1, 0)
+				want := make([]float64, len(c))
+				for i := range M {
+					for j := range ld {
+						want[i*ld+j] = float64(c[i*ld+j])
+						if j == N {
+							continue
+						}
+						s := 0.0
+						for p := range P {
+							s += float64(a[i*P+p]) * float64(b[p*N+j])
+						}
+						if set {
+							want[i*ld+j] = 0
+						}
+						want[i*ld+j] += float64(mul[i*ld+j]) * s
+					}
+				}
+				GemmMul(M, N, P, a, P, 1, b, N, mul, ld, set, c, ld, make([]float32, M*N))
+				for i, w := range want {
+					if math.Abs(float64(c[i])-w) > 1e-5*(1+float64(P)) {
+						t.Fatalf("%v set=%v: c[%d] = %v, want %v", sh, set, i, c[i], w)
+					}
+				}
+			}
+		}
+	})
+}

@@ -294,8 +294,12 @@ func (l *CP[T]) backwardChunk(c int) {
 			}
 			if dx, set := l.dInSet(l.dSrcs, f*A+a); dx != nil {
 				// dlog X_a += X_a ⊙ (T_a W_a)   (B, Kin)
-				gemm(false, false, B, Kin, Kout, t, Kout, wa, Kin, 0, d, Kin)
-				vec.Hadamard(x, Kin+1, d, dx, B, Kin, set)
+				if nativeGemm && isFloat32[T]() {
+					vec.GemmMul(B, Kin, Kout, t, Kout, 1, wa, Kin, x, Kin+1, set, dx, Kin+1, d)
+				} else {
+					gemm(false, false, B, Kin, Kout, t, Kout, wa, Kin, 0, d, Kin)
+					vec.Hadamard(x, Kin+1, d, dx, B, Kin, set)
+				}
 			}
 		}
 		if l.dScale != nil {
