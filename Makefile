@@ -39,12 +39,11 @@ build: setup ## build bin/tenpc with the BLAS found by setup
 	$(GO) build $(GOTAGS) -o $(BIN) ./cmd/tenpc
 	@$(BIN) version
 
-test: setup ## run every test (with the detected BLAS, plus nn on pure-Go BLAS, plus the quick race checks)
+test: setup ## run every test (with the detected BLAS and C kernels, plus the pure-Go build of the kernels, plus the quick race checks)
 	$(GO) vet $(GOTAGS) ./...
+	$(GO) vet -tags purego ./internal/vec ./nn/...
 	$(GO) test $(GOTAGS) -count=1 ./...
-ifeq ($(BLAS),openblas)
-	$(GO) test -count=1 ./nn/...
-endif
+	$(GO) test -tags purego -count=1 ./internal/vec ./nn/... ./optim
 	$(GO) test $(GOTAGS) -race -short -count=1 $(RACE_QUICK)
 
 test-race: ## run the race detector (-short) over nn, circuit, data and optim (about 1.5 min on 2 cores)

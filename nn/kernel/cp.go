@@ -127,6 +127,7 @@ func (l *CP[T]) workspace() {
 	l.h = grow(l.h, l.nc*l.Kout)
 	l.t = grow(l.t, l.nc*l.B*l.Kout)
 	l.d = grow(l.d, l.nc*l.B*l.Kin)
+	l.growWT(l.nc, l.Kin*l.Kout)
 }
 
 // Forward computes the layer; scale is nil unless CP-S.
@@ -148,7 +149,7 @@ func (l *CP[T]) forwardChunk(c int) {
 		for a := range A {
 			x := l.in(l.srcs, f*A+a)
 			wa := l.w[(wf*A+a)*Kout*Kin : (wf*A+a+1)*Kout*Kin]
-			gemm(false, true, B, Kout, Kin, x, Kin+1, wa, Kin, 0, l.zblk(f, a), Kout)
+			gemmNT(B, Kout, Kin, x, Kin+1, wa, Kin, l.zblk(f, a), Kout, l.wtChunk(c, Kin*Kout))
 		}
 		out := l.out[f*B*(Kout+1) : (f+1)*B*(Kout+1)]
 		z0, z1 := l.zblk(f, 0), l.zblk(f, 1)

@@ -2,8 +2,6 @@ package kernel
 
 import (
 	"fmt"
-	"sync"
-	"unsafe"
 
 	"github.com/tenpc/tenpc/internal/vec"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -56,10 +54,17 @@ type gather[T Float] struct {
 	tgtStart []int32 // CSR over shared source folds: refs tgtRefs[tgtStart[t]:tgtStart[t+1]]
 	tgtRefs  []int32
 	scratch  []T // (slots, B, Kin+1), only the first Kin of each row used
+	wt       []T // per chunk: a transposed weight block for gemmNT
 
 	dSrcs  [][]T // argument of the running reduction
 	reduce func(int)
 }
+
+// growWT sizes the per-chunk scratch of gemmNT: nc chunks of n elements.
+func (g *gather[T]) growWT(nc, n int) { g.wt = grow(g.wt, nc*n) }
+
+// wtChunk is chunk c's gemmNT scratch of n elements.
+func (g *gather[T]) wtChunk(c, n int) []T { return g.wt[c*n : (c+1)*n] }
 
 func (g *gather[T]) init(w Wiring, layer string) error {
 	if err := w.validate(layer); err != nil {
@@ -220,12 +225,13 @@ func grow[T any](s []T, n int) []T {
 // of at most 128×64, which gonum runs serially. The tiling is fixed, so
 // results do not depend on the worker count.
 //
-// float32 products go to vec.GemmRows when the C kernels are built in (beta
-// must then be 0 or 1): at the sizes of circuit layers its unpacked,
-// register-blocked loop beats both BLAS implementations.
+// float32 products without a transposed B go to vec.GemmRows when the C
+// kernels are built in (beta must then be 0 or 1): at the sizes of circuit
+// layers its unpacked, register-blocked loop beats both BLAS
+// implementations. Products with a transposed B go through gemmNT.
 func gemm[T Float](tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	if nativeGemm && isFloat32[T]() && (beta == 0 || beta == 1) {
-		gemmRows(tA, tB, m, n, k, a, lda, b, ldb, beta == 1, c, ldc)
+	if nativeGemm && isFloat32[T]() && !tB && (beta == 0 || beta == 1) {
+		gemmRows(tA, m, n, k, a, lda, b, ldb, beta == 1, c, ldc)
 		return
 	}
 	if !pureGo[T]() || (m <= 128 && n <= 64) {
@@ -253,28 +259,25 @@ func gemm[T Float](tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, bet
 // nativeGemm: vec's float32 kernels are C (cgo build without purego).
 var nativeGemm, _ = vec.Native()
 
-// transposes holds scratch for gemmRows' transposed right factors.
-var transposes = sync.Pool{New: func() any { return new([]float32) }}
+// gemmNT computes C = A·Bᵀ (m×n, B: n×k), the product of a layer's inputs
+// with its transposed weights. Through vec.GemmRows (float32, C kernels) B
+// is first transposed into work: k·n elements of the calling chunk's own.
+func gemmNT[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, work []T) {
+	if !nativeGemm || !isFloat32[T]() {
+		gemm(false, true, m, n, k, a, lda, b, ldb, 0, c, ldc)
+		return
+	}
+	vec.Transpose(b, ldb, n, k, work)
+	vec.GemmRows(m, n, k, a, lda, 1, work, n, false, c, ldc)
+}
 
-// gemmRows is gemm through vec.GemmRows, which wants the right factor
-// row-major: a transposed B (n×k) is first copied out as Bᵀ (k×n).
-func gemmRows[T Float](tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, accumulate bool, c []T, ldc int) {
+// gemmRows is gemm (without transposed B) through vec.GemmRows.
+func gemmRows[T Float](tA bool, m, n, k int, a []T, lda int, b []T, ldb int, accumulate bool, c []T, ldc int) {
 	sai, sap := lda, 1
 	if tA {
 		sai, sap = 1, lda
 	}
-	if !tB {
-		vec.GemmRows(m, n, k, a, sai, sap, b, ldb, accumulate, c, ldc)
-		return
-	}
-	buf := transposes.Get().(*[]float32)
-	if cap(*buf) < k*n {
-		*buf = make([]float32, k*n)
-	}
-	bt := unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(*buf))), k*n)
-	vec.Transpose(b, ldb, n, k, bt)
-	vec.GemmRows(m, n, k, a, sai, sap, bt, n, accumulate, c, ldc)
-	transposes.Put(buf)
+	vec.GemmRows(m, n, k, a, sai, sap, b, ldb, accumulate, c, ldc)
 }
 
 func pureGo[T Float]() bool {

@@ -85,7 +85,11 @@ func (l *CPR[T]) workspace() {
 	l.e = grow(l.e, l.nc*B*R)
 	l.ta = grow(l.ta, l.nc*B*R)
 	l.d = grow(l.d, l.nc*B*l.Kin)
+	l.growWT(l.nc, l.wtLen())
 }
+
+// wtLen is the size of the transposed weight blocks: U_a (R, Kin), O (Kout, R).
+func (l *CPR[T]) wtLen() int { return max(l.R*l.Kin, l.Kout*l.R) }
 
 // Forward computes the layer.
 //
@@ -104,7 +108,7 @@ func (l *CPR[T]) forwardChunk(c int) {
 	for f := c * l.size; f < min(l.F, (c+1)*l.size); f++ {
 		for a := range A {
 			i := f*A + a
-			gemm(false, true, B, R, Kin, l.in(l.srcs, i), Kin+1, l.u[i*R*Kin:(i+1)*R*Kin], Kin, 0, l.p[i*B*R:(i+1)*B*R], R)
+			gemmNT(B, R, Kin, l.in(l.srcs, i), Kin+1, l.u[i*R*Kin:(i+1)*R*Kin], Kin, l.p[i*B*R:(i+1)*B*R], R, l.wtChunk(c, l.wtLen()))
 		}
 		hn := l.hn[f*B*R : (f+1)*B*R]
 		sH := l.out[f*B*(Kout+1) : (f+1)*B*(Kout+1)] // S of the product, kept in the output's S slots
@@ -139,7 +143,7 @@ func (l *CPR[T]) forwardChunk(c int) {
 			sH[b*(Kout+1)+Kout] = T(s + math.Log(mh))
 		}
 		y := l.y[f*B*Kout : (f+1)*B*Kout]
-		gemm(false, true, B, Kout, R, hn, R, l.o[f*Kout*R:(f+1)*Kout*R], R, 0, y, Kout)
+		gemmNT(B, Kout, R, hn, R, l.o[f*Kout*R:(f+1)*Kout*R], R, y, Kout, l.wtChunk(c, l.wtLen()))
 		out := l.out[f*B*(Kout+1) : (f+1)*B*(Kout+1)]
 		for b := range B {
 			row := out[b*(Kout+1) : (b+1)*(Kout+1)]

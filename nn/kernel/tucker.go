@@ -67,6 +67,7 @@ func (l *Tucker[T]) workspace(backward bool) {
 	l.nc, l.size = chunks(l.F)
 	n := l.B * l.Kin * l.Kin
 	l.y = grow(l.y, l.nc*n)
+	l.growWT(l.nc, l.Kout*l.Kin*l.Kin)
 	if backward {
 		l.d = grow(l.d, l.nc*n)
 		l.t = grow(l.t, l.nc*l.B*l.Kout)
@@ -96,7 +97,7 @@ func (l *Tucker[T]) forwardChunk(c int) {
 	for f := c * l.size; f < min(l.F, (c+1)*l.size); f++ {
 		l.outer(f, y)
 		z := l.z[f*B*Kout : (f+1)*B*Kout]
-		gemm(false, true, B, Kout, K2, y, K2, l.w[f*Kout*K2:(f+1)*Kout*K2], K2, 0, z, Kout)
+		gemmNT(B, Kout, K2, y, K2, l.w[f*Kout*K2:(f+1)*Kout*K2], K2, z, Kout, l.wtChunk(c, Kout*K2))
 		x1, x2 := l.in(l.srcs, 2*f), l.in(l.srcs, 2*f+1)
 		out := l.out[f*B*(Kout+1) : (f+1)*B*(Kout+1)]
 		for b := range B {
