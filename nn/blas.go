@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"github.com/tenpc/tenpc/internal/vec"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 )
@@ -13,8 +14,20 @@ const Version = "0.1.0-dev"
 // installed).
 var blasName = "gonum (pure Go)"
 
-// BLAS names the BLAS implementation every GEMM in tenpc goes through.
+// BLAS names the BLAS implementation float64 GEMMs (and, in builds without
+// the C kernels, float32 ones) go through.
 func BLAS() string { return blasName }
+
+// Kernels names the implementation of the element-wise loops and float32
+// GEMMs of the circuit layers: vectorized C at the CPU's instruction-set
+// level ("C x86-64-v4"), or "Go" in builds without cgo or with the tag
+// purego.
+func Kernels() string {
+	if ok, level := vec.Native(); ok {
+		return "C " + level
+	}
+	return "Go"
+}
 
 // Gemm32 and Gemm64 are the GEMMs kernels call: blas32/blas64 dispatch to
 // whichever implementation init selected.

@@ -55,6 +55,7 @@ type benchResult struct {
 	Params        int64   `json:"params"`
 	BuildS        float64 `json:"build_s"`
 	BLAS          string  `json:"blas"`
+	Kernels       string  `json:"kernels"`
 	GOMAXPROCS    int     `json:"gomaxprocs"`
 	OthersCores   float64 `json:"others_cores"` // CPU used by other processes during the timed loop
 	OwnCores      float64 `json:"own_cores"`
@@ -164,7 +165,7 @@ func runBench(args []string, stdout io.Writer) error {
 		cfgs[i].Steps, cfgs[i].Warmup = *steps, *warmup
 	}
 	if !*asJSON {
-		fmt.Fprintf(stdout, "# tenpc bench: %s; GOMAXPROCS %d; %d CPUs; %s\n", nn.BLAS(), runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version())
+		fmt.Fprintf(stdout, "# tenpc bench: BLAS %s; kernels %s; GOMAXPROCS %d; %d CPUs; %s\n", nn.BLAS(), nn.Kernels(), runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.Version())
 		fmt.Fprintln(stdout, "| rg | layer | K | B | mode | ms/step median | min | max | samples/s | peak RSS MB | alloc B/step | allocs/step | others cores |")
 		fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	}
@@ -186,7 +187,7 @@ func runBench(args []string, stdout io.Writer) error {
 			if _, bad := err.(usageError); bad {
 				return err
 			}
-			res = benchResult{RG: c.RG, Layer: c.Layer.String(), K: c.K, BatchSize: c.B, Mode: c.Mode, BLAS: nn.BLAS(), Error: err.Error()}
+			res = benchResult{RG: c.RG, Layer: c.Layer.String(), K: c.K, BatchSize: c.B, Mode: c.Mode, BLAS: nn.BLAS(), Kernels: nn.Kernels(), Error: err.Error()}
 		}
 		if *asJSON {
 			line, jerr := json.Marshal(res)
@@ -343,7 +344,7 @@ func benchBatches(n, b, v int) [][]uint8 {
 // runBenchConfig builds and times one configuration in this process.
 func runBenchConfig(c benchConfig) (benchResult, error) {
 	res := benchResult{RG: c.RG, Layer: c.Layer.String(), K: c.K, BatchSize: c.B, Mode: c.Mode,
-		Steps: c.Steps, BLAS: nn.BLAS(), GOMAXPROCS: runtime.GOMAXPROCS(0)}
+		Steps: c.Steps, BLAS: nn.BLAS(), Kernels: nn.Kernels(), GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	t0 := time.Now()
 	rg, err := benchRG(c.RG)
 	if err != nil {

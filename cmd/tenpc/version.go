@@ -14,7 +14,7 @@ func init() {
 		if err := parseFlags(fs, args, 0); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "tenpc %s (%s, BLAS: %s)\n", nn.Version, runtime.Version(), nn.BLAS())
+		fmt.Fprintf(out, "tenpc %s (%s, BLAS: %s, kernels: %s)\n", nn.Version, runtime.Version(), nn.BLAS(), nn.Kernels())
 		return nil
 	})
 }
