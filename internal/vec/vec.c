@@ -1,12 +1,14 @@
 //go:build cgo && !purego
 
-// Element-wise kernels of tenpc's hot loops, in C so that gcc vectorizes
-// them (Go's compiler does not). Each kernel's body is written once, as an
-// always-inline function, and compiled three times: for x86-64-v4
-// (AVX-512), x86-64-v3 (AVX2, FMA) and the baseline; tenpc_vec_level picks
-// one at run time from the CPU (or a test forces one). The semantics are
-// those of the Go reference implementations in ref.go, which the tests hold
-// these to.
+// Element-wise kernels of tenpc's hot loops and a small GEMM, in C so that
+// gcc vectorizes them (Go's compiler does not). Each kernel's body is written
+// once, as an always-inline function, and compiled three times: for
+// x86-64-v4 (AVX-512), x86-64-v3 (AVX2, FMA) and the baseline; `level`
+// picks one at run time from the CPU (or a test forces one). The GEMM has
+// its own AVX-512 version with intrinsics. The semantics are those of the
+// Go reference implementations in ref.go, which the tests hold these to:
+// bit for bit, except the GEMM (fused multiply-adds where the CPU has them)
+// and libm's log against Go's math.Log (both within an ulp).
 
 // Compiled with -ffast-math (see c.go) only so that gcc treats sqrtf as a
 // pure function and vectorizes it (-fno-math-errno is not among the flags
@@ -14,8 +16,13 @@
 // below, keeping IEEE semantics (NaN, ±Inf, signed zeros, no
 // reassociation), and keeps products and sums from being contracted into
 // FMAs, so that every level rounds like the Go reference (and like each
-// other) and results do not depend on the machine.
+// other) and results do not depend on the machine (the GEMM, below, opts
+// in to FMAs explicitly).
 #pragma GCC optimize("no-fast-math", "no-math-errno", "fp-contract=off")
+
+#if defined(__clang__)
+#error "internal/vec: these kernels need gcc (clang ignores the pragma that undoes -ffast-math); build with CC=gcc, or with -tags purego for the Go loops"
+#endif
 
 #include <math.h>
 #include <stdint.h>

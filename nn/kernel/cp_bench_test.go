@@ -76,8 +76,10 @@ func BenchmarkCPXSForwardBackward(b *testing.B) {
 }
 
 // BenchmarkSgemm runs only the GEMMs of one CP forward+backward (the same
-// shapes and the same fold parallelism), the floor the fused kernel is
-// measured against.
+// shapes and the same fold parallelism) through the machine's BLAS (Gemm:
+// OpenBLAS with -tags openblas), the floor the fused kernel is measured
+// against. BenchmarkGemmC runs the same GEMMs through the kernels' own C
+// GEMM (the fused op's; with -tags purego, BLAS again).
 func BenchmarkSgemm(b *testing.B) {
 	const F, A, B, K = benchF, 2, benchB, benchK
 	rng := rand.New(rand.NewPCG(9, 10))
@@ -90,7 +92,32 @@ func BenchmarkSgemm(b *testing.B) {
 		for a := range A {
 			i := f*A + a
 			xi, wi, zi := x[i*B*(K+1):(i+1)*B*(K+1)], w[i*K*K:(i+1)*K*K], z[i*B*K:(i+1)*B*K]
-			gemm(false, true, B, K, K, xi, K+1, wi, K, 0, zi, K)
+			Gemm(false, true, B, K, K, 1, xi, K+1, wi, K, 0, zi, K)
+			Gemm(true, false, K, K, B, 1, zi, K, xi, K+1, 1, dw[i*K*K:(i+1)*K*K], K)
+			Gemm(false, false, B, K, K, 1, zi, K, wi, K, 0, d[i*B*K:(i+1)*B*K], K)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		ParallelFor(F, fold)
+	}
+	b.ReportMetric(3*cpFlops(F, A, B, K, K)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func BenchmarkGemmC(b *testing.B) {
+	const F, A, B, K = benchF, 2, benchB, benchK
+	rng := rand.New(rand.NewPCG(9, 10))
+	x := conv[float32](randLogs(rng, F*A, B, K+1, 0))
+	w := conv[float32](randWeights(rng, F*A*K*K))
+	z := make([]float32, F*A*B*K)
+	dw := make([]float32, F*A*K*K)
+	d := make([]float32, F*A*B*K)
+	wt := make([]float32, F*K*K)
+	fold := func(f int) {
+		for a := range A {
+			i := f*A + a
+			xi, wi, zi := x[i*B*(K+1):(i+1)*B*(K+1)], w[i*K*K:(i+1)*K*K], z[i*B*K:(i+1)*B*K]
+			gemmNT(B, K, K, xi, K+1, wi, K, zi, K, wt[f*K*K:(f+1)*K*K])
 			gemm(true, false, K, K, B, zi, K, xi, K+1, 1, dw[i*K*K:(i+1)*K*K], K)
 			gemm(false, false, B, K, K, zi, K, wi, K, 0, d[i*B*K:(i+1)*B*K], K)
 		}
