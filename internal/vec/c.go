@@ -139,3 +139,7 @@ func tuckerGradIn32(d, x1, x2 []float32, ld int, dx1, dx2 []float32, B, K int) {
 func gemmMul32(M, N, P int, a []float32, sai, sap int, b []float32, ldb int, mul []float32, ldm int, accumulate bool, c []float32, ldc int) bool {
 	return C.tenpc_gemm_mul(C.long(M), C.long(N), C.long(P), p(a), C.long(sai), C.long(sap), p(b), C.long(ldb), p(mul), C.long(ldm), cbool(accumulate), p(c), C.long(ldc)) != 0
 }
+
+func gatherRows32(tab []float32, logScale []float64, K int, x []uint8, xs, B int, out []float32) {
+	C.tenpc_gather_rows(p(tab), pd(logScale), C.long(K), (*C.uint8_t)(unsafe.Pointer(&x[0])), C.long(xs), C.long(B), p(out))
+}

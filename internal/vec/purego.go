@@ -73,3 +73,7 @@ func tuckerGradIn32(d, x1, x2 []float32, ld int, dx1, dx2 []float32, B, K int) {
 func gemmMul32(M, N, P int, a []float32, sai, sap int, b []float32, ldb int, mul []float32, ldm int, accumulate bool, c []float32, ldc int) bool {
 	return false
 }
+
+func gatherRows32(tab []float32, logScale []float64, K int, x []uint8, xs, B int, out []float32) {
+	gatherRowsRef(tab, logScale, K, x, xs, B, out)
+}

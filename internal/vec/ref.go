@@ -395,3 +395,12 @@ func tuckerGradInRef[T Float](d, x1, x2 []T, ld int, dx1, dx2 []T, B, K int) {
 		}
 	}
 }
+
+func gatherRowsRef[T Float](tab []T, logScale []float64, K int, x []uint8, xs, B int, out []T) {
+	for b := range B {
+		c := int(x[b*xs])
+		row := out[b*(K+1) : (b+1)*(K+1)]
+		copy(row[:K], tab[c*K:(c+1)*K])
+		row[K] = T(logScale[c])
+	}
+}

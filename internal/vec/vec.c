@@ -748,3 +748,20 @@ int tenpc_gemm_mul(long M, long N, long P, const float *a, long sai, long sap, c
 #endif
 	return 0;
 }
+
+// ---- input layer ----------------------------------------------------------
+
+// gather_rows: see GatherRows in vec.go.
+MULTI(gather_rows,
+      (const float *tab, const double *logScale, long K, const uint8_t *x, long xs, long B, float *out),
+      (tab, logScale, K, x, xs, B, out))
+BODY void gather_rows_body(const float *tab, const double *logScale, long K, const uint8_t *x, long xs, long B, float *out) {
+	for (long b = 0; b < B; b++) {
+		long c = x[b * xs];
+		const float *src = tab + c * K;
+		float *row = out + b * (K + 1);
+		for (long k = 0; k < K; k++)
+			row[k] = src[k];
+		row[K] = (float)logScale[c];
+	}
+}

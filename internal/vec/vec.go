@@ -421,3 +421,20 @@ func GemmMul[T Float](M, N, P int, a []T, sai, sap int, b []T, ldb int, mul []T,
 		Hadamard(mul[i*ldm:], ldm, work[i*N:], c[i*ldc:], 1, N, set)
 	}
 }
+
+// GatherRows writes one single-variable leaf of an input layer: for each of
+// B samples with value c = x[b·xs], out[b] = [tab[c, 0:K], logScale[c]].
+// tab: (C, K); logScale: (C); out: (B, K+1).
+func GatherRows[T Float](tab []T, logScale []float64, K int, x []uint8, xs, B int, out []T) {
+	need("GatherRows", "x", x, rows(B, 1, xs))
+	need("GatherRows", "out", out, B*(K+1))
+	for b := range B {
+		need("GatherRows", "tab", tab, (int(x[b*xs])+1)*K)
+		need("GatherRows", "logScale", logScale, int(x[b*xs])+1)
+	}
+	if is32[T]() && B > 0 && K > 0 {
+		gatherRows32(f32(tab), logScale, K, x, xs, B, f32(out))
+		return
+	}
+	gatherRowsRef(tab, logScale, K, x, xs, B, out)
+}

@@ -26,3 +26,4 @@ void tenpc_transpose(const float *restrict src, long ld, long rows, long cols, f
 void tenpc_outer(const float *x1, const float *x2, long ld, long B, long K, float *restrict y);
 void tenpc_tucker_grad_in(const float *d, const float *x1, const float *x2, long ld, float *dx1, float *dx2, long B, long K);
 int tenpc_gemm_mul(long M, long N, long P, const float *a, long sai, long sap, const float *Bm, long ldb, const float *mul, long ldm, int beta, float *Cm, long ldc);
+void tenpc_gather_rows(const float *tab, const double *logScale, long K, const uint8_t *x, long xs, long B, float *out);

@@ -597,3 +597,29 @@ func TestGemmMul(t *testing.T) {
 		}
 	})
 }
+
+func TestGatherRows(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(25, 26))
+		for _, K := range []int{1, 10, 32} {
+			const C, B, xs = 7, 9, 3
+			tab := randRows(rng, C*K, 0, 1, 0)
+			ls := make([]float64, C)
+			for c := range ls {
+				ls[c] = -10 * rng.Float64()
+			}
+			x := make([]uint8, B*xs)
+			for i := range x {
+				x[i] = uint8(rng.IntN(C))
+			}
+			got, want := make([]float32, B*(K+1)), make([]float32, B*(K+1))
+			GatherRows(tab, ls, K, x, xs, B, got)
+			for b := range B {
+				c := int(x[b*xs])
+				copy(want[b*(K+1):], tab[c*K:(c+1)*K])
+				want[b*(K+1)+K] = float32(ls[c])
+			}
+			checkSame(t, fmt.Sprintf("K=%d", K), got, want)
+		}
+	})
+}

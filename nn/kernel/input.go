@@ -303,6 +303,12 @@ func (t *inputTable[T]) forwardChunk(w int) {
 	acc := ws[:K]
 	for f := lo; f < hi; f++ {
 		vars := t.vars(f)
+		if len(vars) == 1 && t.missing == nil && t.tab64 == nil {
+			// The common case: a row of the table per sample.
+			v := int(vars[0])
+			vec.GatherRows(t.tab[v*C*K:(v+1)*C*K], t.logScale[v*C:(v+1)*C], K, t.x[v:], V, B, t.buf[f*B*(K+1):(f+1)*B*(K+1)])
+			continue
+		}
 		for b := range B {
 			row := t.buf[(f*B+b)*(K+1) : (f*B+b+1)*(K+1)]
 			xb := t.x[b*V : (b+1)*V]
