@@ -90,6 +90,36 @@ func expFast(x float64) float64 {
 	return p * math.Float64frombits(uint64(int64(math.Float64bits(t))-int64(math.Float64bits(shifter))+1023)<<52)
 }
 
+// logPos is log x for positive normal x within a few ulps (the softmax
+// table's log-scales, identical in C): x = 2^e·m with m in [√½, √2),
+// log m = 2·atanh s, s = (m−1)/(m+1), |s| ≤ 0.1716, by its series to s²¹
+// (truncation below 1e-17).
+func logPos(x float64) float64 {
+	const ln2hi, ln2lo = 6.93147180369123816490e-01, 1.90821492927058770002e-10
+	b := math.Float64bits(x)
+	e := int64(b>>52) - 1023
+	m := math.Float64frombits(b&(1<<52-1) | 0x3ff0000000000000)
+	if m > 1.4142135623730951 {
+		m *= 0.5
+		e++
+	}
+	s := (m - 1) / (m + 1)
+	z := s * s
+	p := 1.0 / 21
+	p = 1.0/19 + z*p
+	p = 1.0/17 + z*p
+	p = 1.0/15 + z*p
+	p = 1.0/13 + z*p
+	p = 1.0/11 + z*p
+	p = 1.0/9 + z*p
+	p = 1.0/7 + z*p
+	p = 1.0/5 + z*p
+	p = 1.0/3 + z*p
+	lm := 2*s + 2*s*z*p
+	fe := float64(e)
+	return fe*ln2hi + (lm + fe*ln2lo)
+}
+
 // ExpFast is expFast for callers outside the package.
 func ExpFast(x float64) float64 { return expFast(x) }
 
@@ -137,7 +167,7 @@ func softmaxTableRef[T Float](th []T, K, C int, tab []T, logScale, scale, work [
 		ipm[c] = 1 / pm[c]
 	}
 	for c := range C {
-		scale[c], logScale[c] = pm[c], math.Log(pm[c])
+		scale[c], logScale[c] = pm[c], logPos(pm[c])
 		row := tab[c*K : (c+1)*K]
 		for k := range row {
 			row[k] = T(e[k*C+c] * ipm[c])

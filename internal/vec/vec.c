@@ -173,6 +173,37 @@ BODY double exp_fast(double x) {
 	return in ? y : (x != x ? x : 0);
 }
 
+// log_pos is ref.go's logPos: log x for positive normal x, within a few
+// ulps: x = 2^e·m with m in [√½, √2), log m = 2·atanh s with
+// s = (m−1)/(m+1), |s| ≤ 0.1716, by its series to s²¹ (truncation below
+// 1e-17). Branch-free, so loops calling it vectorize.
+BODY double log_pos(double x) {
+	const double ln2hi = 6.93147180369123816490e-01, ln2lo = 1.90821492927058770002e-10;
+	uint64_t b;
+	memcpy(&b, &x, 8);
+	int64_t e = (int64_t)(b >> 52) - 1023;
+	uint64_t mb = (b & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
+	double m;
+	memcpy(&m, &mb, 8);
+	int big = m > 1.4142135623730951;
+	m = big ? m * 0.5 : m;
+	e = big ? e + 1 : e;
+	double s = (m - 1) / (m + 1), z = s * s;
+	double p = 1.0 / 21;
+	p = 1.0 / 19 + z * p;
+	p = 1.0 / 17 + z * p;
+	p = 1.0 / 15 + z * p;
+	p = 1.0 / 13 + z * p;
+	p = 1.0 / 11 + z * p;
+	p = 1.0 / 9 + z * p;
+	p = 1.0 / 7 + z * p;
+	p = 1.0 / 5 + z * p;
+	p = 1.0 / 3 + z * p;
+	double lm = 2 * s + 2 * s * z * p;
+	double fe = (double)e;
+	return fe * ln2hi + (lm + fe * ln2lo);
+}
+
 // lanes8 sums a in eight interleaved lanes, combined pairwise: the order
 // ref.go's sum8 uses.
 BODY double lanes8(const double *a, long n) {
@@ -254,7 +285,7 @@ BODY void softmax_table_body(const float *th, long K, long C, float *tab, double
 		return;
 	for (long c = 0; c < C; c++) {
 		scale[c] = pm[c];
-		logScale[c] = log(pm[c]);
+		logScale[c] = log_pos(pm[c]);
 	}
 	// The rows in (K, C) order as floats (contiguous, vectorized), reusing
 	// e's storage, then transposed into tab in blocks.
@@ -599,18 +630,52 @@ BODY void gemm_body(long M, long N, long P, const float *a, long sai, long sap, 
 	}
 }
 
-// transpose: dst[j·rows + i] = src[i·ld + j] for i < rows, j < cols, in
-// 8×8 blocks.
+// Eight floats as one vector: gcc lowers the shuffles below to AVX
+// instructions in the v4 and v3 builds and to SSE ones in the baseline.
+typedef float v8f __attribute__((vector_size(32)));
+typedef float v8fu __attribute__((vector_size(32), aligned(4), may_alias));
+typedef int v8i __attribute__((vector_size(32)));
+
+// tr8x8 writes the transpose of the 8×8 block at s (leading dimension ld)
+// to d (leading dimension ldd): pairs of rows interleaved, then pairs of
+// pairs, then the 128-bit halves.
+BODY void tr8x8(const float *s, long ld, float *d, long ldd) {
+	v8f r0 = *(const v8fu *)(s), r1 = *(const v8fu *)(s + ld), r2 = *(const v8fu *)(s + 2 * ld),
+	    r3 = *(const v8fu *)(s + 3 * ld), r4 = *(const v8fu *)(s + 4 * ld), r5 = *(const v8fu *)(s + 5 * ld),
+	    r6 = *(const v8fu *)(s + 6 * ld), r7 = *(const v8fu *)(s + 7 * ld);
+	const v8i lo = {0, 8, 1, 9, 4, 12, 5, 13}, hi = {2, 10, 3, 11, 6, 14, 7, 15};
+	v8f t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi);
+	v8f t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);
+	v8f t4 = __builtin_shuffle(r4, r5, lo), t5 = __builtin_shuffle(r4, r5, hi);
+	v8f t6 = __builtin_shuffle(r6, r7, lo), t7 = __builtin_shuffle(r6, r7, hi);
+	const v8i lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
+	v8f u0 = __builtin_shuffle(t0, t2, lo2), u1 = __builtin_shuffle(t0, t2, hi2);
+	v8f u2 = __builtin_shuffle(t1, t3, lo2), u3 = __builtin_shuffle(t1, t3, hi2);
+	v8f u4 = __builtin_shuffle(t4, t6, lo2), u5 = __builtin_shuffle(t4, t6, hi2);
+	v8f u6 = __builtin_shuffle(t5, t7, lo2), u7 = __builtin_shuffle(t5, t7, hi2);
+	const v8i lo4 = {0, 1, 2, 3, 8, 9, 10, 11}, hi4 = {4, 5, 6, 7, 12, 13, 14, 15};
+	*(v8fu *)(d) = __builtin_shuffle(u0, u4, lo4);
+	*(v8fu *)(d + ldd) = __builtin_shuffle(u1, u5, lo4);
+	*(v8fu *)(d + 2 * ldd) = __builtin_shuffle(u2, u6, lo4);
+	*(v8fu *)(d + 3 * ldd) = __builtin_shuffle(u3, u7, lo4);
+	*(v8fu *)(d + 4 * ldd) = __builtin_shuffle(u0, u4, hi4);
+	*(v8fu *)(d + 5 * ldd) = __builtin_shuffle(u1, u5, hi4);
+	*(v8fu *)(d + 6 * ldd) = __builtin_shuffle(u2, u6, hi4);
+	*(v8fu *)(d + 7 * ldd) = __builtin_shuffle(u3, u7, hi4);
+}
+
+// transpose: dst[j·rows + i] = src[i·ld + j] for i < rows, j < cols: whole
+// 8×8 blocks by shuffles, the edges element by element.
 MULTI(transpose, (const float *restrict src, long ld, long rows, long cols, float *restrict dst),
       (src, ld, rows, cols, dst))
 BODY void transpose_body(const float *restrict src, long ld, long rows, long cols, float *restrict dst) {
-	for (long i0 = 0; i0 < rows; i0 += 8)
-		for (long j0 = 0; j0 < cols; j0 += 8) {
-			long ni = rows - i0 < 8 ? rows - i0 : 8, nj = cols - j0 < 8 ? cols - j0 : 8;
-			for (long j = 0; j < nj; j++)
-				for (long i = 0; i < ni; i++)
-					dst[(j0 + j) * rows + i0 + i] = src[(i0 + i) * ld + j0 + j];
-		}
+	long r8 = rows & ~7L, c8 = cols & ~7L;
+	for (long i0 = 0; i0 < r8; i0 += 8)
+		for (long j0 = 0; j0 < c8; j0 += 8)
+			tr8x8(src + i0 * ld + j0, ld, dst + j0 * rows + i0, rows);
+	for (long i = 0; i < rows; i++)
+		for (long j = i < r8 ? c8 : 0; j < cols; j++)
+			dst[j * rows + i] = src[i * ld + j];
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)

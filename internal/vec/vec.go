@@ -1,12 +1,14 @@
-// Package vec holds the element-wise loops of tenpc's kernels that dominate
-// a training step once the GEMMs are in BLAS: products and normalization of
-// CP layers, quotients of their backward, the categorical table's softmax,
-// mixing sums, Adam. Each function is generic over float32 and float64; the
-// float32 instances run vectorized C (cgo, compiled for AVX-512, AVX2 and the
-// baseline, chosen from the CPU at start-up) unless the build has no cgo or
-// the tag purego, where they, like every float64 instance, run the Go
-// reference loops of ref.go. Both give the same results up to rounding of
-// the last bit (the tests hold them to it).
+// Package vec holds the arithmetic of tenpc's circuit kernels: a small GEMM
+// for the layers' products (K up to a few hundred), the products and
+// normalization of CP and mixing layers, the quotients of their backward,
+// the categorical table's softmax and gradient, Tucker's outer products,
+// Adam, and the bookkeeping of gradients. Each function is generic over
+// float32 and float64; the float32 instances run vectorized C (cgo,
+// compiled for AVX-512, AVX2 and the baseline, chosen from the CPU at
+// start-up) unless the build has no cgo or the tag purego, where they, like
+// every float64 instance, run the Go reference loops of ref.go. The two give
+// bit-identical results except where a function says otherwise (the GEMM's
+// fused multiply-adds); the tests hold every level to the reference.
 //
 // Layouts are row-major with explicit leading dimensions, as in BLAS; every
 // function checks its slices' lengths and panics when one is short (the C

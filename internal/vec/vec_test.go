@@ -171,8 +171,7 @@ func TestSoftmaxTable(t *testing.T) {
 			}
 			checkSame(t, fmt.Sprintf("K=%d C=%d tab", K, C), tab, want)
 			for c := range C {
-				// The log is libm's in C, math.Log in Go: both within an ulp.
-				if math.Abs(ls[c]-wls[c]) > 4e-16*math.Abs(wls[c]) || sc[c] != wsc[c] {
+				if ls[c] != wls[c] || sc[c] != wsc[c] {
 					t.Fatalf("K=%d C=%d: scale[%d] %v, %v; reference %v, %v", K, C, c, sc[c], ls[c], wsc[c], wls[c])
 				}
 				// tab·scale is the softmax over c of θ[k, ·], to float32 precision.
@@ -208,6 +207,33 @@ func TestSoftmaxTable(t *testing.T) {
 // TestExpFast checks ExpFast against math.Exp over its whole domain: the
 // relative error stays below 1e-8, and the edges (0, the underflow
 // threshold, −Inf, NaN) are exact.
+// TestLogPos holds logPos to math.Log over the range of the table's
+// scales (1e-300..1) and beyond.
+func TestLogPos(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 28))
+	worst := 0.0
+	for i := range 1_000_000 {
+		x := math.Exp(-700 * rng.Float64())
+		if i%2 == 0 {
+			x = rng.Float64() + 0.5 // around 1, where log is small
+		}
+		got, want := logPos(x), math.Log(x)
+		err := math.Abs(got - want)
+		if want != 0 {
+			err /= math.Abs(want)
+		}
+		worst = max(worst, err)
+	}
+	if worst > 1e-15 {
+		t.Errorf("largest relative error %.3g, want ≤ 1e-15", worst)
+	}
+	for _, x := range []float64{1, 2, 0.5, 1e-300, math.Sqrt2, 1.4142135623730951, 1.4142135623730954, 1e300} {
+		if got, want := logPos(x), math.Log(x); math.Abs(got-want) > 1e-15*math.Abs(want) {
+			t.Errorf("logPos(%v) = %v, want %v", x, got, want)
+		}
+	}
+}
+
 func TestExpFast(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	worst := 0.0
