@@ -35,7 +35,7 @@ func prodNormRef[T Float](z0, z1, s0, s1 []T, ld, B, K int, out []T) {
 			}
 			continue
 		}
-		row[K] = T(s + math.Log(m))
+		row[K] = T(s + logPos(m))
 	}
 }
 
@@ -90,14 +90,19 @@ func expFast(x float64) float64 {
 	return p * math.Float64frombits(uint64(int64(math.Float64bits(t))-int64(math.Float64bits(shifter))+1023)<<52)
 }
 
-// logPos is log x for positive normal x within a few ulps (the softmax
-// table's log-scales, identical in C): x = 2^e·m with m in [√½, √2),
+// logPos is log x for finite x > 0 within a few ulps (the kernels'
+// log-scales, identical in C): x = 2^e·m with m in [√½, √2),
 // log m = 2·atanh s, s = (m−1)/(m+1), |s| ≤ 0.1716, by its series to s²¹
-// (truncation below 1e-17).
+// (truncation below 1e-17); subnormal x scaled by 2⁵⁴ first.
 func logPos(x float64) float64 {
 	const ln2hi, ln2lo = 6.93147180369123816490e-01, 1.90821492927058770002e-10
+	bias := int64(1023)
+	if x < 2.2250738585072014e-308 {
+		x *= 18014398509481984.0
+		bias += 54
+	}
 	b := math.Float64bits(x)
-	e := int64(b>>52) - 1023
+	e := int64(b>>52) - bias
 	m := math.Float64frombits(b&(1<<52-1) | 0x3ff0000000000000)
 	if m > 1.4142135623730951 {
 		m *= 0.5
@@ -264,7 +269,7 @@ func normRowsRef[T Float](y, s []float64, out []T, B, K int) {
 					row[k] = 1
 				}
 			}
-			row[K] = T(s[b] + math.Log(m))
+			row[K] = T(s[b] + logPos(m))
 		}
 	}
 }

@@ -74,6 +74,50 @@ int tenpc_vec_get_level(void) { return level; }
 		}                                                           \
 	}
 
+// log_pos is ref.go's logPos: log x for finite x > 0, within a few ulps:
+// x = 2^e·m with m in [√½, √2), log m = 2·atanh s with s = (m−1)/(m+1),
+// |s| ≤ 0.1716, by its series to s²¹ (truncation below 1e-17); subnormal x
+// scaled by 2^54 first. Branch-free, so loops calling it vectorize.
+BODY double log_pos(double x) {
+	const double ln2hi = 6.93147180369123816490e-01, ln2lo = 1.90821492927058770002e-10;
+	int sub = x < 2.2250738585072014e-308;
+	x = sub ? x * 18014398509481984.0 : x;
+	uint64_t b;
+	memcpy(&b, &x, 8);
+	int64_t e = (int64_t)(b >> 52) - (sub ? 1023 + 54 : 1023);
+	uint64_t mb = (b & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
+	double m;
+	memcpy(&m, &mb, 8);
+	int big = m > 1.4142135623730951;
+	m = big ? m * 0.5 : m;
+	e = big ? e + 1 : e;
+	double s = (m - 1) / (m + 1), z = s * s;
+	double p = 1.0 / 21;
+	p = 1.0 / 19 + z * p;
+	p = 1.0 / 17 + z * p;
+	p = 1.0 / 15 + z * p;
+	p = 1.0 / 13 + z * p;
+	p = 1.0 / 11 + z * p;
+	p = 1.0 / 9 + z * p;
+	p = 1.0 / 7 + z * p;
+	p = 1.0 / 5 + z * p;
+	p = 1.0 / 3 + z * p;
+	double lm = 2 * s + 2 * s * z * p;
+	double fe = (double)e;
+	return fe * ln2hi + (lm + fe * ln2lo);
+}
+
+#define LOG_CHUNK 64
+
+// scale_logs writes dst[j·ld] = (float)(s[j] + log m[j]) for j < n.
+BODY void scale_logs(const double *restrict m, const double *restrict s, long n, float *dst, long ld) {
+	double l[LOG_CHUNK];
+	for (long j = 0; j < n; j++)
+		l[j] = log_pos(m[j]);
+	for (long j = 0; j < n; j++)
+		dst[j * ld] = (float)(s[j] + l[j]);
+}
+
 // ---- CP layer -------------------------------------------------------------
 
 // prod_norm: for each row b, H = z0[b]·z1[b] in double (K entries), m = max H,
@@ -83,35 +127,46 @@ MULTI(prod_norm,
       (const float *z0, const float *z1, const float *s0, const float *s1, long ld, long B, long K, float *out),
       (z0, z1, s0, s1, ld, B, K, out))
 BODY void prod_norm_body(const float *z0, const float *z1, const float *s0, const float *s1, long ld, long B, long K, float *out) {
-	for (long b = 0; b < B; b++) {
-		const float *r0 = z0 + b * K, *r1 = z1 + b * K;
-		float *row = out + b * (K + 1);
-		double m = 0;
-		int nan = 0;
-		for (long k = 0; k < K; k++) {
-			double v = (double)r0[k] * (double)r1[k];
-			m = v > m ? v : m;
-			nan |= v != v;
-		}
-		double s = (double)s0[b * ld] + (double)s1[b * ld];
-		if (nan) {
-			for (long k = 0; k <= K; k++)
-				row[k] = NAN;
-			continue;
-		}
-		if (m == 0) {
+	// Rows in chunks: the row maxima first, then their logs in one
+	// vectorized loop (a special row gets m = 1 and its log-scale, NaN or
+	// −Inf, as s).
+	double ms[LOG_CHUNK], ss[LOG_CHUNK];
+	for (long b0 = 0; b0 < B; b0 += LOG_CHUNK) {
+		long nb = B - b0 < LOG_CHUNK ? B - b0 : LOG_CHUNK;
+		for (long j = 0; j < nb; j++) {
+			long b = b0 + j;
+			const float *r0 = z0 + b * K, *r1 = z1 + b * K;
+			float *row = out + b * (K + 1);
+			double m = 0;
+			int nan = 0;
+			for (long k = 0; k < K; k++) {
+				double v = (double)r0[k] * (double)r1[k];
+				m = v > m ? v : m;
+				nan |= v != v;
+			}
+			ss[j] = (double)s0[b * ld] + (double)s1[b * ld];
+			ms[j] = 1;
+			if (nan) {
+				for (long k = 0; k < K; k++)
+					row[k] = NAN;
+				ss[j] = NAN;
+				continue;
+			}
+			if (m == 0) {
+				for (long k = 0; k < K; k++)
+					row[k] = 0;
+				ss[j] = -INFINITY;
+				continue;
+			}
+			// In double, m·(1/m) is within an ulp of 1 and every v/m with
+			// v < m stays below 1 by more than float's half-ulp: rounding
+			// to float gives exactly 1 at the maximum.
+			double inv = 1 / m;
 			for (long k = 0; k < K; k++)
-				row[k] = 0;
-			row[K] = -INFINITY;
-			continue;
+				row[k] = (float)((double)r0[k] * (double)r1[k] * inv);
+			ms[j] = m;
 		}
-		// In double, m·(1/m) is within an ulp of 1 and every v/m with v < m
-		// stays below 1 by more than float's half-ulp: rounding to float
-		// gives exactly 1 at the maximum.
-		double inv = 1 / m;
-		for (long k = 0; k < K; k++)
-			row[k] = (float)((double)r0[k] * (double)r1[k] * inv);
-		row[K] = (float)(s + log(m));
+		scale_logs(ms, ss, nb, out + b0 * (K + 1) + K, K + 1);
 	}
 }
 
@@ -171,37 +226,6 @@ BODY double exp_fast(double x) {
 	memcpy(&e, &eb, 8);
 	double y = p * e;
 	return in ? y : (x != x ? x : 0);
-}
-
-// log_pos is ref.go's logPos: log x for positive normal x, within a few
-// ulps: x = 2^e·m with m in [√½, √2), log m = 2·atanh s with
-// s = (m−1)/(m+1), |s| ≤ 0.1716, by its series to s²¹ (truncation below
-// 1e-17). Branch-free, so loops calling it vectorize.
-BODY double log_pos(double x) {
-	const double ln2hi = 6.93147180369123816490e-01, ln2lo = 1.90821492927058770002e-10;
-	uint64_t b;
-	memcpy(&b, &x, 8);
-	int64_t e = (int64_t)(b >> 52) - 1023;
-	uint64_t mb = (b & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
-	double m;
-	memcpy(&m, &mb, 8);
-	int big = m > 1.4142135623730951;
-	m = big ? m * 0.5 : m;
-	e = big ? e + 1 : e;
-	double s = (m - 1) / (m + 1), z = s * s;
-	double p = 1.0 / 21;
-	p = 1.0 / 19 + z * p;
-	p = 1.0 / 17 + z * p;
-	p = 1.0 / 15 + z * p;
-	p = 1.0 / 13 + z * p;
-	p = 1.0 / 11 + z * p;
-	p = 1.0 / 9 + z * p;
-	p = 1.0 / 7 + z * p;
-	p = 1.0 / 5 + z * p;
-	p = 1.0 / 3 + z * p;
-	double lm = 2 * s + 2 * s * z * p;
-	double fe = (double)e;
-	return fe * ln2hi + (lm + fe * ln2lo);
 }
 
 // lanes8 sums a in eight interleaved lanes, combined pairwise: the order
@@ -351,31 +375,40 @@ BODY void mix_acc_body(const float *x, long ld, const float *w, const double *m,
 // norm_rows: see NormRows in vec.go.
 MULTI(norm_rows, (const double *y, const double *s, float *out, long B, long K), (y, s, out, B, K))
 BODY void norm_rows_body(const double *y, const double *s, float *out, long B, long K) {
-	for (long b = 0; b < B; b++) {
-		const double *yr = y + b * K;
-		float *row = out + b * (K + 1);
-		double m = 0;
-		int nan = 0;
-		for (long k = 0; k < K; k++) {
-			double v = yr[k];
-			m = v > m ? v : m;
-			nan |= v != v;
-		}
-		if (nan) {
-			for (long k = 0; k <= K; k++)
-				row[k] = NAN;
-			continue;
-		}
-		if (m == 0) {
+	double ms[LOG_CHUNK], ss[LOG_CHUNK]; // as in prod_norm
+	for (long b0 = 0; b0 < B; b0 += LOG_CHUNK) {
+		long nb = B - b0 < LOG_CHUNK ? B - b0 : LOG_CHUNK;
+		for (long j = 0; j < nb; j++) {
+			long b = b0 + j;
+			const double *yr = y + b * K;
+			float *row = out + b * (K + 1);
+			double m = 0;
+			int nan = 0;
+			for (long k = 0; k < K; k++) {
+				double v = yr[k];
+				m = v > m ? v : m;
+				nan |= v != v;
+			}
+			ss[j] = s[b];
+			ms[j] = 1;
+			if (nan) {
+				for (long k = 0; k < K; k++)
+					row[k] = NAN;
+				ss[j] = NAN;
+				continue;
+			}
+			if (m == 0) {
+				for (long k = 0; k < K; k++)
+					row[k] = 0;
+				ss[j] = -INFINITY;
+				continue;
+			}
+			double inv = 1 / m;
 			for (long k = 0; k < K; k++)
-				row[k] = 0;
-			row[K] = -INFINITY;
-			continue;
+				row[k] = (float)(yr[k] * inv);
+			ms[j] = m;
 		}
-		double inv = 1 / m;
-		for (long k = 0; k < K; k++)
-			row[k] = (float)(yr[k] * inv);
-		row[K] = (float)(s[b] + log(m));
+		scale_logs(ms, ss, nb, out + b0 * (K + 1) + K, K + 1);
 	}
 }
 

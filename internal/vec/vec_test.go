@@ -227,8 +227,15 @@ func TestLogPos(t *testing.T) {
 	if worst > 1e-15 {
 		t.Errorf("largest relative error %.3g, want ≤ 1e-15", worst)
 	}
-	for _, x := range []float64{1, 2, 0.5, 1e-300, math.Sqrt2, 1.4142135623730951, 1.4142135623730954, 1e300} {
+	for _, x := range []float64{1, 2, 0.5, 1e-300, math.Sqrt2, 1.4142135623730951, 1.4142135623730954, 1e300, math.MaxFloat64} {
 		if got, want := logPos(x), math.Log(x); math.Abs(got-want) > 1e-15*math.Abs(want) {
+			t.Errorf("logPos(%v) = %v, want %v", x, got, want)
+		}
+	}
+	// Subnormals, against log(x·2⁵⁴) − 54·ln 2 (math.Log on amd64 does not
+	// normalize them: it gives log 4e-310 as −709.07).
+	for _, x := range []float64{4e-310, 5e-324, 2.2250738585072009e-308} {
+		if got, want := logPos(x), math.Log(x*(1<<54))-54*math.Ln2; math.Abs(got-want) > 1e-15*math.Abs(want) {
 			t.Errorf("logPos(%v) = %v, want %v", x, got, want)
 		}
 	}
