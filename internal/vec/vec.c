@@ -118,6 +118,18 @@ BODY void scale_logs(const double *restrict m, const double *restrict s, long n,
 		dst[j * ld] = (float)(s[j] + l[j]);
 }
 
+// special_row writes a row with a NaN ([NaN…], log-scale NaN into *s) or
+// whose maximum m is 0 ([0…], log-scale −Inf) and reports whether it did.
+BODY int special_row(float *row, long K, int nan, double m, double *s) {
+	if (!nan && m != 0)
+		return 0;
+	float v = nan ? NAN : 0;
+	for (long k = 0; k < K; k++)
+		row[k] = v;
+	*s = nan ? NAN : -INFINITY;
+	return 1;
+}
+
 // ---- CP layer -------------------------------------------------------------
 
 // prod_norm: for each row b, H = z0[b]·z1[b] in double (K entries), m = max H,
@@ -146,18 +158,8 @@ BODY void prod_norm_body(const float *z0, const float *z1, const float *s0, cons
 			}
 			ss[j] = (double)s0[b * ld] + (double)s1[b * ld];
 			ms[j] = 1;
-			if (nan) {
-				for (long k = 0; k < K; k++)
-					row[k] = NAN;
-				ss[j] = NAN;
+			if (special_row(row, K, nan, m, &ss[j]))
 				continue;
-			}
-			if (m == 0) {
-				for (long k = 0; k < K; k++)
-					row[k] = 0;
-				ss[j] = -INFINITY;
-				continue;
-			}
 			// In double, m·(1/m) is within an ulp of 1 and every v/m with
 			// v < m stays below 1 by more than float's half-ulp: rounding
 			// to float gives exactly 1 at the maximum.
@@ -391,18 +393,8 @@ BODY void norm_rows_body(const double *y, const double *s, float *out, long B, l
 			}
 			ss[j] = s[b];
 			ms[j] = 1;
-			if (nan) {
-				for (long k = 0; k < K; k++)
-					row[k] = NAN;
-				ss[j] = NAN;
+			if (special_row(row, K, nan, m, &ss[j]))
 				continue;
-			}
-			if (m == 0) {
-				for (long k = 0; k < K; k++)
-					row[k] = 0;
-				ss[j] = -INFINITY;
-				continue;
-			}
 			double inv = 1 / m;
 			for (long k = 0; k < K; k++)
 				row[k] = (float)(yr[k] * inv);

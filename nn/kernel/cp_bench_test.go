@@ -81,30 +81,25 @@ func BenchmarkCPXSForwardBackward(b *testing.B) {
 // against. BenchmarkGemmC runs the same GEMMs through the kernels' own C
 // GEMM (the fused op's; with -tags purego, BLAS again).
 func BenchmarkSgemm(b *testing.B) {
-	const F, A, B, K = benchF, 2, benchB, benchK
-	rng := rand.New(rand.NewPCG(9, 10))
-	x := conv[float32](randLogs(rng, F*A, B, K+1, 0))
-	w := conv[float32](randWeights(rng, F*A*K*K))
-	z := make([]float32, F*A*B*K)
-	dw := make([]float32, F*A*K*K)
-	d := make([]float32, F*A*B*K)
-	fold := func(f int) {
-		for a := range A {
-			i := f*A + a
-			xi, wi, zi := x[i*B*(K+1):(i+1)*B*(K+1)], w[i*K*K:(i+1)*K*K], z[i*B*K:(i+1)*B*K]
-			Gemm(false, true, B, K, K, 1, xi, K+1, wi, K, 0, zi, K)
-			Gemm(true, false, K, K, B, 1, zi, K, xi, K+1, 1, dw[i*K*K:(i+1)*K*K], K)
-			Gemm(false, false, B, K, K, 1, zi, K, wi, K, 0, d[i*B*K:(i+1)*B*K], K)
-		}
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		ParallelFor(F, fold)
-	}
-	b.ReportMetric(3*cpFlops(F, A, B, K, K)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	benchCPGemms(b, func(x, w, z, dw, d, _ []float32, B, K int) {
+		Gemm(false, true, B, K, K, 1, x, K+1, w, K, 0, z, K)
+		Gemm(true, false, K, K, B, 1, z, K, x, K+1, 1, dw, K)
+		Gemm(false, false, B, K, K, 1, z, K, w, K, 0, d, K)
+	})
 }
 
 func BenchmarkGemmC(b *testing.B) {
+	benchCPGemms(b, func(x, w, z, dw, d, wt []float32, B, K int) {
+		gemmNT(B, K, K, x, K+1, w, K, z, K, wt)
+		gemm(true, false, K, K, B, z, K, x, K+1, 1, dw, K)
+		gemm(false, false, B, K, K, z, K, w, K, 0, d, K)
+	})
+}
+
+// benchCPGemms times gemms, the three GEMMs of one CP input (x: (B, K+1),
+// w: (K, K) -> z, dw, d; wt: K·K scratch), over every fold and input at
+// the benchmark's sizes, folds in parallel.
+func benchCPGemms(b *testing.B, gemms func(x, w, z, dw, d, wt []float32, B, K int)) {
 	const F, A, B, K = benchF, 2, benchB, benchK
 	rng := rand.New(rand.NewPCG(9, 10))
 	x := conv[float32](randLogs(rng, F*A, B, K+1, 0))
@@ -116,10 +111,8 @@ func BenchmarkGemmC(b *testing.B) {
 	fold := func(f int) {
 		for a := range A {
 			i := f*A + a
-			xi, wi, zi := x[i*B*(K+1):(i+1)*B*(K+1)], w[i*K*K:(i+1)*K*K], z[i*B*K:(i+1)*B*K]
-			gemmNT(B, K, K, xi, K+1, wi, K, zi, K, wt[f*K*K:(f+1)*K*K])
-			gemm(true, false, K, K, B, zi, K, xi, K+1, 1, dw[i*K*K:(i+1)*K*K], K)
-			gemm(false, false, B, K, K, zi, K, wi, K, 0, d[i*B*K:(i+1)*B*K], K)
+			gemms(x[i*B*(K+1):(i+1)*B*(K+1)], w[i*K*K:(i+1)*K*K], z[i*B*K:(i+1)*B*K],
+				dw[i*K*K:(i+1)*K*K], d[i*B*K:(i+1)*B*K], wt[f*K*K:(f+1)*K*K], B, K)
 		}
 	}
 	b.ReportAllocs()
