@@ -63,3 +63,20 @@ func BenchmarkGemmRows(b *testing.B) {
 		})
 	}
 }
+
+// One MNIST variable's softmax gradient (K=32, C=256).
+func BenchmarkCatGradSoftmax(b *testing.B) {
+	const K, C = 32, 256
+	rng := rand.New(rand.NewPCG(1, 2))
+	tab, d := randRows(rng, C*K, 0, 1, 0), make([]float32, K*C)
+	scale, acc, tot := make([]float64, C), make([]float64, C*K), make([]float64, K)
+	for i := range acc {
+		acc[i] = rng.Float64()
+	}
+	for i := range scale {
+		scale[i] = rng.Float64()
+	}
+	for range b.N {
+		CatGradSoftmax(tab, scale, acc, tot, d, K, C)
+	}
+}

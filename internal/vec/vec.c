@@ -484,11 +484,34 @@ BODY void scatter_rows_body(const float *g, long ldg, const uint8_t *x, long xs,
 MULTI(cat_grad_softmax,
       (const float *tab, const double *scale, const double *acc, const double *tot, float *d, long K, long C),
       (tab, scale, acc, tot, d, K, C))
+BODY void tr8x8(const float *s, long ld, float *d, long ldd);
+
 BODY void cat_grad_softmax_body(const float *tab, const double *scale, const double *acc, const double *tot, float *d, long K, long C) {
-	for (long k = 0; k < K; k++) {
+	// 8×8 tiles formed in tab's (C, K) order, where the reads are
+	// contiguous, then transposed into d's (K, C) order.
+	long K8 = K & ~7L, C8 = C & ~7L;
+	float g[64], gt[64];
+	for (long c0 = 0; c0 < C8; c0 += 8)
+		for (long k0 = 0; k0 < K8; k0 += 8) {
+			for (int i = 0; i < 8; i++) {
+				long c = c0 + i;
+				double sc = scale[c];
+				for (int j = 0; j < 8; j++) {
+					double p = (double)tab[c * K + k0 + j] * sc;
+					g[i * 8 + j] = (float)(acc[c * K + k0 + j] - p * tot[k0 + j]);
+				}
+			}
+			tr8x8(g, 8, gt, 8);
+			for (int j = 0; j < 8; j++) {
+				float *dk = d + (k0 + j) * C + c0;
+				for (int i = 0; i < 8; i++)
+					dk[i] += gt[j * 8 + i];
+			}
+		}
+	for (long k = 0; k < K; k++) { // the edges
 		double tk = tot[k];
 		float *dk = d + k * C;
-		for (long c = 0; c < C; c++) {
+		for (long c = k < K8 ? C8 : 0; c < C; c++) {
 			double p = (double)tab[c * K + k] * scale[c];
 			dk[c] += (float)(acc[c * K + k] - p * tk);
 		}
