@@ -124,11 +124,15 @@ func (o *inputOp[T]) Backward(in []nn.Buf, out, g nn.Buf, dIn []nn.Buf) {
 	case Gaussian:
 		o.gauss.Backward(xf, miss, view[T](g), view[T](dIn[2]), view[T](dIn[3]))
 	case Categorical:
-		o.cat.Backward(x8, miss, view[T](g), view[T](dIn[2]))
+		o.cat.BackwardSet(x8, miss, view[T](g), view[T](dIn[2]))
 	default:
 		o.bin.Backward(x8, miss, view[T](g), view[T](dIn[2]))
 	}
 }
+
+// OverwritesGrad implements nn.GradOverwriter: a categorical layer writes
+// the whole gradient of its logits (input 2).
+func (o *inputOp[T]) OverwritesGrad(i int) bool { return i == 2 && o.kind == Categorical }
 
 // marginalOp is the input layer of the partition-function pass: every
 // variable integrated out, so every unit has log-value 0 (the input

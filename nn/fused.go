@@ -101,6 +101,13 @@ type Fused interface {
 	Backward(in []Buf, out, g Buf, dIn []Buf)
 }
 
+// GradOverwriter is implemented by a Fused op whose Backward writes every
+// element of dIn[i] instead of adding into it, for each input i it names:
+// those gradient buffers are not cleared before its backward.
+type GradOverwriter interface {
+	OverwritesGrad(i int) bool
+}
+
 var fusedSeq atomic.Int64
 
 // fusedState is shared by a Fused op's forward node and its backward nodes.
@@ -306,7 +313,9 @@ func (o fusedBwd) Do(vals ...G.Value) (G.Value, error) {
 			case s.srcAcc[i] != nil:
 				dIn[i] = bufOf(s.srcAcc[i].gacc)
 			case s.dIn[i] != nil:
-				clearBuf(s.dIn[i])
+				if ow, ok := s.f.(GradOverwriter); !ok || !ow.OverwritesGrad(i) {
+					clearBuf(s.dIn[i])
+				}
 				dIn[i] = bufOf(s.dIn[i])
 			}
 		}

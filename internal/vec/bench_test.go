@@ -77,6 +77,6 @@ func BenchmarkCatGradSoftmax(b *testing.B) {
 		scale[i] = rng.Float64()
 	}
 	for range b.N {
-		CatGradSoftmax(tab, scale, acc, tot, d, K, C)
+		CatGradSoftmax(tab, scale, acc, tot, d, K, C, false)
 	}
 }

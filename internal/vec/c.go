@@ -97,8 +97,8 @@ func scatterRows32(g []float32, ldg int, x []uint8, xs int, miss []bool, acc, to
 	C.tenpc_scatter_rows(p(g), C.long(ldg), (*C.uint8_t)(unsafe.Pointer(&x[0])), C.long(xs), mp, pd(acc), pd(tot), C.long(B), C.long(K))
 }
 
-func catGradSoftmax32(tab []float32, scale, acc, tot []float64, d []float32, K, nv int) {
-	C.tenpc_cat_grad_softmax(p(tab), pd(scale), pd(acc), pd(tot), p(d), C.long(K), C.long(nv))
+func catGradSoftmax32(tab []float32, scale, acc, tot []float64, d []float32, K, nv int, set bool) {
+	C.tenpc_cat_grad_softmax(p(tab), pd(scale), pd(acc), pd(tot), p(d), C.long(K), C.long(nv), cbool(set))
 }
 
 func firstNonFinite32(s []float32) int {

@@ -46,8 +46,8 @@ func scatterRows32(g []float32, ldg int, x []uint8, xs int, miss []bool, acc, to
 	scatterRowsRef(g, ldg, x, xs, miss, acc, tot, B, K)
 }
 
-func catGradSoftmax32(tab []float32, scale, acc, tot []float64, d []float32, K, C int) {
-	catGradSoftmaxRef(tab, scale, acc, tot, d, K, C)
+func catGradSoftmax32(tab []float32, scale, acc, tot []float64, d []float32, K, C int, set bool) {
+	catGradSoftmaxRef(tab, scale, acc, tot, d, K, C, set)
 }
 
 func firstNonFinite32(s []float32) int { return firstNonFiniteRef(s) }

@@ -328,12 +328,17 @@ func scatterRowsRef[T Float](g []T, ldg int, x []uint8, xs int, miss []bool, acc
 	}
 }
 
-func catGradSoftmaxRef[T Float](tab []T, scale, acc, tot []float64, d []T, K, C int) {
+func catGradSoftmaxRef[T Float](tab []T, scale, acc, tot []float64, d []T, K, C int, set bool) {
 	for k := range K {
 		tk, dk := tot[k], d[k*C:(k+1)*C]
 		for c := range dk {
 			p := float64(tab[c*K+k]) * scale[c]
-			dk[c] += T(acc[c*K+k] - p*tk)
+			v := T(acc[c*K+k] - p*tk)
+			if set {
+				dk[c] = v
+			} else {
+				dk[c] += v
+			}
 		}
 	}
 }

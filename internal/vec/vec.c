@@ -482,11 +482,11 @@ BODY void scatter_rows_body(const float *g, long ldg, const uint8_t *x, long xs,
 
 // cat_grad_softmax: see CatGradSoftmax in vec.go.
 MULTI(cat_grad_softmax,
-      (const float *tab, const double *scale, const double *acc, const double *tot, float *d, long K, long C),
-      (tab, scale, acc, tot, d, K, C))
+      (const float *tab, const double *scale, const double *acc, const double *tot, float *d, long K, long C, int set),
+      (tab, scale, acc, tot, d, K, C, set))
 BODY void tr8x8(const float *s, long ld, float *d, long ldd);
 
-BODY void cat_grad_softmax_body(const float *tab, const double *scale, const double *acc, const double *tot, float *d, long K, long C) {
+BODY void cat_grad_softmax_body(const float *tab, const double *scale, const double *acc, const double *tot, float *d, long K, long C, int set) {
 	// 8×8 tiles formed in tab's (C, K) order, where the reads are
 	// contiguous, then transposed into d's (K, C) order.
 	long K8 = K & ~7L, C8 = C & ~7L;
@@ -505,7 +505,7 @@ BODY void cat_grad_softmax_body(const float *tab, const double *scale, const dou
 			for (int j = 0; j < 8; j++) {
 				float *dk = d + (k0 + j) * C + c0;
 				for (int i = 0; i < 8; i++)
-					dk[i] += gt[j * 8 + i];
+					dk[i] = set ? gt[j * 8 + i] : dk[i] + gt[j * 8 + i];
 			}
 		}
 	for (long k = 0; k < K; k++) { // the edges
@@ -513,7 +513,8 @@ BODY void cat_grad_softmax_body(const float *tab, const double *scale, const dou
 		float *dk = d + k * C;
 		for (long c = k < K8 ? C8 : 0; c < C; c++) {
 			double p = (double)tab[c * K + k] * scale[c];
-			dk[c] += (float)(acc[c * K + k] - p * tk);
+			float v = (float)(acc[c * K + k] - p * tk);
+			dk[c] = set ? v : dk[c] + v;
 		}
 	}
 }

@@ -265,23 +265,23 @@ func ScatterRows[T Float](g []T, ldg int, x []uint8, xs int, miss []bool, acc, t
 	scatterRowsRef(g, ldg, x, xs, miss, acc, tot, B, K)
 }
 
-// CatGradSoftmax adds one variable's gradient of a softmax categorical
-// layer: with p[k,c] = tab[c,k]·scale[c],
+// CatGradSoftmax adds (set: writes) one variable's gradient of a softmax
+// categorical layer: with p[k,c] = tab[c,k]·scale[c],
 //
-//	d[k,c] += acc[c,k] − p[k,c]·tot[k]       (in float64)
+//	d[k,c] (+)= acc[c,k] − p[k,c]·tot[k]       (in float64)
 //
 // tab: (C, K); scale: (C); acc: (C, K); tot: (K); d: (K, C).
-func CatGradSoftmax[T Float](tab []T, scale, acc, tot []float64, d []T, K, C int) {
+func CatGradSoftmax[T Float](tab []T, scale, acc, tot []float64, d []T, K, C int, set bool) {
 	need("CatGradSoftmax", "tab", tab, C*K)
 	need("CatGradSoftmax", "scale", scale, C)
 	need("CatGradSoftmax", "acc", acc, C*K)
 	need("CatGradSoftmax", "tot", tot, K)
 	need("CatGradSoftmax", "d", d, K*C)
 	if is32[T]() && K > 0 && C > 0 {
-		catGradSoftmax32(f32(tab), scale, acc, tot, f32(d), K, C)
+		catGradSoftmax32(f32(tab), scale, acc, tot, f32(d), K, C, set)
 		return
 	}
-	catGradSoftmaxRef(tab, scale, acc, tot, d, K, C)
+	catGradSoftmaxRef(tab, scale, acc, tot, d, K, C, set)
 }
 
 // FirstNonFinite returns the index of the first NaN or ±Inf in s, or −1.

@@ -17,7 +17,7 @@ void tenpc_quot64(const float *g, long ldg, const double *y, double *r, long B, 
 void tenpc_mix_grad_w(const double *r, const float *x, long ld, const double *c, long cs, float *dw, long B, long K);
 void tenpc_mix_grad_x(const double *r, const float *w, const float *x, long ld, const double *c, long cs, float *dx, long B, long K, int set);
 void tenpc_scatter_rows(const float *g, long ldg, const uint8_t *x, long xs, const uint8_t *miss, double *acc, double *tot, long B, long K);
-void tenpc_cat_grad_softmax(const float *tab, const double *scale, const double *acc, const double *tot, float *d, long K, long C);
+void tenpc_cat_grad_softmax(const float *tab, const double *scale, const double *acc, const double *tot, float *d, long K, long C, int set);
 void tenpc_first_non_finite(const float *s, long n, long *at);
 void tenpc_add(float *restrict dst, const float *restrict src, long n);
 void tenpc_add_rows(float *restrict dst, const float *restrict src, long ld, long B, long K);

@@ -435,11 +435,13 @@ func TestCategoricalGradients(t *testing.T) {
 				for c := range scale {
 					scale[c] = rng.Float64()
 				}
-				d, wd := randRows(rng, K*C, -1, 1, 0), make([]float32, K*C)
-				copy(wd, d)
-				CatGradSoftmax(tab, scale, acc, tot, d, K, C)
-				catGradSoftmaxRef(tab, scale, wacc, wtot, wd, K, C)
-				checkSame(t, "d", d, wd)
+				for _, set := range []bool{false, true} {
+					d, wd := randRows(rng, K*C, -1, 1, 0), make([]float32, K*C)
+					copy(wd, d)
+					CatGradSoftmax(tab, scale, acc, tot, d, K, C, set)
+					catGradSoftmaxRef(tab, scale, wacc, wtot, wd, K, C, set)
+					checkSame(t, "d", d, wd)
+				}
 			}
 		}
 	})

@@ -67,8 +67,9 @@ type Categorical[T Float] struct {
 	// with fixed parameters skip the exps.
 	last    []T
 	current []bool
-	theta   []T // Table's argument, during Table
-	dTheta  []T // Backward's argument, during Backward
+	theta   []T  // Table's argument, during Table
+	dTheta  []T  // Backward's argument, during Backward
+	setGrad bool // BackwardSet: gradVar writes dTheta instead of adding
 	tblFn   func(int)
 }
 
@@ -282,7 +283,7 @@ func (l *Categorical[T]) gradVar(v int, acc, tot []float64) {
 	}
 	scale := l.scale[v*C : (v+1)*C]
 	if l.Param == CategoricalSoftmax && tab32 != nil {
-		vec.CatGradSoftmax(tab32, scale, acc, tot, l.dTheta[v*K*C:(v+1)*K*C], K, C)
+		vec.CatGradSoftmax(tab32, scale, acc, tot, l.dTheta[v*K*C:(v+1)*K*C], K, C, l.setGrad)
 		return
 	}
 	for k := range K {
@@ -311,6 +312,19 @@ func (l *Categorical[T]) gradVar(v int, acc, tot []float64) {
 			d[c] += T(g * inv)
 		}
 	}
+}
+
+// BackwardSet is Backward writing ∂ℓ/∂θ into dTheta instead of adding to
+// it (every element is written), so that the caller need not clear it.
+func (l *Categorical[T]) BackwardSet(x []uint8, missing []bool, g []T, dTheta []T) {
+	if l.Param != CategoricalSoftmax || l.tab64 != nil {
+		clear(dTheta) // these gradients only add
+		l.Backward(x, missing, g, dTheta)
+		return
+	}
+	l.setGrad = true
+	l.Backward(x, missing, g, dTheta)
+	l.setGrad = false
 }
 
 // Prob returns p[v,k,c] as held by the table (unnormalized for

@@ -627,3 +627,43 @@ func TestCategoricalTableNoReuse(t *testing.T) {
 		}
 	}
 }
+
+// BackwardSet writes the gradient over whatever dθ held: the same as
+// Backward into a zeroed buffer, for the softmax fast path and for the
+// parameterizations that fall back to clearing first.
+func TestCategoricalBackwardSet(t *testing.T) {
+	const B, V, K, C = 7, 5, 3, 6
+	for _, param := range []CategoricalParam{CategoricalSoftmax, CategoricalClamp, CategoricalExp} {
+		rng := rand.New(rand.NewPCG(11, uint64(param)))
+		off, vrs := SingleVariableLeaves(V)
+		l, err := NewCategorical[float32](off, vrs, V, K, C, param)
+		if err != nil {
+			t.Fatal(err)
+		}
+		th := catParams(rng, param, V, K, C)
+		th32 := make([]float32, len(th))
+		for i, v := range th {
+			th32[i] = float32(v)
+		}
+		x := inputRandData(rng, B, V, C)
+		miss := inputMask(rng, B, V, 0.3, 1) // sample 1: every variable missing
+		g64 := inputRandGrad(rng, V, B, K)
+		g := make([]float32, len(g64))
+		for i, v := range g64 {
+			g[i] = float32(v)
+		}
+		l.Table(th32)
+		want := make([]float32, V*K*C)
+		l.Backward(x, miss, g, want)
+		got := make([]float32, V*K*C)
+		for i := range got {
+			got[i] = float32(rng.NormFloat64()) // stale values
+		}
+		l.BackwardSet(x, miss, g, got)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%v: dθ[%d] = %v, Backward into zeros gives %v", param, i, got[i], want[i])
+			}
+		}
+	}
+}
