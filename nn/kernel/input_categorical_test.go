@@ -544,15 +544,7 @@ func TestCategoricalTableReuse(t *testing.T) {
 	for _, param := range []CategoricalParam{CategoricalSoftmax, CategoricalClamp, CategoricalExp} {
 		rng := rand.New(rand.NewPCG(9, uint64(param)))
 		off, vrs := SingleVariableLeaves(V)
-		reused, err := NewCategorical[float32](off, vrs, V, K, C, param)
-		if err != nil {
-			t.Fatal(err)
-		}
-		th := catParams(rng, param, V, K, C)
-		th32 := make([]float32, len(th))
-		for i, v := range th {
-			th32[i] = float32(v)
-		}
+		reused, th32 := newCategorical32(t, rng, param, V, K, C)
 		x := inputRandData(rng, B, V, C)
 		out := make([]float32, V*B*(K+1))
 		reused.Table(th32)
@@ -635,16 +627,7 @@ func TestCategoricalBackwardSet(t *testing.T) {
 	const B, V, K, C = 7, 5, 3, 6
 	for _, param := range []CategoricalParam{CategoricalSoftmax, CategoricalClamp, CategoricalExp} {
 		rng := rand.New(rand.NewPCG(11, uint64(param)))
-		off, vrs := SingleVariableLeaves(V)
-		l, err := NewCategorical[float32](off, vrs, V, K, C, param)
-		if err != nil {
-			t.Fatal(err)
-		}
-		th := catParams(rng, param, V, K, C)
-		th32 := make([]float32, len(th))
-		for i, v := range th {
-			th32[i] = float32(v)
-		}
+		l, th32 := newCategorical32(t, rng, param, V, K, C)
 		x := inputRandData(rng, B, V, C)
 		miss := inputMask(rng, B, V, 0.3, 1) // sample 1: every variable missing
 		g64 := inputRandGrad(rng, V, B, K)
@@ -666,4 +649,21 @@ func TestCategoricalBackwardSet(t *testing.T) {
 			}
 		}
 	}
+}
+
+// newCategorical32 is a float32 layer of single-variable leaves with random
+// parameters for param.
+func newCategorical32(t *testing.T, rng *rand.Rand, param CategoricalParam, V, K, C int) (*Categorical[float32], []float32) {
+	t.Helper()
+	off, vrs := SingleVariableLeaves(V)
+	l, err := NewCategorical[float32](off, vrs, V, K, C, param)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := catParams(rng, param, V, K, C)
+	th32 := make([]float32, len(th))
+	for i, v := range th {
+		th32[i] = float32(v)
+	}
+	return l, th32
 }
