@@ -220,7 +220,13 @@ func (g *Graph) Validate() error {
 
 // findCycle returns a region on a directed cycle, if any. It assumes ids
 // are in range.
-func (g *Graph) findCycle() (int, bool) {
+func (g *Graph) findCycle() (int, bool) { return g.dfs(nil) }
+
+// dfs walks the regions depth first along partition inputs, from each
+// unvisited region in id order, calling finish(r) (when not nil) once all of
+// r's inputs are finished: a post-order. It stops at the first input found
+// still on the stack and returns it (a region on a directed cycle).
+func (g *Graph) dfs(finish func(r int)) (int, bool) {
 	const (
 		white = iota
 		grey
@@ -228,17 +234,21 @@ func (g *Graph) findCycle() (int, bool) {
 	)
 	color := make([]uint8, len(g.Regions))
 	type frame struct{ r, p, i int }
+	var stack []frame
 	for start := range g.Regions {
 		if color[start] != white {
 			continue
 		}
-		stack := []frame{{start, 0, 0}}
+		stack = append(stack[:0], frame{start, 0, 0})
 		color[start] = grey
 		for len(stack) > 0 {
 			f := &stack[len(stack)-1]
 			parts := g.Regions[f.r].Partitions
 			if f.p == len(parts) {
 				color[f.r] = black
+				if finish != nil {
+					finish(f.r)
+				}
 				stack = stack[:len(stack)-1]
 				continue
 			}

@@ -6,36 +6,7 @@ package regiongraph
 // deterministic. g must be acyclic (Validate).
 func (g *Graph) TopoOrder() []int {
 	order := make([]int, 0, len(g.Regions))
-	done := make([]bool, len(g.Regions))
-	type frame struct{ r, p, i int }
-	var stack []frame
-	for start := range g.Regions {
-		if done[start] {
-			continue
-		}
-		done[start] = true
-		stack = append(stack[:0], frame{start, 0, 0})
-		for len(stack) > 0 {
-			f := &stack[len(stack)-1]
-			parts := g.Regions[f.r].Partitions
-			if f.p == len(parts) {
-				order = append(order, f.r)
-				stack = stack[:len(stack)-1]
-				continue
-			}
-			ins := g.Partitions[parts[f.p]].Inputs
-			if f.i == len(ins) {
-				f.p, f.i = f.p+1, 0
-				continue
-			}
-			in := ins[f.i]
-			f.i++
-			if !done[in] {
-				done[in] = true
-				stack = append(stack, frame{in, 0, 0})
-			}
-		}
-	}
+	g.dfs(func(r int) { order = append(order, r) })
 	return order
 }
 

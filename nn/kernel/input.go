@@ -291,9 +291,15 @@ func (t *inputTable[T]) bind(gradVar func(v int, acc, tot []float64)) {
 
 // forward: x: (B, V), missing: (B, V) or nil -> out: (F, B, K+1).
 func (t *inputTable[T]) forward(name string, x []uint8, missing []bool, out []T) {
-	t.b = t.batch(name, len(x), len(missing), len(out), t.K)
-	t.x, t.missing, t.buf = x, missing, out
-	ParallelFor(t.work.start(t.F), t.fwdFn)
+	t.run(name, x, missing, out, t.fwdFn)
+}
+
+// run checks a batch and runs fn over the leaves in parallel chunks, with
+// x, missing and buf (the output, or the output gradient) bound for it.
+func (t *inputTable[T]) run(name string, x []uint8, missing []bool, buf []T, fn func(int)) {
+	t.b = t.batch(name, len(x), len(missing), len(buf), t.K)
+	t.x, t.missing, t.buf = x, missing, buf
+	ParallelFor(t.work.start(t.F), fn)
 	t.x, t.missing, t.buf = nil, nil, nil
 }
 
@@ -390,10 +396,7 @@ func (t *inputTable[T]) forwardChunk(w int) {
 // backward: x: (B, V), missing: (B, V) or nil, g: (F, B, K+1) -> gradVar for
 // every variable, each variable's sums taken over b in increasing order.
 func (t *inputTable[T]) backward(name string, x []uint8, missing []bool, g []T) {
-	t.b = t.batch(name, len(x), len(missing), len(g), t.K)
-	t.x, t.missing, t.buf = x, missing, g
-	ParallelFor(t.work.start(t.F), t.bwdFn)
-	t.x, t.missing, t.buf = nil, nil, nil
+	t.run(name, x, missing, g, t.bwdFn)
 }
 
 func (t *inputTable[T]) backwardChunk(w int) {
