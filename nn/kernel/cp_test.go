@@ -93,12 +93,7 @@ func TestCPForwardMatchesReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			srcs := make([][]float64, len(lv))
-			for s := range lv {
-				srcs[s] = scaled[float64](lv[s], w.Kin)
-			}
-			out := make([]float64, w.F*w.B*(w.Kout+1))
-			l.Forward(srcs, wt, scale, out)
+			out := forwardF64(w, lv, func(srcs [][]float64, out []float64) { l.Forward(srcs, wt, scale, out) })
 			for r := range w.F * w.B {
 				row := out[r*(w.Kout+1) : r*(w.Kout+1)+w.Kout]
 				m := 0.0

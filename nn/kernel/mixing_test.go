@@ -66,12 +66,7 @@ func TestMixingForwardMatchesReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			srcs := make([][]float64, len(lv))
-			for s := range lv {
-				srcs[s] = scaled[float64](lv[s], w.Kin)
-			}
-			out := make([]float64, w.F*w.B*(w.Kout+1))
-			l.Forward(srcs, wt, out)
+			out := forwardF64(w, lv, func(srcs [][]float64, out []float64) { l.Forward(srcs, wt, out) })
 			assertClose(t, "log-values", logOf(out, w.Kout), mixingRef(w, lv, wt), 1e-12)
 		})
 	}

@@ -441,3 +441,15 @@ func runOneWeight[T Float](l oneWeightLayer[T], w Wiring, lv [][]float64, wt, co
 	}
 	return conv[float64](ot), conv[float64](dw), dX
 }
+
+// forwardF64 runs a float64 layer's forward on the sources' log-values lv
+// (scaled into kernel layout) and returns its output (F, B, Kout+1).
+func forwardF64(w Wiring, lv [][]float64, forward func(srcs [][]float64, out []float64)) []float64 {
+	srcs := make([][]float64, len(lv))
+	for s := range lv {
+		srcs[s] = scaled[float64](lv[s], w.Kin)
+	}
+	out := make([]float64, w.F*w.B*(w.Kout+1))
+	forward(srcs, out)
+	return out
+}
