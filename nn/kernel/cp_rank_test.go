@@ -113,22 +113,10 @@ func runCPR[T Float](w Wiring, R int, lv [][]float64, u, o, coef []float64) (out
 	if err != nil {
 		panic(err)
 	}
-	srcs, dSrcs := make([][]T, len(lv)), make([][]T, len(lv))
-	for s := range lv {
-		srcs[s] = scaled[T](lv[s], w.Kin)
-		dSrcs[s] = make([]T, len(srcs[s]))
-	}
-	ot := make([]T, w.F*w.B*(w.Kout+1))
-	uT, oT := conv[T](u), conv[T](o)
-	l.Forward(srcs, uT, oT, ot)
-	g := make([]T, len(ot))
-	SeedGrad(conv[T](coef), w.F, w.B, w.Kout, g)
-	du, do := make([]T, len(u)), make([]T, len(o))
-	l.Backward(srcs, uT, oT, g, dSrcs, du, do)
-	for s := range dSrcs {
-		dX = append(dX, conv[float64](dSrcs[s]))
-	}
-	return conv[float64](ot), conv[float64](du), conv[float64](do), dX
+	out, dP, dX := runLayer[T](w, lv, [][]float64{u, o}, coef,
+		func(srcs, p [][]T, out []T) { l.Forward(srcs, p[0], p[1], out) },
+		func(srcs, p [][]T, g []T, dSrcs, dp [][]T) { l.Backward(srcs, p[0], p[1], g, dSrcs, dp[0], dp[1]) })
+	return out, dP[0], dP[1], dX
 }
 
 func TestCPRFloat32AndWorkers(t *testing.T) {

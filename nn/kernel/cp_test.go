@@ -268,22 +268,10 @@ func runCP[T Float](w Wiring, lv [][]float64, wt, scale, coef []float64) (out, d
 	if err != nil {
 		panic(err)
 	}
-	srcs, dSrcs := make([][]T, len(lv)), make([][]T, len(lv))
-	for s := range lv {
-		srcs[s] = scaled[T](lv[s], w.Kin)
-		dSrcs[s] = make([]T, len(srcs[s]))
-	}
-	o := make([]T, w.F*w.B*(w.Kout+1))
-	wT, sT := conv[T](wt), conv[T](scale)
-	l.Forward(srcs, wT, sT, o)
-	g := make([]T, len(o))
-	SeedGrad(conv[T](coef), w.F, w.B, w.Kout, g)
-	dw, ds := make([]T, len(wt)), make([]T, len(scale))
-	l.Backward(srcs, wT, sT, g, dSrcs, dw, ds)
-	for s := range dSrcs {
-		dX = append(dX, conv[float64](dSrcs[s]))
-	}
-	return conv[float64](o), conv[float64](dw), conv[float64](ds), dX
+	out, dP, dX := runLayer[T](w, lv, [][]float64{wt, scale}, coef,
+		func(srcs, p [][]T, out []T) { l.Forward(srcs, p[0], p[1], out) },
+		func(srcs, p [][]T, g []T, dSrcs, dp [][]T) { l.Backward(srcs, p[0], p[1], g, dSrcs, dp[0], dp[1]) })
+	return out, dP[0], dP[1], dX
 }
 
 // Results are bit-identical for 1 and 4 workers, with shared source folds

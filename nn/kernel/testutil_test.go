@@ -424,22 +424,39 @@ type oneWeightLayer[T Float] interface {
 // source) and weights wt, then backward from ∂ℓ/∂log-value = coef, and
 // returns the output and the gradients in float64.
 func runOneWeight[T Float](l oneWeightLayer[T], w Wiring, lv [][]float64, wt, coef []float64) (out, dW []float64, dX [][]float64) {
+	out, dP, dX := runLayer[T](w, lv, [][]float64{wt}, coef,
+		func(srcs, p [][]T, out []T) { l.Forward(srcs, p[0], out) },
+		func(srcs, p [][]T, g []T, dSrcs, dp [][]T) { l.Backward(srcs, p[0], g, dSrcs, dp[0]) })
+	return out, dP[0], dX
+}
+
+// runLayer runs a layer forward on the sources lv (log-values, one per
+// source) and its parameter tensors params, then backward from
+// ∂ℓ/∂log-value = coef, all in T, and returns the output and the gradients
+// of the parameters and the sources in float64.
+func runLayer[T Float](w Wiring, lv, params [][]float64, coef []float64,
+	forward func(srcs, p [][]T, out []T), backward func(srcs, p [][]T, g []T, dSrcs, dp [][]T)) (out []float64, dParams, dX [][]float64) {
 	srcs, dSrcs := make([][]T, len(lv)), make([][]T, len(lv))
 	for s := range lv {
 		srcs[s] = scaled[T](lv[s], w.Kin)
 		dSrcs[s] = make([]T, len(srcs[s]))
 	}
+	p, dp := make([][]T, len(params)), make([][]T, len(params))
+	for i, x := range params {
+		p[i], dp[i] = conv[T](x), make([]T, len(x))
+	}
 	ot := make([]T, w.F*w.B*(w.Kout+1))
-	wT := conv[T](wt)
-	l.Forward(srcs, wT, ot)
+	forward(srcs, p, ot)
 	g := make([]T, len(ot))
 	SeedGrad(conv[T](coef), w.F, w.B, w.Kout, g)
-	dw := make([]T, len(wt))
-	l.Backward(srcs, wT, g, dSrcs, dw)
+	backward(srcs, p, g, dSrcs, dp)
+	for _, d := range dp {
+		dParams = append(dParams, conv[float64](d))
+	}
 	for s := range dSrcs {
 		dX = append(dX, conv[float64](dSrcs[s]))
 	}
-	return conv[float64](ot), conv[float64](dw), dX
+	return conv[float64](ot), dParams, dX
 }
 
 // forwardF64 runs a float64 layer's forward on the sources' log-values lv
