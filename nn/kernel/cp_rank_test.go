@@ -55,18 +55,8 @@ func (tc cprTest) setup(rng *rand.Rand) (Wiring, [][]float64, []float64, []float
 	u := randWeights(rng, tc.F*tc.A*tc.R*tc.Kin)
 	o := randWeights(rng, tc.F*tc.Kout*tc.R)
 	if tc.tiny {
-		const eps = 1.08e-19 // the reference paper's clamp bound
-		for i := range tc.R * tc.Kin {
-			u[i] = eps // fold 0, input 0: all at the bound
-		}
-		for i := range o {
-			if rng.IntN(3) == 0 {
-				o[i] = eps
-			}
-		}
-		for i := range tc.R {
-			o[i] = eps // fold 0, output 0: all at the bound
-		}
+		atClampBound(rng, u, 0, tc.R*tc.Kin) // fold 0, input 0 all at the bound
+		atClampBound(rng, o, 3, tc.R)        // fold 0, output 0 too
 	}
 	return w, srcLogs(rng, w, tc.spread), u, o
 }

@@ -64,15 +64,7 @@ func (tc cpTest) setup(rng *rand.Rand) (Wiring, [][]float64, []float64, []int32,
 	}
 	wt := randWeights(rng, fw*tc.A*tc.Kout*tc.Kin)
 	if tc.tiny {
-		const eps = 1.08e-19 // the reference paper's clamp bound
-		for i := range wt {
-			if rng.IntN(4) == 0 {
-				wt[i] = eps
-			}
-		}
-		for i := range tc.Kout * tc.Kin { // weight fold 0, input 0: all at the bound
-			wt[i] = eps
-		}
+		atClampBound(rng, wt, 4, tc.Kout*tc.Kin) // weight fold 0, input 0 all at the bound
 	}
 	var scale []float64
 	if tc.s {

@@ -44,15 +44,7 @@ func (tc mixingTest) setup(rng *rand.Rand) (Wiring, [][]float64, []float64) {
 	w := randWiring(rng, tc.F, tc.H, tc.B, tc.K, tc.K, tc.ns)
 	wt := randWeights(rng, tc.F*tc.H*tc.K)
 	if tc.tiny {
-		const eps = 1.08e-19 // the reference paper's clamp bound
-		for i := range wt {
-			if rng.IntN(3) == 0 {
-				wt[i] = eps
-			}
-		}
-		for i := range tc.H * tc.K {
-			wt[i] = eps // fold 0: all at the bound
-		}
+		atClampBound(rng, wt, 3, tc.H*tc.K) // fold 0 all at the bound
 	}
 	return w, srcLogs(rng, w, tc.spread), wt
 }

@@ -470,3 +470,19 @@ func forwardF64(w Wiring, lv [][]float64, forward func(srcs [][]float64, out []f
 	forward(srcs, out)
 	return out
 }
+
+// clampBound is the reference paper's lower bound for clamped weights.
+const clampBound = 1.08e-19
+
+// atClampBound sets about one weight in oneIn (none when oneIn is 0), and
+// the first first weights, to clampBound.
+func atClampBound(rng *rand.Rand, wt []float64, oneIn, first int) {
+	for i := range wt {
+		if oneIn > 0 && rng.IntN(oneIn) == 0 {
+			wt[i] = clampBound
+		}
+	}
+	for i := range first {
+		wt[i] = clampBound
+	}
+}

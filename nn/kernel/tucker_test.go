@@ -50,15 +50,7 @@ func (tc tuckerTest) setup(rng *rand.Rand) (Wiring, [][]float64, []float64) {
 	}
 	wt := randWeights(rng, tc.F*tc.Kout*tc.Kin*tc.Kin)
 	if tc.tiny {
-		const eps = 1.08e-19 // the reference paper's clamp bound
-		for i := range wt {
-			if rng.IntN(4) == 0 {
-				wt[i] = eps
-			}
-		}
-		for i := range tc.Kout * tc.Kin * tc.Kin {
-			wt[i] = eps // fold 0: all at the bound
-		}
+		atClampBound(rng, wt, 4, tc.Kout*tc.Kin*tc.Kin) // fold 0 all at the bound
 	}
 	return w, srcLogs(rng, w, tc.spread), wt
 }
