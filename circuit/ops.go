@@ -251,7 +251,7 @@ func (o *reparamOp[T]) Backward(in []nn.Buf, out, g nn.Buf, dIn []nn.Buf) {
 	w, gv, d := view[T](out), view[T](g), view[T](dIn[0])
 	switch o.kind {
 	case Clamp:
-		inRanges(len(gv), func(lo, hi int) { vec.Add(d[lo:hi], gv[lo:hi]) })
+		vec.Chunks(len(gv), func(_, lo, hi int) { vec.Add(d[lo:hi], gv[lo:hi]) })
 	case Exp:
 		for i, v := range gv {
 			d[i] += v * w[i]

@@ -3,6 +3,7 @@ package circuit
 import (
 	"math"
 
+	"github.com/tenpc/tenpc/internal/vec"
 	"github.com/tenpc/tenpc/nn/kernel"
 )
 
@@ -49,17 +50,10 @@ func reparam(th []float64, kind Param, outer, n, inner int) []float64 {
 // θ itself (clamp), exp θ (exp), or the softmax of θ along n (softmax),
 // computed in float64. The compiled programs' reparamOp and EffectiveWeights
 // both use it, so they agree to the last bit.
-// inRanges runs fn over [0, n) in ranges of 64Ki elements spread over the
-// kernel workers.
-func inRanges(n int, fn func(lo, hi int)) {
-	const size = 1 << 16
-	kernel.ParallelFor((n+size-1)/size, func(c int) { fn(c*size, min(n, (c+1)*size)) })
-}
-
 func reparamInto[T kernel.Float](w, th []T, kind Param, outer, n, inner int) {
 	switch kind {
 	case Clamp:
-		inRanges(len(th), func(lo, hi int) { copy(w[lo:hi], th[lo:hi]) })
+		vec.Chunks(len(th), func(_, lo, hi int) { copy(w[lo:hi], th[lo:hi]) })
 	case Exp:
 		for i, v := range th {
 			w[i] = T(math.Exp(float64(v)))

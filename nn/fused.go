@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/chewxy/hm"
+	"github.com/tenpc/tenpc/internal/vec"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -334,8 +335,8 @@ func (o fusedBwd) Do(vals ...G.Value) (G.Value, error) {
 func clearBuf(t *tensor.Dense) {
 	switch d := t.Data().(type) {
 	case []float32:
-		inChunks(len(d), func(_, lo, hi int) { clear(d[lo:hi]) })
+		vec.Chunks(len(d), func(_, lo, hi int) { clear(d[lo:hi]) })
 	case []float64:
-		inChunks(len(d), func(_, lo, hi int) { clear(d[lo:hi]) })
+		vec.Chunks(len(d), func(_, lo, hi int) { clear(d[lo:hi]) })
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
 
 	"github.com/tenpc/tenpc/internal/vec"
 	G "gorgonia.org/gorgonia"
@@ -302,37 +300,14 @@ func addGrad(p *Param, v G.Value) error {
 	}
 	switch src := t.Data().(type) {
 	case []float32:
-		inChunks(len(src), func(_, lo, hi int) { vec.Add(p.Grad32()[lo:hi], src[lo:hi]) })
+		vec.Chunks(len(src), func(_, lo, hi int) { vec.Add(p.Grad32()[lo:hi], src[lo:hi]) })
 	case []float64:
-		inChunks(len(src), func(_, lo, hi int) { vec.Add(p.Grad64()[lo:hi], src[lo:hi]) })
+		vec.Chunks(len(src), func(_, lo, hi int) { vec.Add(p.Grad64()[lo:hi], src[lo:hi]) })
 	default:
 		return fmt.Errorf("nn: gradient of %q has type %T", p.name, src)
 	}
 	return nil
 }
-
-// inChunks runs fn(c, lo, hi) over [0, n) split in contiguous chunks
-// c = 0, 1, …, one per worker (GOMAXPROCS, at most maxChunks), or in one
-// call when n is small.
-func inChunks(n int, fn func(c, lo, hi int)) {
-	w := min(runtime.GOMAXPROCS(0), n/minChunk, maxChunks)
-	if w <= 1 {
-		fn(0, 0, n)
-		return
-	}
-	size := (n + w - 1) / w
-	var wg sync.WaitGroup
-	for lo := size; lo < n; lo += size {
-		wg.Go(func() { fn(lo/size, lo, min(lo+size, n)) })
-	}
-	fn(0, 0, size)
-	wg.Wait()
-}
-
-const (
-	minChunk  = 1 << 16
-	maxChunks = 64
-)
 
 // NonFiniteError reports a NaN or infinite gradient: the parameter (its
 // full name, which names the layer) and the first offending element.
@@ -360,11 +335,11 @@ func nonFinite(v G.Value) (int, bool) {
 		return 0, false
 	}
 	// Each chunk records its first hit; the lowest chunk's is the answer.
-	var hits [maxChunks]int
+	var hits [vec.MaxChunks]int
 	for c := range hits {
 		hits[c] = -1
 	}
-	inChunks(t.Size(), func(c, lo, hi int) {
+	vec.Chunks(t.Size(), func(c, lo, hi int) {
 		if i := first(lo, hi); i >= 0 {
 			hits[c] = lo + i
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tenpc/tenpc/internal/vec"
 	"gorgonia.org/tensor"
 )
 
@@ -224,16 +225,16 @@ func TestStepNonFiniteGradient(t *testing.T) {
 // nonFinite splits large gradients in chunks checked in parallel; it must
 // still report the first offending element.
 func TestNonFiniteFirstAcrossChunks(t *testing.T) {
-	const n = 5 * minChunk
+	const n = 5 * vec.MinChunk
 	d := make([]float32, n)
 	v := tensor.New(tensor.WithShape(n), tensor.WithBacking(d))
 	if _, bad := nonFinite(v); bad {
 		t.Fatal("all-zero gradient reported non-finite")
 	}
 	d[n-1] = float32(math.Inf(1))
-	d[3*minChunk+7] = float32(math.NaN())
-	if i, bad := nonFinite(v); !bad || i != 3*minChunk+7 {
-		t.Fatalf("nonFinite = %d, %v; want %d", i, bad, 3*minChunk+7)
+	d[3*vec.MinChunk+7] = float32(math.NaN())
+	if i, bad := nonFinite(v); !bad || i != 3*vec.MinChunk+7 {
+		t.Fatalf("nonFinite = %d, %v; want %d", i, bad, 3*vec.MinChunk+7)
 	}
 	d[5] = float32(math.Inf(-1))
 	if i, _ := nonFinite(v); i != 5 {

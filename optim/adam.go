@@ -139,10 +139,10 @@ func (a *Adam) Step() {
 		hp.Clamp, hp.Min = fused && !math.IsInf(p.Min(), -1), p.Min()
 		if p.DType() == nn.Float32 {
 			w, g, m, v := p.Float32s(), p.Grad32(), a.m[i].f32, a.v[i].f32
-			chunks(len(w), func(lo, hi int) { vec.Adam(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], &hp) })
+			vec.Chunks(len(w), func(_, lo, hi int) { vec.Adam(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], &hp) })
 		} else {
 			w, g, m, v := p.Float64s(), p.Grad64(), a.m[i].f64, a.v[i].f64
-			chunks(len(w), func(lo, hi int) { vec.Adam(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], &hp) })
+			vec.Chunks(len(w), func(_, lo, hi int) { vec.Adam(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], &hp) })
 		}
 	}
 	a.end(fused)

@@ -2,8 +2,10 @@ package optim
 
 import (
 	"math"
+	"runtime"
 	"testing"
 
+	"github.com/tenpc/tenpc/internal/vec"
 	"github.com/tenpc/tenpc/nn"
 )
 
@@ -175,5 +177,34 @@ func TestAdamDefaults(t *testing.T) {
 	}
 	if c := opt.cfg; c.Beta1 != 0.9 || c.Beta2 != 0.999 || c.Eps != 1e-8 || c.WeightDecay != 0 {
 		t.Errorf("defaults = %+v", c)
+	}
+}
+
+// Adam over a parameter large enough to be split gives bit-identical values
+// with one and with four goroutines.
+func TestAdamSplitBitIdentical(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	run := func(procs int) []float32 {
+		runtime.GOMAXPROCS(procs)
+		p := nn.NewParam("w", nn.Float32, 3*vec.MinChunk+5)
+		w := p.Float32s()
+		for i := range w {
+			w[i] = float32(i%97) / 97
+		}
+		opt := NewAdam([]*nn.Param{p}, AdamConfig{LR: 0.01})
+		for step := range 3 {
+			g := p.Grad32()
+			for i := range g {
+				g[i] = float32((i*(step+3))%13) - 6
+			}
+			opt.Step()
+		}
+		return append([]float32(nil), p.Float32s()...)
+	}
+	a, b := run(1), run(4)
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			t.Fatalf("element %d: %v with 1 goroutine, %v with 4", i, a[i], b[i])
+		}
 	}
 }

@@ -2,7 +2,8 @@
 // for the layers' products (K up to a few hundred), the products and
 // normalization of CP and mixing layers, the quotients of their backward,
 // the categorical table's softmax and gradient, Tucker's outer products,
-// Adam, and the bookkeeping of gradients. Each function is generic over
+// Adam, and the bookkeeping of gradients; and Chunks, which splits long
+// element-wise passes across the cores. Each function is generic over
 // float32 and float64; the float32 instances run vectorized C (cgo,
 // compiled for AVX-512, AVX2 and the baseline, chosen from the CPU at
 // start-up) unless the build has no cgo or the tag purego, where they, like
