@@ -125,9 +125,6 @@ func logPos(x float64) float64 {
 	return fe*ln2hi + (lm + fe*ln2lo)
 }
 
-// ExpFast is expFast for callers outside the package.
-func ExpFast(x float64) float64 { return expFast(x) }
-
 // sum8 sums a in eight interleaved lanes combined pairwise (the order the
 // C kernels use).
 func sum8(a []float64) float64 {

@@ -107,7 +107,7 @@ func SoftmaxWork(K, C int) int { return K*C + K + 3*C }
 
 // SoftmaxTable builds one variable's rows of a categorical gather table
 // from its logits θ: (K, C): with p[k,c] = softmax_c θ[k,·] (exps by the
-// polynomial of ExpFast, sums in eight lanes), it writes tab: (C, K) with
+// polynomial of ref.go's expFast, sums in eight lanes), it writes tab: (C, K) with
 // tab[c,k] = p[k,c] / max_k' p[k',c] (exactly 1 at the first maximum),
 // scale[c] = max_k p[k,c] and logScale[c] = log scale[c]. It returns false,
 // leaving tab, scale and logScale as they were, when some value's largest
@@ -168,7 +168,7 @@ func Adam[T Float](th, g, m, v []T, h *AdamStep) {
 //
 //	y[b,k] (+)= w[k]·x[b·ld+k]·c     (first: =)
 //
-// The float32 instance takes the exp from ExpFast, the float64 one from
+// The float32 instance takes the exp from ref.go's expFast (relative error < 1e-8), the float64 one from
 // math.Exp. x: (B, ld) with ld ≥ K+1; w: (K); m: (B); y: (B, K).
 func MixAcc[T Float](x []T, ld int, w []T, m, c []float64, cs int, y []float64, B, K int, first bool) {
 	need("MixAcc", "x", x, rows(B, K+1, ld))

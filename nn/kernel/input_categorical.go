@@ -137,7 +137,7 @@ func (l *Categorical[T]) tableChunk(w int) {
 	// lz: (K) log-normalizers for the log-space fallback; r: (K) one row.
 	e, inv, lz, r := ws[:C*K], ws[C*K:C*K+K], ws[C*K+K:C*K+2*K], ws[C*K+2*K:C*K+3*K]
 	// A float32 table rounds every entry to 24 bits, so the softmax's exps
-	// only need vec.ExpFast's 1e-8: vec.SoftmaxTable builds such a
+	// only need a polynomial exp's 1e-8: vec.SoftmaxTable builds such a
 	// variable's rows in one vectorized pass (refusing variables with values
 	// too improbable for linear form, which the loops below build).
 	// A float64 table gets math.Exp.
