@@ -80,3 +80,13 @@ func BenchmarkCatGradSoftmax(b *testing.B) {
 		CatGradSoftmax(tab, scale, acc, tot, d, K, C, false)
 	}
 }
+
+func BenchmarkQuot(b *testing.B) {
+	const B, K = 256, 32
+	rng := rand.New(rand.NewPCG(1, 2))
+	g, z, t := randRows(rng, B*(K+1), -1, 1, 0), randRows(rng, B*K, 0, 1, 0), make([]float32, B*K)
+	b.SetBytes(B * K * 4)
+	for range b.N {
+		Quot(g, K+1, z, t, B, K)
+	}
+}

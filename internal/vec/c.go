@@ -41,9 +41,7 @@ func hadamard32(x []float32, ld int, d, dx []float32, B, K int, set bool) {
 }
 
 func softmaxTable32(th []float32, K, nv int, tab []float32, logScale, scale, work []float64) bool {
-	var bad C.int
-	C.tenpc_softmax_table(p(th), C.long(K), C.long(nv), p(tab), pd(logScale), pd(scale), pd(work), &bad)
-	return bad == 0
+	return C.tenpc_softmax_table(p(th), C.long(K), C.long(nv), p(tab), pd(logScale), pd(scale), pd(work)) != 0
 }
 
 func adam32(th, g, m, v []float32, h *AdamStep) {

@@ -125,56 +125,83 @@ func logPos(x float64) float64 {
 	return fe*ln2hi + (lm + fe*ln2lo)
 }
 
-// sum8 sums a in eight interleaved lanes combined pairwise (the order the
-// C kernels use).
-func sum8(a []float64) float64 {
-	var l [8]float64
-	for c, x := range a {
-		l[c&7] += x
+// exp32 is the exp of SoftmaxTable: e^x in float32 for x ≤ 0 within 2e-7
+// relative (n = round(x·log2 e) by adding 1.5·2²³, r = x − n·ln2 in two
+// parts, a degree-7 Taylor polynomial, 2^n in the exponent bits); 0 below
+// −87, NaN stays NaN, exactly 1 at 0. Every operation is rounded to float32
+// (the conversions keep the compiler from fusing a multiply-add).
+func exp32(x float32) float32 {
+	const (
+		log2e   = float32(1.44269504)
+		ln2hi   = float32(0.693359375) // 9 bits: n·ln2hi is exact for |n| ≤ 126
+		ln2lo   = float32(-2.12194440e-4)
+		shifter = float32(12582912.0) // 1.5·2²³: adding it rounds to an integer
+	)
+	if !(x >= -87) {
+		if x != x {
+			return x
+		}
+		return 0
 	}
-	return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))
+	t := float32(x*log2e) + shifter
+	n := t - shifter
+	r := float32(x-float32(n*ln2hi)) - float32(n*ln2lo)
+	p := float32(1.0 / 5040)
+	for _, c := range [...]float32{1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 1.0 / 2, 1, 1} {
+		p = float32(r*p) + c
+	}
+	return p * math.Float32frombits(uint32(int32(math.Float32bits(t))-int32(math.Float32bits(shifter))+127)<<23)
 }
 
+// logTiny is log 1e-300: SoftmaxTable refuses a variable with a value whose
+// largest probability is below it.
+const logTiny = -690.77552789821368
+
 func softmaxTableRef[T Float](th []T, K, C int, tab []T, logScale, scale, work []float64) bool {
-	e, inv, pm, km, ipm := work[:K*C], work[K*C:K*C+K], work[K*C+K:K*C+K+C], work[K*C+K+C:K*C+K+2*C], work[K*C+K+2*C:K*C+K+3*C]
+	lse, L := work[:K], work[K:K+C]
 	for k := range K {
-		t, ek := th[k*C:(k+1)*C], e[k*C:(k+1)*C]
-		m := math.Inf(-1)
+		t := th[k*C : (k+1)*C]
+		m := float32(math.Inf(-1))
 		for _, x := range t {
-			if float64(x) > m {
-				m = float64(x)
+			if float32(x) > m {
+				m = float32(x)
 			}
 		}
+		var l [16]float64 // value c in lane c mod 16, combined as vec.c's sum16
 		for c, x := range t {
-			ek[c] = expFast(float64(x) - m)
+			l[c&15] += float64(exp32(float32(x) - m))
 		}
-		inv[k] = 1 / sum8(ek)
-	}
-	clear(pm)
-	clear(km)
-	for k := range K {
-		ek, ik := e[k*C:(k+1)*C], inv[k]
-		for c := range ek {
-			x := ek[c] * ik
-			ek[c] = x
-			if x > pm[c] {
-				pm[c], km[c] = x, float64(k)
-			}
+		var p [8]float64
+		for i := range p {
+			p[i] = l[i] + l[i+8]
 		}
-	}
-	for c := range C {
-		if !(pm[c] >= 1e-300) {
+		s := ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]))
+		if !(s >= 1) { // a NaN or an infinity among the logits
 			return false
 		}
-		ipm[c] = 1 / pm[c]
+		lse[k] = float64(m) + logPos(s)
+	}
+	for c := range L {
+		L[c] = math.Inf(-1)
+	}
+	for k := range K {
+		for c, x := range th[k*C : (k+1)*C] {
+			if v := float64(float32(x)) - lse[k]; v > L[c] {
+				L[c] = v
+			}
+		}
+	}
+	for _, l := range L {
+		if !(l >= logTiny) {
+			return false
+		}
 	}
 	for c := range C {
-		scale[c], logScale[c] = pm[c], logPos(pm[c])
 		row := tab[c*K : (c+1)*K]
 		for k := range row {
-			row[k] = T(e[k*C+c] * ipm[c])
+			row[k] = T(exp32(float32(float64(float32(th[k*C+c])) - lse[k] - L[c])))
 		}
-		row[int(km[c])] = 1
+		logScale[c], scale[c] = L[c], expFast(L[c])
 	}
 	return true
 }

@@ -60,7 +60,8 @@ void tenpc_vec_set_level(int l) { level = l; }
 int tenpc_vec_get_level(void) { return level; }
 
 // MULTI defines name_v4, name_v3, name_v1 calling name_body, and the
-// exported tenpc_name dispatching on level.
+// exported tenpc_name dispatching on level. LEVELS31 defines only name_v3
+// and name_v1, for a kernel whose v4 version is written with intrinsics.
 #define MULTI(name, params, args)                                   \
 	BODY void name##_body params;                                   \
 	TARGET_V4 static void name##_v4 params { name##_body args; }    \
@@ -73,6 +74,10 @@ int tenpc_vec_get_level(void) { return level; }
 		default: name##_v1 args; return;                            \
 		}                                                           \
 	}
+#define LEVELS31(name, params, args)                                \
+	BODY void name##_body params;                                   \
+	TARGET_V3 static void name##_v3 params { name##_body args; }    \
+	static void name##_v1 params { name##_body args; }
 
 // log_pos is ref.go's logPos: log x for finite x > 0, within a few ulps:
 // x = 2^e·m with m in [√½, √2), log m = 2·atanh s with s = (m−1)/(m+1),
@@ -230,97 +235,123 @@ BODY double exp_fast(double x) {
 	return in ? y : (x != x ? x : 0);
 }
 
-// lanes8 sums a in eight interleaved lanes, combined pairwise: the order
-// ref.go's sum8 uses.
-BODY double lanes8(const double *a, long n) {
-	double l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-	long c = 0;
-	for (; c + 8 <= n; c += 8)
-		for (int j = 0; j < 8; j++)
-			l[j] += a[c + j];
-	for (int j = 0; c < n; c++, j++)
-		l[j] += a[c];
-	return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+// exp32 is ref.go's exp32: e^x in float for x ≤ 0, within 2e-7 relative:
+// n = round(x·log2 e) by adding 1.5·2²³, r = x − n·ln2 in two parts (n·ln2hi
+// exact), a degree-7 Taylor polynomial for e^r (|r| ≤ 0.35), 2^n in the
+// exponent bits; 0 below −87 (e^−87.3 is float's smallest normal), NaN stays
+// NaN, exactly 1 at 0. Branch-free so that loops calling it vectorize.
+BODY float exp32(float x) {
+	const float log2e = 1.44269504f, ln2hi = 0.693359375f, ln2lo = -2.12194440e-4f, shifter = 12582912.0f;
+	int in = x >= -87.0f;
+	float xc = in ? x : -87.0f;
+	float t = xc * log2e + shifter;
+	float n = t - shifter;
+	float r = (xc - n * ln2hi) - n * ln2lo;
+	float p = 1 + r * (1 + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720 + r * (1.0f / 5040)))))));
+	int32_t tb, sb;
+	memcpy(&tb, &t, 4);
+	memcpy(&sb, &shifter, 4);
+	uint32_t eb = (uint32_t)(tb - sb + 127) << 23;
+	float e;
+	memcpy(&e, &eb, 4);
+	float y = p * e;
+	return in ? y : (x != x ? x : 0);
 }
 
-// scale_argmax scales ek by ik in place and raises pm to it, recording k in
-// km where ek beats pm.
-BODY void scale_argmax(double *restrict ek, double ik, double k, long C, double *restrict pm, double *restrict km) {
-	for (long c = 0; c < C; c++) {
-		double x = ek[c] * ik;
-		ek[c] = x;
-		int gt = x > pm[c];
-		pm[c] = gt ? x : pm[c];
-		km[c] = gt ? k : km[c];
-	}
-}
-
-// max_lanes is the largest of t[0:n] (NaNs ignored; −Inf when n = 0 or
-// all are NaN), in sixteen lanes so that it vectorizes: the maximum does not
-// depend on the order.
-BODY double max_lanes(const float *restrict t, long n) {
-	float l[16];
-	for (int j = 0; j < 16; j++)
-		l[j] = -INFINITY;
-	long c = 0;
-	for (; c + 16 <= n; c += 16)
-		for (int j = 0; j < 16; j++)
-			l[j] = t[c + j] > l[j] ? t[c + j] : l[j];
-	for (int j = 0; c < n; c++, j++)
-		l[j] = t[c] > l[j] ? t[c] : l[j];
-	float m = l[0];
-	for (int j = 1; j < 16; j++)
-		m = l[j] > m ? l[j] : m;
-	return m;
-}
-
+BODY void tr8x8(const float *s, long ld, float *d, long ldd);
 BODY void transpose_body(const float *restrict src, long ld, long rows, long cols, float *restrict dst);
 
-// scale_rows_f: f[c] = (float)(e[c]·s[c]); f may overlay e's first half
-// (f[c] is written after e[c] and every earlier e is read).
-BODY void scale_rows_f(const double *e, const double *restrict s, long C, float *f) {
-	for (long c = 0; c < C; c++)
-		f[c] = (float)(e[c] * s[c]);
+// LOG_TINY is log 1e-300: a value whose largest probability is below it
+// makes softmax_table refuse the variable.
+#define LOG_TINY (-690.77552789821368)
+
+// sum16 combines sixteen lanes pairwise, lane i with lane i+8, then i+4,
+// then i+2, then the last two: the order of the AVX-512 version's vector
+// adds (and of ref.go's softmaxTableRef).
+BODY double sum16(const double *l) {
+	double p[8], q[4];
+	for (int i = 0; i < 8; i++)
+		p[i] = l[i] + l[i + 8];
+	for (int i = 0; i < 4; i++)
+		q[i] = p[i] + p[i + 4];
+	return (q[0] + q[2]) + (q[1] + q[3]);
 }
 
-// softmax_table: see SoftmaxTable in vec.go. work: K·C + K + 3·C doubles.
-MULTI(softmax_table,
-      (const float *th, long K, long C, float *tab, double *logScale, double *scale, double *work, int *bad),
-      (th, K, C, tab, logScale, scale, work, bad))
+// softmax_table: see SoftmaxTable in vec.go; work: SoftmaxWork(K, C)
+// doubles. Per unit k, over the values in θ's (K, C) order: the maximum
+// m, then Σ e^(θ − m) in sixteen lanes (value c in lane c mod 16) and
+// lse[k]; then L[c] over the units; then the entries, eight units by a block
+// of values at a time, transposed into tab in 8×8 blocks. The AVX-512
+// version (below) computes the same in registers.
+LEVELS31(softmax_table,
+         (const float *th, long K, long C, float *tab, double *logScale, double *scale, double *work, int *bad),
+         (th, K, C, tab, logScale, scale, work, bad))
 BODY void softmax_table_body(const float *th, long K, long C, float *tab, double *logScale, double *scale, double *work, int *bad) {
-	double *e = work, *inv = work + K * C, *pm = inv + K, *km = pm + C, *ipm = km + C;
+	double *lse = work, *L = work + K;
+	float f[8 * 256];
+	int b = 0;
 	for (long k = 0; k < K; k++) {
 		const float *t = th + k * C;
-		double *ek = e + k * C;
-		double m = max_lanes(t, C);
+		float m = -INFINITY;
 		for (long c = 0; c < C; c++)
-			ek[c] = exp_fast((double)t[c] - m);
-		inv[k] = 1 / lanes8(ek, C);
+			m = t[c] > m ? t[c] : m;
+		double l[16] = {0};
+		for (long c0 = 0; c0 < C; c0 += 256) {
+			long nc = C - c0 < 256 ? C - c0 : 256;
+			for (long j = 0; j < nc; j++)
+				f[j] = exp32(t[c0 + j] - m);
+			for (long j = 0; j < nc; j++)
+				l[j & 15] += (double)f[j];
+		}
+		double s = sum16(l);
+		int ok = s >= 1; // false: a NaN or an infinity among the logits
+		b |= !ok;
+		lse[k] = (double)m + log_pos(ok ? s : 1);
+	}
+	if (b) {
+		*bad = 1;
+		return;
 	}
 	for (long c = 0; c < C; c++)
-		pm[c] = 0, km[c] = 0;
-	for (long k = 0; k < K; k++)
-		scale_argmax(e + k * C, inv[k], (double)k, C, pm, km);
-	int b = 0;
-	for (long c = 0; c < C; c++) {
-		b |= !(pm[c] >= 1e-300);
-		ipm[c] = 1 / pm[c];
+		L[c] = -INFINITY;
+	for (long k = 0; k < K; k++) {
+		const float *t = th + k * C;
+		double lk = lse[k];
+		for (long c = 0; c < C; c++) {
+			double v = (double)t[c] - lk;
+			L[c] = v > L[c] ? v : L[c];
+		}
 	}
+	for (long c = 0; c < C; c++)
+		b |= !(L[c] >= LOG_TINY);
 	*bad = b;
 	if (b)
 		return;
-	for (long c = 0; c < C; c++) {
-		scale[c] = pm[c];
-		logScale[c] = log_pos(pm[c]);
+	for (long k0 = 0; k0 < K; k0 += 8) {
+		long nk = K - k0 < 8 ? K - k0 : 8;
+		for (long c0 = 0; c0 < C; c0 += 256) {
+			long nc = C - c0 < 256 ? C - c0 : 256;
+			for (long i = 0; i < nk; i++) {
+				const float *t = th + (k0 + i) * C + c0;
+				const double *Lc = L + c0;
+				double lk = lse[k0 + i];
+				float *fr = f + i * 256;
+				for (long j = 0; j < nc; j++)
+					fr[j] = exp32((float)((double)t[j] - lk - Lc[j]));
+			}
+			long j = 0;
+			if (nk == 8)
+				for (; j + 8 <= nc; j += 8)
+					tr8x8(f + j, 256, tab + (c0 + j) * K + k0, K);
+			for (; j < nc; j++)
+				for (long i = 0; i < nk; i++)
+					tab[(c0 + j) * K + k0 + i] = f[i * 256 + j];
+		}
 	}
-	// The rows in (K, C) order as floats (contiguous, vectorized), reusing
-	// e's storage, then transposed into tab in blocks.
-	float *f = (float *)e;
-	for (long k = 0; k < K; k++)
-		scale_rows_f(e + k * C, ipm, C, f + k * C);
-	transpose_body(f, C, K, C, tab);
-	for (long c = 0; c < C; c++)
-		tab[c * K + (long)km[c]] = 1;
+	for (long c = 0; c < C; c++) {
+		logScale[c] = L[c];
+		scale[c] = exp_fast(L[c]);
+	}
 }
 
 // ---- Adam -----------------------------------------------------------------
@@ -484,37 +515,42 @@ BODY void scatter_rows_body(const float *g, long ldg, const uint8_t *x, long xs,
 MULTI(cat_grad_softmax,
       (const float *tab, const double *scale, const double *acc, const double *tot, float *d, long K, long C, int set),
       (tab, scale, acc, tot, d, K, C, set))
-BODY void tr8x8(const float *s, long ld, float *d, long ldd);
-
 BODY void cat_grad_softmax_body(const float *tab, const double *scale, const double *acc, const double *tot, float *d, long K, long C, int set) {
-	// 8×8 tiles formed in tab's (C, K) order, where the reads are
-	// contiguous, then transposed into d's (K, C) order.
-	long K8 = K & ~7L, C8 = C & ~7L;
-	float g[64], gt[64];
-	for (long c0 = 0; c0 < C8; c0 += 8)
-		for (long k0 = 0; k0 < K8; k0 += 8) {
-			for (int i = 0; i < 8; i++) {
+	// Eight values' gradients over (a block of) the units, formed in tab's
+	// (C, K) order where the reads are contiguous and the loop vectorizes,
+	// then transposed into d's (K, C) order in 8×8 blocks.
+	float g[8 * 64], gt[64];
+	for (long c0 = 0; c0 < C; c0 += 8) {
+		long nc = C - c0 < 8 ? C - c0 : 8;
+		for (long k0 = 0; k0 < K; k0 += 64) {
+			long nk = K - k0 < 64 ? K - k0 : 64;
+			for (long i = 0; i < nc; i++) {
 				long c = c0 + i;
 				double sc = scale[c];
-				for (int j = 0; j < 8; j++) {
-					double p = (double)tab[c * K + k0 + j] * sc;
-					g[i * 8 + j] = (float)(acc[c * K + k0 + j] - p * tot[k0 + j]);
+				const float *tr = tab + c * K + k0;
+				const double *ar = acc + c * K + k0, *tt = tot + k0;
+				float *gr = g + i * 64;
+				for (long j = 0; j < nk; j++)
+					gr[j] = (float)(ar[j] - ((double)tr[j] * sc) * tt[j]);
+			}
+			long j = 0;
+			if (nc == 8)
+				for (; j + 8 <= nk; j += 8) {
+					float *dk = d + (k0 + j) * C + c0;
+					if (set) {
+						tr8x8(g + j, 64, dk, C);
+						continue;
+					}
+					tr8x8(g + j, 64, gt, 8);
+					for (int r = 0; r < 8; r++)
+						for (int i = 0; i < 8; i++)
+							dk[r * C + i] += gt[r * 8 + i];
 				}
-			}
-			tr8x8(g, 8, gt, 8);
-			for (int j = 0; j < 8; j++) {
+			for (; j < nk; j++) {
 				float *dk = d + (k0 + j) * C + c0;
-				for (int i = 0; i < 8; i++)
-					dk[i] = set ? gt[j * 8 + i] : dk[i] + gt[j * 8 + i];
+				for (long i = 0; i < nc; i++)
+					dk[i] = set ? g[i * 64 + j] : dk[i] + g[i * 64 + j];
 			}
-		}
-	for (long k = 0; k < K; k++) { // the edges
-		double tk = tot[k];
-		float *dk = d + k * C;
-		for (long c = k < K8 ? C8 : 0; c < C; c++) {
-			double p = (double)tab[c * K + k] * scale[c];
-			float v = (float)(acc[c * K + k] - p * tk);
-			dk[c] = set ? v : dk[c] + v;
 		}
 	}
 }
@@ -792,6 +828,139 @@ TARGET_V4 static void gemm_avx512(long M, long N, long P, const float *a, long s
 		}
 	}
 }
+
+// exp32_v is exp32 on sixteen lanes, operation for operation (no FMAs).
+TARGET_V4 static inline __m512 exp32_v(__m512 x) {
+	const __m512 lo = _mm512_set1_ps(-87.0f), log2e = _mm512_set1_ps(1.44269504f),
+		     ln2hi = _mm512_set1_ps(0.693359375f), ln2lo = _mm512_set1_ps(-2.12194440e-4f),
+		     shifter = _mm512_set1_ps(12582912.0f);
+	__mmask16 in = _mm512_cmp_ps_mask(x, lo, _CMP_GE_OQ), nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+	__m512 xc = _mm512_max_ps(x, lo);
+	__m512 t = _mm512_add_ps(_mm512_mul_ps(xc, log2e), shifter);
+	__m512 n = _mm512_sub_ps(t, shifter);
+	__m512 r = _mm512_sub_ps(_mm512_sub_ps(xc, _mm512_mul_ps(n, ln2hi)), _mm512_mul_ps(n, ln2lo));
+	__m512 p = _mm512_set1_ps(1.0f / 5040);
+	p = _mm512_add_ps(_mm512_mul_ps(r, p), _mm512_set1_ps(1.0f / 720));
+	p = _mm512_add_ps(_mm512_mul_ps(r, p), _mm512_set1_ps(1.0f / 120));
+	p = _mm512_add_ps(_mm512_mul_ps(r, p), _mm512_set1_ps(1.0f / 24));
+	p = _mm512_add_ps(_mm512_mul_ps(r, p), _mm512_set1_ps(1.0f / 6));
+	p = _mm512_add_ps(_mm512_mul_ps(r, p), _mm512_set1_ps(1.0f / 2));
+	p = _mm512_add_ps(_mm512_mul_ps(r, p), _mm512_set1_ps(1.0f));
+	p = _mm512_add_ps(_mm512_mul_ps(r, p), _mm512_set1_ps(1.0f));
+	__m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_sub_epi32(_mm512_castps_si512(t), _mm512_castps_si512(shifter)), _mm512_set1_epi32(127)), 23);
+	__m512 y = _mm512_maskz_mul_ps(in, p, _mm512_castsi512_ps(e));
+	return _mm512_mask_mov_ps(y, nan, x);
+}
+
+// tr16 transposes sixteen rows of sixteen floats in place: pairs of rows
+// interleaved, then pairs of pairs, then 128-bit lanes twice.
+TARGET_V4 static inline void tr16(__m512 r[16]) {
+	__m512 t[16];
+	for (int i = 0; i < 8; i++) {
+		t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+		t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+	}
+	for (int i = 0; i < 4; i++) {
+		__m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]),
+			c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+		r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+		r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+		r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+		r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+	}
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < 4; j++) {
+			t[8 * i + j] = _mm512_shuffle_f32x4(r[8 * i + j], r[8 * i + 4 + j], 0x88);
+			t[8 * i + 4 + j] = _mm512_shuffle_f32x4(r[8 * i + j], r[8 * i + 4 + j], 0xdd);
+		}
+	for (int j = 0; j < 8; j++) {
+		r[j] = _mm512_shuffle_f32x4(t[j], t[8 + j], 0x88);
+		r[8 + j] = _mm512_shuffle_f32x4(t[j], t[8 + j], 0xdd);
+	}
+}
+
+// mask16 selects the first n < 16 lanes, or all sixteen.
+static inline __mmask16 mask16(long n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1); }
+
+// softmax_table_avx512 is softmax_table_body in registers: the sums in two
+// vectors of eight doubles (lanes c mod 16), the table in 16×16 blocks
+// transposed in registers.
+TARGET_V4 static void softmax_table_avx512(const float *th, long K, long C, float *tab, double *logScale, double *scale, double *work, int *bad) {
+	double *lse = work, *L = work + K;
+	const __m512 ninf = _mm512_set1_ps(-INFINITY);
+	int b = 0;
+	for (long k = 0; k < K; k++) {
+		const float *t = th + k * C;
+		__m512 mv = ninf;
+		for (long c = 0; c < C; c += 16)
+			mv = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, mask16(C - c), t + c), mv);
+		__m512 mb = _mm512_set1_ps(_mm512_reduce_max_ps(mv));
+		__m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
+		for (long c = 0; c < C; c += 16) {
+			__m512 e = exp32_v(_mm512_sub_ps(_mm512_mask_loadu_ps(ninf, mask16(C - c), t + c), mb));
+			lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+			hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(e, 1)));
+		}
+		__m512d p = _mm512_add_pd(lo, hi);
+		__m256d q = _mm256_add_pd(_mm512_castpd512_pd256(p), _mm512_extractf64x4_pd(p, 1));
+		__m128d r = _mm_add_pd(_mm256_castpd256_pd128(q), _mm256_extractf128_pd(q, 1));
+		double s = _mm_cvtsd_f64(r) + _mm_cvtsd_f64(_mm_unpackhi_pd(r, r));
+		int ok = s >= 1; // false: a NaN or an infinity among the logits
+		b |= !ok;
+		lse[k] = (double)_mm512_cvtss_f32(mb) + log_pos(ok ? s : 1);
+	}
+	if (b) {
+		*bad = 1;
+		return;
+	}
+	const __m512d dninf = _mm512_set1_pd(-INFINITY);
+	for (long c0 = 0; c0 < C; c0 += 16) {
+		__mmask16 mc = mask16(C - c0);
+		__m512d l0 = dninf, l1 = dninf;
+		for (long k = 0; k < K; k++) {
+			__m512 x = _mm512_maskz_loadu_ps(mc, th + k * C + c0);
+			__m512d lk = _mm512_set1_pd(lse[k]);
+			l0 = _mm512_max_pd(_mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(x)), lk), l0);
+			l1 = _mm512_max_pd(_mm512_sub_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(x, 1)), lk), l1);
+		}
+		_mm512_mask_storeu_pd(L + c0, (__mmask8)mc, l0);
+		_mm512_mask_storeu_pd(L + c0 + 8, (__mmask8)(mc >> 8), l1);
+	}
+	for (long c = 0; c < C; c++)
+		b |= !(L[c] >= LOG_TINY);
+	*bad = b;
+	if (b)
+		return;
+	__m512 rows[16];
+	for (long k0 = 0; k0 < K; k0 += 16) {
+		long nk = K - k0 < 16 ? K - k0 : 16;
+		__mmask16 mk = mask16(nk);
+		for (long c0 = 0; c0 < C; c0 += 16) {
+			long nc = C - c0 < 16 ? C - c0 : 16;
+			__mmask16 mc = mask16(nc);
+			__m512d L0 = _mm512_maskz_loadu_pd((__mmask8)mc, L + c0), L1 = _mm512_maskz_loadu_pd((__mmask8)(mc >> 8), L + c0 + 8);
+			for (long i = 0; i < 16; i++) {
+				if (i >= nk) {
+					rows[i] = _mm512_setzero_ps();
+					continue;
+				}
+				__m512 x = _mm512_maskz_loadu_ps(mc, th + (k0 + i) * C + c0);
+				__m512d lk = _mm512_set1_pd(lse[k0 + i]);
+				__m512d a0 = _mm512_sub_pd(_mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(x)), lk), L0);
+				__m512d a1 = _mm512_sub_pd(_mm512_sub_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(x, 1)), lk), L1);
+				__m512 a = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(a0)), _mm512_cvtpd_ps(a1), 1);
+				rows[i] = exp32_v(a);
+			}
+			tr16(rows);
+			for (long j = 0; j < nc; j++)
+				_mm512_mask_storeu_ps(tab + (c0 + j) * K + k0, mk, rows[j]);
+		}
+	}
+	for (long c = 0; c < C; c++) {
+		logScale[c] = L[c];
+		scale[c] = exp_fast(L[c]);
+	}
+}
 #endif
 
 // ---- Tucker layer ---------------------------------------------------------
@@ -878,4 +1047,22 @@ BODY void gather_rows_body(const float *tab, const double *logScale, long K, con
 			row[k] = src[k];
 		row[K] = (float)logScale[c];
 	}
+}
+
+int tenpc_softmax_table(const float *th, long K, long C, float *tab, double *logScale, double *scale, double *work) {
+	int bad = 0;
+	switch (level) {
+#if defined(__x86_64__) && defined(__GNUC__)
+	case 2:
+		softmax_table_avx512(th, K, C, tab, logScale, scale, work, &bad);
+		break;
+#endif
+	case 1:
+		softmax_table_v3(th, K, C, tab, logScale, scale, work, &bad);
+		break;
+	default:
+		softmax_table_v1(th, K, C, tab, logScale, scale, work, &bad);
+		break;
+	}
+	return !bad;
 }

@@ -103,16 +103,20 @@ func Hadamard[T Float](x []T, ld int, d, dx []T, B, K int, set bool) {
 }
 
 // SoftmaxWork is the length of the work slice SoftmaxTable needs.
-func SoftmaxWork(K, C int) int { return K*C + K + 3*C }
+func SoftmaxWork(K, C int) int { return K + C }
 
 // SoftmaxTable builds one variable's rows of a categorical gather table
-// from its logits θ: (K, C): with p[k,c] = softmax_c θ[k,·] (exps by the
-// polynomial of ref.go's expFast, sums in eight lanes), it writes tab: (C, K) with
-// tab[c,k] = p[k,c] / max_k' p[k',c] (exactly 1 at the first maximum),
-// scale[c] = max_k p[k,c] and logScale[c] = log scale[c]. It returns false,
-// leaving tab, scale and logScale as they were, when some value's largest
-// probability is below 1e-300 or not a number (the caller then builds the
-// variable in log space). work: SoftmaxWork(K, C) float64s.
+// from its logits θ: (K, C), in float32 arithmetic with float64 log-domain
+// sums: with lse[k] = log Σ_c e^θ[k,c] (exps by exp32, summed in float64
+// in sixteen lanes, value c in lane c mod 16) and L[c] = max_k θ[k,c] − lse[k], the log of the largest
+// probability of value c, it writes tab: (C, K) with
+// tab[c,k] = exp32(θ[k,c] − lse[k] − L[c]) = p[k,c] / max_k' p[k',c]
+// (exactly 1 at every maximum, within 2e-7 of the ratio elsewhere, 0 where
+// the ratio is below e^−87), logScale[c] = L[c] and scale[c] = e^L[c]. It
+// returns false, leaving tab, scale and logScale as they were, when a logit
+// is infinite or not a number or some value's largest probability is below
+// 1e-300 (the caller then builds the variable in log space).
+// work: SoftmaxWork(K, C) float64s.
 func SoftmaxTable[T Float](th []T, K, C int, tab []T, logScale, scale, work []float64) bool {
 	need("SoftmaxTable", "th", th, K*C)
 	need("SoftmaxTable", "tab", tab, C*K)

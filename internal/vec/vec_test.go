@@ -274,6 +274,43 @@ func TestExpFast(t *testing.T) {
 	}
 }
 
+// TestExp32 checks exp32 against math.Exp over its domain: the relative
+// error stays below 2e-7 (float32's epsilon is 1.2e-7), 0 gives exactly 1,
+// and below −87, −Inf and NaN give 0, 0 and NaN.
+func TestExp32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	worst := 0.0
+	for i := range 1_000_000 {
+		var x float32
+		switch i % 3 {
+		case 0:
+			x = -rng.Float32()
+		case 1:
+			x = -20 * rng.Float32()
+		default:
+			x = -87 * rng.Float32()
+		}
+		got, want := float64(exp32(x)), math.Exp(float64(x))
+		if rel := math.Abs(got-want) / want; rel > worst {
+			worst = rel
+		}
+	}
+	t.Logf("largest relative error %.3g", worst)
+	if worst > 2e-7 {
+		t.Errorf("largest relative error %.3g, want ≤ 2e-7", worst)
+	}
+	for _, c := range []struct{ x, want float32 }{
+		{0, 1}, {float32(math.Copysign(0, -1)), 1}, {-87.5, 0}, {float32(math.Inf(-1)), 0},
+	} {
+		if got := exp32(c.x); got != c.want {
+			t.Errorf("exp32(%g) = %g, want %g", c.x, got, c.want)
+		}
+	}
+	if got := exp32(float32(math.NaN())); got == got {
+		t.Errorf("exp32(NaN) = %g, want NaN", got)
+	}
+}
+
 func TestAdam(t *testing.T) {
 	eachLevel(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(9, 10))

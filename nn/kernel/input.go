@@ -29,8 +29,9 @@ import (
 // in float64 and renormalizes once. The Gaussian computes its log-densities
 // per element.
 //
-// Precision: a table entry p_{v,k}(c) more than ~87 nats (float32, ~103 with
-// subnormals; ~745 in float64) below max_k p_{v,k}(c) reads as 0. When every leaf has one
+// Precision: a table entry p_{v,k}(c) more than ~87 nats (float32: 87 in
+// the vectorized softmax table, ~103 with subnormals elsewhere; ~745 in
+// float64) below max_k p_{v,k}(c) reads as 0. When every leaf has one
 // variable that is the representation's own limit, so the table is kept in
 // T; when some leaf has several variables, a unit weak on one variable may be
 // the best on the product, so the table is kept in float64 (twice the memory)

@@ -136,11 +136,11 @@ func (l *Categorical[T]) tableChunk(w int) {
 	// that the per-value pass below reads rows; inv: (K) their inverse sums;
 	// lz: (K) log-normalizers for the log-space fallback; r: (K) one row.
 	e, inv, lz, r := ws[:C*K], ws[C*K:C*K+K], ws[C*K+K:C*K+2*K], ws[C*K+2*K:C*K+3*K]
-	// A float32 table rounds every entry to 24 bits, so the softmax's exps
-	// only need a polynomial exp's 1e-8: vec.SoftmaxTable builds such a
-	// variable's rows in one vectorized pass (refusing variables with values
-	// too improbable for linear form, which the loops below build).
-	// A float64 table gets math.Exp.
+	// A float32 table rounds every entry to 24 bits, so the softmax needs
+	// no more than float32 exps with float64 log-normalizers:
+	// vec.SoftmaxTable builds such a variable's rows in vectorized passes
+	// (refusing variables with values too improbable for linear form, which
+	// the loops below build). A float64 table gets math.Exp.
 	fast := isFloat32[T]() && l.tab64 == nil && l.Param == CategoricalSoftmax
 	for v := lo; v < hi; v++ {
 		th := l.theta[v*K*C : (v+1)*K*C]
