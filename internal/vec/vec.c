@@ -140,9 +140,9 @@ BODY int special_row(float *row, long K, int nan, double m, double *s) {
 // prod_norm: for each row b, H = z0[b]·z1[b] in double (K entries), m = max H,
 // out[b] = [H/m, s0[b·ld] + s1[b·ld] + log m], or [0…, −Inf] when m = 0; a
 // NaN in H makes the row NaN.
-MULTI(prod_norm,
-      (const float *z0, const float *z1, const float *s0, const float *s1, long ld, long B, long K, float *out),
-      (z0, z1, s0, s1, ld, B, K, out))
+LEVELS31(prod_norm,
+         (const float *z0, const float *z1, const float *s0, const float *s1, long ld, long B, long K, float *out),
+         (z0, z1, s0, s1, ld, B, K, out))
 BODY void prod_norm_body(const float *z0, const float *z1, const float *s0, const float *s1, long ld, long B, long K, float *out) {
 	// Rows in chunks: the row maxima first, then their logs in one
 	// vectorized loop (a special row gets m = 1 and its log-scale, NaN or
@@ -961,6 +961,58 @@ TARGET_V4 static void softmax_table_avx512(const float *th, long K, long C, floa
 		scale[c] = exp_fast(L[c]);
 	}
 }
+// prod_norm_avx512 is prod_norm_body with each row in sixteen-float chunks
+// (masked at the row's end), in three passes over a chunk of rows so that
+// no row waits on the last: the products' maxima (in doubles), their
+// inverses and logs, then the scaled rows (recomputing the products).
+TARGET_V4 static inline void prod16(const float *r0, const float *r1, __mmask16 mk, __m512d *v0, __m512d *v1) {
+	__m512 a = _mm512_maskz_loadu_ps(mk, r0), x = _mm512_maskz_loadu_ps(mk, r1);
+	*v0 = _mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(a)), _mm512_cvtps_pd(_mm512_castps512_ps256(x)));
+	*v1 = _mm512_mul_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(a, 1)), _mm512_cvtps_pd(_mm512_extractf32x8_ps(x, 1)));
+}
+
+TARGET_V4 static void prod_norm_avx512(const float *z0, const float *z1, const float *s0, const float *s1, long ld, long B, long K, float *out) {
+	double ms[LOG_CHUNK], ss[LOG_CHUNK], inv[LOG_CHUNK];
+	int sp[LOG_CHUNK];
+	for (long b0 = 0; b0 < B; b0 += LOG_CHUNK) {
+		long nb = B - b0 < LOG_CHUNK ? B - b0 : LOG_CHUNK;
+		for (long j = 0; j < nb; j++) {
+			long b = b0 + j;
+			__m512d mv = _mm512_setzero_pd();
+			__mmask8 nan = 0;
+			for (long c = 0; c < K; c += 16) {
+				__m512d v0, v1;
+				prod16(z0 + b * K + c, z1 + b * K + c, mask16(K - c), &v0, &v1);
+				nan |= _mm512_cmp_pd_mask(v0, v0, _CMP_UNORD_Q) | _mm512_cmp_pd_mask(v1, v1, _CMP_UNORD_Q);
+				mv = _mm512_max_pd(v0, _mm512_max_pd(v1, mv)); // a NaN product loses
+			}
+			double m = _mm512_reduce_max_pd(mv);
+			ss[j] = (double)s0[b * ld] + (double)s1[b * ld];
+			ms[j] = 1;
+			sp[j] = special_row(out + b * (K + 1), K, nan != 0, m, &ss[j]);
+			if (!sp[j])
+				ms[j] = m;
+		}
+		for (long j = 0; j < nb; j++)
+			inv[j] = 1 / ms[j];
+		for (long j = 0; j < nb; j++) {
+			if (sp[j])
+				continue;
+			long b = b0 + j;
+			float *row = out + b * (K + 1);
+			__m512d iv = _mm512_set1_pd(inv[j]);
+			for (long c = 0; c < K; c += 16) {
+				__mmask16 mk = mask16(K - c);
+				__m512d v0, v1;
+				prod16(z0 + b * K + c, z1 + b * K + c, mk, &v0, &v1);
+				__m512 y = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(_mm512_mul_pd(v0, iv))),
+							     _mm512_cvtpd_ps(_mm512_mul_pd(v1, iv)), 1);
+				_mm512_mask_storeu_ps(row + c, mk, y);
+			}
+		}
+		scale_logs(ms, ss, nb, out + b0 * (K + 1) + K, K + 1);
+	}
+}
 #endif
 
 // ---- Tucker layer ---------------------------------------------------------
@@ -1065,4 +1117,20 @@ int tenpc_softmax_table(const float *th, long K, long C, float *tab, double *log
 		break;
 	}
 	return !bad;
+}
+
+void tenpc_prod_norm(const float *z0, const float *z1, const float *s0, const float *s1, long ld, long B, long K, float *out) {
+	switch (level) {
+#if defined(__x86_64__) && defined(__GNUC__)
+	case 2:
+		prod_norm_avx512(z0, z1, s0, s1, ld, B, K, out);
+		return;
+#endif
+	case 1:
+		prod_norm_v3(z0, z1, s0, s1, ld, B, K, out);
+		return;
+	default:
+		prod_norm_v1(z0, z1, s0, s1, ld, B, K, out);
+		return;
+	}
 }
