@@ -226,9 +226,9 @@ type pass struct {
 	layers []*nn.Node // layer outputs, 0 = input layer
 }
 
-// weights binds a layer parameter through its reparameterization op (the
-// identity under clamp, which also funnels both passes' gradients through
-// one buffer).
+// weights binds a layer parameter through its reparameterization op (under
+// clamp an nn.Identity, which costs no copy and funnels both passes'
+// gradients into one buffer that becomes the parameter's gradient).
 func (c *Circuit) weights(g *nn.Graph, p *nn.Param, outer, n, inner int, kind Param) *nn.Node {
 	node := g.Param(p)
 	switch c.opts.DType {

@@ -244,6 +244,10 @@ func (o *reparamOp[T]) OutShape(in [][]int) ([]int, error) {
 	return o.shape, nil
 }
 func (o *reparamOp[T]) DiffWRT(int) bool { return true }
+
+// Identity implements nn.Identity: clamped weights are the raw parameter,
+// passed on without a copy, and their gradient buffer is the parameter's.
+func (o *reparamOp[T]) Identity() bool { return o.kind == Clamp }
 func (o *reparamOp[T]) Forward(in []nn.Buf, out nn.Buf) {
 	reparamInto(view[T](out), view[T](in[0]), o.kind, o.outer, o.n, o.inner)
 }

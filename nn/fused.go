@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash"
 	"hash/fnv"
+	"slices"
 	"sync/atomic"
 
 	"github.com/chewxy/hm"
@@ -109,6 +110,17 @@ type GradOverwriter interface {
 	OverwritesGrad(i int) bool
 }
 
+// Identity is implemented by a Fused op that may be the identity on its only
+// input (a reparameterization that keeps raw values, such as clamped
+// weights), when Identity reports true. Its output is then the input's value
+// itself, with no copy, and when the output's gradient is accumulated by
+// fused consumers, that buffer is the input's gradient: neither Forward nor
+// Backward runs. (Backward still runs when the input is itself a fused
+// output, to add into its gradient.)
+type Identity interface {
+	Identity() bool
+}
+
 var fusedSeq atomic.Int64
 
 // fusedState is shared by a Fused op's forward node and its backward nodes.
@@ -126,7 +138,11 @@ type fusedState struct {
 	dIn      []*tensor.Dense // private gradient buffers of inputs on the ordinary path
 	srcAcc   []*fusedState   // producer whose gacc receives input i's gradient (token path), or nil
 	outToken bool            // out's gradient arrives by token (decided in SymDiff)
+	ident    bool            // an Identity op: out is the input's value (out is nil)
 }
+
+// passes reports whether input i's gradient is out's gradient buffer itself.
+func (s *fusedState) passes(i int) bool { return s.ident && s.outToken && s.srcAcc[i] == nil }
 
 // Apply adds f to the graph of its inputs and returns its output node.
 // Inputs of the graph's float dtype and Uint8 inputs are allowed; the output
@@ -148,7 +164,12 @@ func Apply(f Fused, inputs ...*Node) *Node {
 		panic(shapeErr(f.Name(), err.Error(), inputs...))
 	}
 	s.shape = shape
-	s.out = tensor.New(tensor.WithShape(shape...), tensor.Of(s.dt))
+	if id, ok := f.(Identity); ok && id.Identity() && len(inputs) == 1 &&
+		slices.Equal(shape, s.inShapes[0]) && inputs[0].n.Dtype() == s.dt {
+		s.ident = true
+	} else {
+		s.out = tensor.New(tensor.WithShape(shape...), tensor.Of(s.dt))
+	}
 	n, err := G.ApplyOp(fusedFwd{s}, gn...)
 	return g.wrap(must(f.Name(), n, err, inputs...))
 }
@@ -211,6 +232,9 @@ func (o fusedFwd) Do(vals ...G.Value) (G.Value, error) {
 	if s.gacc != nil {
 		clearBuf(s.gacc)
 	}
+	if s.ident {
+		return vals[0], nil
+	}
 	in := make([]Buf, len(vals))
 	for i, v := range vals {
 		in[i] = bufOf(v)
@@ -248,7 +272,7 @@ func (o fusedFwd) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 			}
 			s.srcAcc[i] = src
 			token = true
-		} else {
+		} else if !s.passes(i) {
 			s.dIn[i] = tensor.New(tensor.WithShape(s.inShapes[i]...), tensor.Of(in.Dtype()))
 		}
 		n, err := G.ApplyOp(fusedBwd{s: s, i: i, token: token, gradType: grad.Type()}, operands...)
@@ -297,6 +321,9 @@ func (o fusedBwd) String() string   { return fmt.Sprintf("∂%s/∂in%d", o.s.f.
 
 func (o fusedBwd) Do(vals ...G.Value) (G.Value, error) {
 	s := o.s
+	if s.passes(o.i) {
+		return s.gacc, nil
+	}
 	if s.bwdGen != s.gen {
 		s.bwdGen = s.gen
 		n := len(s.inShapes)

@@ -110,3 +110,125 @@ func TestFusedAsLoss(t *testing.T) {
 		t.Errorf("grad = %v, want [5 7]", gw)
 	}
 }
+
+// identOp is a test Identity op; when on is false it is an ordinary op that
+// copies its input and adds the gradient through.
+type identOp struct {
+	on       bool
+	fwd, bwd *int
+	shape    []int
+}
+
+func (o identOp) Name() string                       { return "testIdent" }
+func (o identOp) OutShape(in [][]int) ([]int, error) { return o.shape, nil }
+func (o identOp) DiffWRT(int) bool                   { return true }
+func (o identOp) Identity() bool                     { return o.on }
+func (o identOp) Forward(in []Buf, out Buf)          { *o.fwd++; copy(out.F64, in[0].F64) }
+func (o identOp) Backward(in []Buf, out, g Buf, dIn []Buf) {
+	*o.bwd++
+	for i, v := range g.F64 {
+		dIn[0].F64[i] += v
+	}
+}
+
+// An Identity op passes its input on without running, and its consumers'
+// summed gradient becomes the parameter's; Step then hands that buffer to a
+// zeroed parameter instead of copying it. Gradients must equal the ordinary
+// op's exactly, accumulate across Steps, and read as zero after ZeroGrad.
+func TestFusedIdentity(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	xs := make([]float64, 15)
+	for i := range xs {
+		xs[i] = rng.NormFloat64()
+	}
+	w := NewParam("w", Float64, 3, 4)
+	NormalInit(w, 0, 1, rng)
+	grads := map[bool][]float64{}
+	for _, on := range []bool{false, true} {
+		var calls, bwd, idFwd, idBwd int
+		op := matmulOp{&calls, &bwd}
+		g := NewGraph(Float64)
+		x := g.Input("x", 5, 3)
+		wi := Apply(identOp{on: on, fwd: &idFwd, bwd: &idBwd, shape: []int{3, 4}}, g.Param(w))
+		y1 := Apply(op, x, wi)
+		y2 := Apply(op, x, wi)
+		loss := Add(Sum(Square(y1)), Sum(Exp(Scale(y2, 0.1))))
+		prog, err := g.Compile(Minimize(loss))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkProgramGrad(t, prog, Feed{"x": xs}, []*Param{w}, 1e-6)
+		w.ZeroGrad()
+		if _, err := prog.Step(Feed{"x": xs}); err != nil {
+			t.Fatal(err)
+		}
+		once := append([]float64(nil), w.Grad64()...)
+		grads[on] = once
+		if on && (idFwd != 0 || idBwd != 0) {
+			t.Errorf("identity ran forward %d and backward %d times, want 0", idFwd, idBwd)
+		}
+		if !on && (idFwd == 0 || idBwd == 0) {
+			t.Errorf("ordinary op ran forward %d and backward %d times", idFwd, idBwd)
+		}
+		// A second Step without ZeroGrad adds: exactly twice the gradient.
+		if _, err := prog.Step(Feed{"x": xs}); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range w.Grad64() {
+			if v != 2*once[i] {
+				t.Fatalf("on=%v: accumulated grad[%d] = %v, want %v", on, i, v, 2*once[i])
+			}
+		}
+		// ZeroGrad leaves the old values in the buffer; after the swap the
+		// program holds that buffer, and its next Step must not see them.
+		w.ZeroGrad()
+		for range 2 {
+			if _, err := prog.Step(Feed{"x": xs}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, v := range w.Grad64() {
+			if v != 2*once[i] {
+				t.Fatalf("on=%v: grad[%d] = %v after ZeroGrad and two Steps, want %v", on, i, v, 2*once[i])
+			}
+		}
+		w.ZeroGrad()
+		for i, v := range w.Grad64() {
+			if v != 0 {
+				t.Fatalf("on=%v: grad[%d] = %v after ZeroGrad", on, i, v)
+			}
+		}
+	}
+	for i := range grads[true] {
+		if grads[true][i] != grads[false][i] {
+			t.Fatalf("grad[%d]: identity %v, ordinary op %v", i, grads[true][i], grads[false][i])
+		}
+	}
+}
+
+// An Identity op whose output feeds a stock op gets Gorgonia's gradient:
+// its Backward runs, and the gradient is still exact.
+func TestFusedIdentityStockConsumer(t *testing.T) {
+	var idFwd, idBwd int
+	w := NewParam("w", Float64, 2)
+	w.SetValue([]float64{3, -4})
+	g := NewGraph(Float64)
+	wi := Apply(identOp{on: true, fwd: &idFwd, bwd: &idBwd, shape: []int{2}}, g.Param(w))
+	prog, err := g.Compile(Minimize(Sum(Square(wi))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss, err := prog.Step(Feed{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loss != 25 {
+		t.Errorf("loss = %v, want 25", loss)
+	}
+	if gw := w.Grad64(); gw[0] != 6 || gw[1] != -8 {
+		t.Errorf("grad = %v, want [6 -8]", gw)
+	}
+	if idFwd != 0 || idBwd != 1 {
+		t.Errorf("identity ran forward %d and backward %d times, want 0 and 1", idFwd, idBwd)
+	}
+}

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"gorgonia.org/tensor"
 )
@@ -17,13 +18,16 @@ import (
 //
 // The gradient is accumulated by Program.Step into a buffer of the same shape
 // and read with Grad32/Grad64; ZeroGrad clears it (optimizers do this after
-// every update).
+// every update). A slice from Grad32/Grad64 is valid until the next Step or
+// ZeroGrad: Step may hand the parameter a new buffer instead of adding into
+// a zero one.
 type Param struct {
 	name   string
 	shape  []int
 	dtype  DType
 	value  *tensor.Dense
 	grad   *tensor.Dense
+	zero   bool    // the gradient is zero; grad's contents are stale until cleared
 	min    float64 // lower bound enforced by projection hooks; -Inf when unbounded
 	frozen bool    // excluded from gradients and updates
 }
@@ -94,6 +98,7 @@ func (p *Param) Grad32() []float32 {
 	if p.dtype != Float32 {
 		return nil
 	}
+	p.materialize()
 	return p.grad.Data().([]float32)
 }
 
@@ -102,7 +107,28 @@ func (p *Param) Grad64() []float64 {
 	if p.dtype != Float64 {
 		return nil
 	}
+	p.materialize()
 	return p.grad.Data().([]float64)
+}
+
+// materialize clears a gradient that ZeroGrad marked zero.
+func (p *Param) materialize() {
+	if p.zero {
+		clearBuf(p.grad)
+		p.zero = false
+	}
+}
+
+// takeGrad makes *t the parameter's gradient and hands the old buffer back
+// in *t, when the gradient is zero and *t has its type and shape: the cheap
+// form of adding *t into a zero gradient. It reports whether it did.
+func (p *Param) takeGrad(t **tensor.Dense) bool {
+	if !p.zero || (*t).Dtype() != p.grad.Dtype() || !slices.Equal((*t).Shape(), p.grad.Shape()) {
+		return false
+	}
+	p.grad, *t = *t, p.grad
+	p.zero = false
+	return true
 }
 
 // Value returns the value as float64s (a copy), whatever the DType.
@@ -136,15 +162,9 @@ func (p *Param) SetValue(vals []float64) {
 	}
 }
 
-// ZeroGrad clears the accumulated gradient.
-func (p *Param) ZeroGrad() {
-	switch p.dtype {
-	case Float32:
-		clear(p.Grad32())
-	default:
-		clear(p.Grad64())
-	}
-}
+// ZeroGrad clears the accumulated gradient. It only marks the gradient
+// zero: the buffer is cleared when it is next read, or replaced by Step.
+func (p *Param) ZeroGrad() { p.zero = true }
 
 // SetMin sets a lower bound that projection hooks (optim.ClampMin) enforce
 // after every optimizer step, and clamps the current value to it.

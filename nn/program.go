@@ -29,8 +29,33 @@ type Program struct {
 }
 
 type gradRead struct {
-	p *Param
-	v *G.Value
+	p   *Param
+	v   *G.Value       // where the gradient is after a run, unless buf is set
+	buf **tensor.Dense // or: a fused op's buffer, which Step may swap with p's
+}
+
+func (gr gradRead) value() G.Value {
+	if gr.buf != nil {
+		return *gr.buf
+	}
+	return *gr.v
+}
+
+// gradBuf returns the buffer of a fused op that holds gradient node n's
+// value after a run, or nil when n is not such a node. The op clears or
+// overwrites the buffer in every run, so Step may swap it with a zero
+// parameter gradient instead of copying it.
+func gradBuf(n *G.Node) **tensor.Dense {
+	op, ok := n.Op().(fusedBwd)
+	switch {
+	case !ok || op.token:
+		return nil
+	case op.s.passes(op.i):
+		return &op.s.gacc
+	case op.s.dIn[op.i] != nil:
+		return &op.s.dIn[op.i]
+	}
+	return nil
 }
 
 // Option configures Compile.
@@ -93,7 +118,11 @@ func (g *Graph) Compile(opts ...Option) (prog *Program, err error) {
 				return nil, fmt.Errorf("nn: compile: differentiate: %w", err)
 			}
 			for i, n := range gn {
-				p.grads = append(p.grads, gradRead{ps[i], readValue(n)})
+				if buf := gradBuf(n); buf != nil {
+					p.grads = append(p.grads, gradRead{p: ps[i], buf: buf})
+					continue
+				}
+				p.grads = append(p.grads, gradRead{p: ps[i], v: readValue(n)})
 			}
 		}
 		p.lossVal = new(G.Value)
@@ -107,20 +136,14 @@ func (g *Graph) Compile(opts ...Option) (prog *Program, err error) {
 }
 
 // readValue returns where n's value can be found after a run. A fused op's
-// output or input gradient lives in a buffer the op owns and reuses, so it
-// is read in place; any other node goes through Gorgonia's Read, which
-// clones the value on every run.
+// output lives in a buffer the op owns and reuses, so it is read in place;
+// any other node goes through Gorgonia's Read, which clones the value on
+// every run. (Gradients of parameters are read through gradBuf.)
 func readValue(n *G.Node) *G.Value {
 	v := new(G.Value)
-	switch op := n.Op().(type) {
-	case fusedFwd:
+	if op, ok := n.Op().(fusedFwd); ok && !op.s.ident {
 		*v = op.s.out
 		return v
-	case fusedBwd:
-		if !op.token && op.s.dIn[op.i] != nil {
-			*v = op.s.dIn[op.i]
-			return v
-		}
 	}
 	G.Read(n, v)
 	return v
@@ -231,12 +254,17 @@ func (p *Program) Step(f Feed) (float64, error) {
 	// Check every gradient before touching any, so a failed step leaves
 	// the accumulated gradients as they were.
 	for _, gr := range p.grads {
-		if i, bad := nonFinite(*gr.v); bad {
+		if i, bad := nonFinite(gr.value()); bad {
 			return loss, &NonFiniteError{Param: gr.p.Name(), Index: i}
 		}
 	}
 	for _, gr := range p.grads {
-		if err := addGrad(gr.p, *gr.v); err != nil {
+		// A zero gradient takes the program's buffer, which the next run
+		// overwrites, instead of a copy.
+		if gr.buf != nil && gr.p.takeGrad(gr.buf) {
+			continue
+		}
+		if err := addGrad(gr.p, gr.value()); err != nil {
 			return loss, err
 		}
 	}
@@ -298,15 +326,34 @@ func addGrad(p *Param, v G.Value) error {
 	if !ok || t.Size() != p.Len() {
 		return fmt.Errorf("nn: gradient of %q has the wrong shape", p.name)
 	}
+	// Into a gradient marked zero, a copy instead of clearing and adding.
+	set := p.zero
 	switch src := t.Data().(type) {
 	case []float32:
-		vec.Chunks(len(src), func(_, lo, hi int) { vec.Add(p.Grad32()[lo:hi], src[lo:hi]) })
+		dst, ok := p.grad.Data().([]float32)
+		if !ok {
+			return fmt.Errorf("nn: gradient of %q is float32, the parameter %v", p.name, p.dtype)
+		}
+		vec.Chunks(len(src), func(_, lo, hi int) { addOrCopy(dst[lo:hi], src[lo:hi], set) })
 	case []float64:
-		vec.Chunks(len(src), func(_, lo, hi int) { vec.Add(p.Grad64()[lo:hi], src[lo:hi]) })
+		dst, ok := p.grad.Data().([]float64)
+		if !ok {
+			return fmt.Errorf("nn: gradient of %q is float64, the parameter %v", p.name, p.dtype)
+		}
+		vec.Chunks(len(src), func(_, lo, hi int) { addOrCopy(dst[lo:hi], src[lo:hi], set) })
 	default:
 		return fmt.Errorf("nn: gradient of %q has type %T", p.name, src)
 	}
+	p.zero = false
 	return nil
+}
+
+func addOrCopy[T float32 | float64](dst, src []T, set bool) {
+	if set {
+		copy(dst, src)
+	} else {
+		vec.Add(dst, src)
+	}
 }
 
 // NonFiniteError reports a NaN or infinite gradient: the parameter (its

@@ -113,18 +113,15 @@ func NewAdam(params []*nn.Param, cfg AdamConfig) *Adam {
 }
 
 // Step implements Optimizer: one pass over each parameter (vec.Adam) that
-// updates it, clamps it at its minimum and zeroes its gradient, in parallel
-// chunks.
+// updates it and clamps it at its minimum, in parallel chunks.
 func (a *Adam) Step() {
 	a.begin()
 	t := float64(a.steps + 1)
-	fused := a.fuseEnd()
 	h := vec.AdamStep{
 		Beta1: a.cfg.Beta1, Beta2: a.cfg.Beta2, C1: 1 - a.cfg.Beta1, C2: 1 - a.cfg.Beta2,
 		StepSize: a.lr / (1 - math.Pow(a.cfg.Beta1, t)),
 		SqrtBC2:  math.Sqrt(1 - math.Pow(a.cfg.Beta2, t)),
 		Eps:      a.cfg.Eps,
-		ZeroGrad: fused,
 	}
 	if a.cfg.Decoupled {
 		h.Decoupled, h.Shrink = a.cfg.WeightDecay != 0, 1-a.lr*a.cfg.WeightDecay
@@ -136,7 +133,7 @@ func (a *Adam) Step() {
 			continue
 		}
 		hp := h
-		hp.Clamp, hp.Min = fused && !math.IsInf(p.Min(), -1), p.Min()
+		hp.Clamp, hp.Min = !math.IsInf(p.Min(), -1), p.Min()
 		if p.DType() == nn.Float32 {
 			w, g, m, v := p.Float32s(), p.Grad32(), a.m[i].f32, a.v[i].f32
 			vec.Chunks(len(w), func(_, lo, hi int) { vec.Adam(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], &hp) })
@@ -145,7 +142,7 @@ func (a *Adam) Step() {
 			vec.Chunks(len(w), func(_, lo, hi int) { vec.Adam(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], &hp) })
 		}
 	}
-	a.end(fused)
+	a.end(true)
 }
 
 // State implements Optimizer. The arrays are "adam.step" (int64, shape

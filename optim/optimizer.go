@@ -149,30 +149,23 @@ func (c *core) begin() {
 }
 
 // end finishes a step: projections, zeroed gradients, the step counter, and
-// the learning rate of the next step. fused says the update itself already
-// applied ClampMin and zeroed the gradients (see fuseEnd).
-func (c *core) end(fused bool) {
-	if !fused {
+// the learning rate of the next step. clamped says the update itself
+// already applied ClampMin (in the same order: before the projections).
+func (c *core) end(clamped bool) {
+	if !clamped {
 		ClampMin(c.live)
 	}
 	for _, proj := range c.projections {
 		proj(c.live)
 	}
-	if !fused {
-		for _, p := range c.live {
-			p.ZeroGrad()
-		}
+	for _, p := range c.live {
+		p.ZeroGrad()
 	}
 	c.steps++
 	if c.schedule != nil {
 		c.lr = c.scheduled(c.steps)
 	}
 }
-
-// fuseEnd reports whether an update may clamp and zero the gradients in
-// its own pass over the parameters: only when no projection runs between
-// the clamp and the zeroing.
-func (c *core) fuseEnd() bool { return len(c.projections) == 0 }
 
 // state returns the shared arrays: "<kind>.step" and "<kind>.lr".
 func (c *core) state() []nn.Array {

@@ -37,7 +37,7 @@ func BenchmarkAdam(b *testing.B) {
 	const n = 1 << 20
 	rng := rand.New(rand.NewPCG(1, 2))
 	th, g, m, v := randRows(rng, n, 0, 1, 0), randRows(rng, n, -1, 1, 0), randRows(rng, n, 0, 1, 0), randRows(rng, n, 0, 1, 0)
-	h := AdamStep{Beta1: 0.9, Beta2: 0.999, C1: 0.1, C2: 0.001, StepSize: 0.01, SqrtBC2: 0.5, Eps: 1e-8, Clamp: true, ZeroGrad: true}
+	h := AdamStep{Beta1: 0.9, Beta2: 0.999, C1: 0.1, C2: 0.001, StepSize: 0.01, SqrtBC2: 0.5, Eps: 1e-8, Clamp: true}
 	b.SetBytes(n * 4)
 	for range b.N {
 		Adam(th, g, m, v, &h)

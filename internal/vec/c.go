@@ -50,7 +50,7 @@ func adam32(th, g, m, v []float32, h *AdamStep) {
 		c[i] = float32(x)
 	}
 	flags := 0
-	for i, on := range []bool{h.Decoupled, h.Coupled, h.Clamp, h.ZeroGrad} {
+	for i, on := range []bool{h.Decoupled, h.Coupled, h.Clamp} {
 		if on {
 			flags |= 1 << i
 		}

@@ -234,9 +234,6 @@ func adamRef[T Float](th, g, m, v []T, h *AdamStep) {
 			p = lo
 		}
 		th[i] = p
-		if h.ZeroGrad {
-			g[i] = 0
-		}
 	}
 }
 

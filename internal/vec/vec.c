@@ -357,13 +357,13 @@ BODY void softmax_table_body(const float *th, long K, long C, float *tab, double
 // ---- Adam -----------------------------------------------------------------
 
 // adam: one Adam step over n parameters in float32, then (clamp) θ ←
-// max(θ, lo) and (zero) g ← 0; see Adam in vec.go for h.
-MULTI(adam, (float *restrict th, float *restrict g, float *restrict m, float *restrict v, long n, const float *h, int flags),
+// max(θ, lo); see Adam in vec.go for h.
+MULTI(adam, (float *restrict th, const float *restrict g, float *restrict m, float *restrict v, long n, const float *h, int flags),
       (th, g, m, v, n, h, flags))
-BODY void adam_body(float *restrict th, float *restrict g, float *restrict m, float *restrict v, long n, const float *h, int flags) {
+BODY void adam_body(float *restrict th, const float *restrict g, float *restrict m, float *restrict v, long n, const float *h, int flags) {
 	const float b1 = h[0], b2 = h[1], c1 = h[2], c2 = h[3], step = h[4], sbc2 = h[5], eps = h[6],
 		    l2 = h[7], shrink = h[8], lo = h[9];
-	const int decay = flags & 1, coupled = flags & 2, clamp = flags & 4, zero = flags & 8;
+	const int decay = flags & 1, coupled = flags & 2, clamp = flags & 4;
 	// Selects, not branches, and every store unconditional: the loop
 	// vectorizes.
 	for (long i = 0; i < n; i++) {
@@ -377,7 +377,6 @@ BODY void adam_body(float *restrict th, float *restrict g, float *restrict m, fl
 		v[i] = vi;
 		p = p - step * (mi / (sqrtf(vi) / sbc2 + eps));
 		th[i] = clamp ? (p >= lo ? p : lo) : p; // NaN becomes lo, as nn.Param.ClampToMin does
-		g[i] = zero ? 0 : g0;
 	}
 }
 

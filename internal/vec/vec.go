@@ -143,16 +143,15 @@ type AdamStep struct {
 	Coupled      bool
 	Decoupled    bool
 	Clamp        bool
-	ZeroGrad     bool // set g to 0 after the step
 }
 
 // Adam applies one Adam step in place, in the precision of T:
 //
 //	θ ← θ·Shrink                    (Decoupled)
-//	g ← g + L2·θ                    (Coupled; g itself is not written)
+//	g ← g + L2·θ                    (Coupled; g is only read)
 //	m ← β1·m + C1·g,  v ← β2·v + C2·g·g
 //	θ ← θ − StepSize·(m / (√v / SqrtBC2 + Eps))
-//	θ ← Min where θ < Min or θ is NaN (Clamp);  g ← 0 (ZeroGrad)
+//	θ ← Min where θ < Min or θ is NaN (Clamp)
 func Adam[T Float](th, g, m, v []T, h *AdamStep) {
 	n := len(th)
 	need("Adam", "g", g, n)

@@ -10,7 +10,7 @@ void tenpc_prod_norm(const float *z0, const float *z1, const float *s0, const fl
 void tenpc_quot(const float *g, long ldg, const float *z, float *t, long B, long K);
 void tenpc_hadamard(const float *x, long ld, const float *d, float *dx, long B, long K, int set);
 int tenpc_softmax_table(const float *th, long K, long C, float *tab, double *logScale, double *scale, double *work);
-void tenpc_adam(float *restrict th, float *restrict g, float *restrict m, float *restrict v, long n, const float *h, int flags);
+void tenpc_adam(float *restrict th, const float *restrict g, float *restrict m, float *restrict v, long n, const float *h, int flags);
 void tenpc_mix_acc(const float *x, long ld, const float *w, const double *m, double *c, long cs, double *y, long B, long K, int first);
 void tenpc_norm_rows(const double *y, const double *s, float *out, long B, long K);
 void tenpc_quot64(const float *g, long ldg, const double *y, double *r, long B, long K);
