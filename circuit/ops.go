@@ -158,19 +158,30 @@ type layerOp[T kernel.Float] struct {
 	out     []int
 	fwd     func(srcs, params [][]T, out []T)
 	bwd     func(srcs, params [][]T, g []T, dSrcs, dParams [][]T)
+	// fresh hands the kernel the Fresh marks of the next bwd: of every
+	// source (per fold) and of the first freshParams parameters.
+	fresh       func(srcs, params [][]bool)
+	freshParams int
 }
 
 func (o *layerOp[T]) Name() string                       { return o.name }
 func (o *layerOp[T]) OutShape(in [][]int) ([]int, error) { return o.out, nil }
 func (o *layerOp[T]) DiffWRT(i int) bool                 { return i >= o.nsrc || o.srcGrad[i] }
+
+// WritesFresh implements nn.FreshWriter: every kernel writes the first
+// gradient of a source fold (see kernel.SetFresh); CP also of a weight fold.
+func (o *layerOp[T]) WritesFresh(i int) bool { return i < o.nsrc+o.freshParams }
 func (o *layerOp[T]) Forward(in []nn.Buf, out nn.Buf) {
 	o.fwd(views[T](in[:o.nsrc]), views[T](in[o.nsrc:]), view[T](out))
 }
 func (o *layerOp[T]) Backward(in []nn.Buf, out, g nn.Buf, dIn []nn.Buf) {
 	d := make([][]T, len(dIn))
+	fresh := make([][]bool, len(dIn))
 	for i := range d {
 		d[i] = optional[T](dIn[i])
+		fresh[i] = dIn[i].Fresh
 	}
+	o.fresh(fresh[:o.nsrc], fresh[o.nsrc:])
 	o.bwd(views[T](in[:o.nsrc]), views[T](in[o.nsrc:]), view[T](g), d[:o.nsrc], d[o.nsrc:])
 }
 
@@ -184,6 +195,7 @@ func newLayerOp[T kernel.Float](layer Layer, rank int, l *LayerPlan, wr kernel.W
 		}
 		op.fwd = func(srcs, p [][]T, out []T) { k.Forward(srcs, p[0], out) }
 		op.bwd = func(srcs, p [][]T, g []T, dSrcs, dP [][]T) { k.Backward(srcs, p[0], g, dSrcs, dP[0]) }
+		op.fresh = func(srcs, _ [][]bool) { k.SetFresh(srcs) }
 		return op, nil
 	}
 	switch layer {
@@ -206,6 +218,11 @@ func newLayerOp[T kernel.Float](layer Layer, rank int, l *LayerPlan, wr kernel.W
 		op.bwd = func(srcs, p [][]T, g []T, dSrcs, dP [][]T) {
 			k.Backward(srcs, p[0], scale(p), g, dSrcs, dP[0], scale(dP))
 		}
+		op.fresh = func(srcs, p [][]bool) {
+			k.SetFresh(srcs)
+			k.SetFreshWeights(p[0])
+		}
+		op.freshParams = 1
 	case CPR:
 		k, err := kernel.NewCPR[T](wr, rank)
 		if err != nil {
@@ -213,6 +230,7 @@ func newLayerOp[T kernel.Float](layer Layer, rank int, l *LayerPlan, wr kernel.W
 		}
 		op.fwd = func(srcs, p [][]T, out []T) { k.Forward(srcs, p[0], p[1], out) }
 		op.bwd = func(srcs, p [][]T, g []T, dSrcs, dP [][]T) { k.Backward(srcs, p[0], p[1], g, dSrcs, dP[0], dP[1]) }
+		op.fresh = func(srcs, _ [][]bool) { k.SetFresh(srcs) }
 	case Tucker:
 		k, err := kernel.NewTucker[T](wr)
 		if err != nil {
@@ -220,6 +238,7 @@ func newLayerOp[T kernel.Float](layer Layer, rank int, l *LayerPlan, wr kernel.W
 		}
 		op.fwd = func(srcs, p [][]T, out []T) { k.Forward(srcs, p[0], out) }
 		op.bwd = func(srcs, p [][]T, g []T, dSrcs, dP [][]T) { k.Backward(srcs, p[0], g, dSrcs, dP[0]) }
+		op.fresh = func(srcs, _ [][]bool) { k.SetFresh(srcs) }
 	default:
 		return nil, fmt.Errorf("unknown layer %v", layer)
 	}

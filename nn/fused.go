@@ -20,6 +20,12 @@ type Buf struct {
 	F32   []float32
 	F64   []float64
 	U8    []uint8
+	// Fresh is set only on a gradient buffer handed to the Backward of a
+	// FreshWriter: one mark per slice along the first dimension (one in
+	// all for a scalar). A marked slice holds leftovers, not a gradient:
+	// Backward writes the first contribution to it instead of adding, and
+	// clears the mark. Slices still marked afterwards are cleared for it.
+	Fresh []bool
 }
 
 // Len is the number of elements.
@@ -110,6 +116,14 @@ type GradOverwriter interface {
 	OverwritesGrad(i int) bool
 }
 
+// FreshWriter is implemented by a Fused op whose Backward honours the Fresh
+// marks of dIn[i] for each input i it names (see Buf). Gradient buffers are
+// then not cleared before the op's Backward: each slice is written once by
+// its first contributor instead.
+type FreshWriter interface {
+	WritesFresh(i int) bool
+}
+
 // Identity is implemented by a Fused op that may be the identity on its only
 // input (a reparameterization that keeps raw values, such as clamped
 // weights), when Identity reports true. Its output is then the input's value
@@ -135,10 +149,65 @@ type fusedState struct {
 	gen      uint64          // forward runs so far
 	bwdGen   uint64          // forward run the last backward belongs to
 	gacc     *tensor.Dense   // gradient of out, accumulated by fused consumers (token path)
+	fresh    []bool          // per slice of gacc along its first dimension: leftovers, not yet written this pass
 	dIn      []*tensor.Dense // private gradient buffers of inputs on the ordinary path
+	dInFresh [][]bool        // Fresh marks of dIn[i] when the op is a FreshWriter for i
 	srcAcc   []*fusedState   // producer whose gacc receives input i's gradient (token path), or nil
 	outToken bool            // out's gradient arrives by token (decided in SymDiff)
 	ident    bool            // an Identity op: out is the input's value (out is nil)
+}
+
+// newAcc allocates gacc, all of it marked fresh.
+func (s *fusedState) newAcc() {
+	s.gacc = tensor.New(tensor.WithShape(s.shape...), tensor.Of(s.dt))
+	s.fresh = make([]bool, slices0(s.shape))
+}
+
+// slices0 is the number of slices along the first dimension of a shape
+// (one for a scalar): the granularity of Fresh marks.
+func slices0(shape []int) int {
+	if len(shape) == 0 {
+		return 1
+	}
+	return shape[0]
+}
+
+// settle clears the slices of gacc still marked fresh: after every consumer
+// has added its part, before gacc is read as a gradient.
+func (s *fusedState) settle() { clearFresh(s.gacc, s.fresh) }
+
+// clearFresh zeroes the slices of t (along its first dimension) that fresh
+// marks, and unmarks them.
+func clearFresh(t *tensor.Dense, fresh []bool) {
+	if !slices.Contains(fresh, true) {
+		return
+	}
+	switch d := t.Data().(type) {
+	case []float32:
+		clearMarked(d, fresh)
+	case []float64:
+		clearMarked(d, fresh)
+	}
+}
+
+// clearMarked clears each run of marked slices, in parallel chunks when it
+// is large.
+func clearMarked[T float32 | float64](d []T, fresh []bool) {
+	per := len(d) / len(fresh)
+	for i := 0; i < len(fresh); {
+		if !fresh[i] {
+			i++
+			continue
+		}
+		j := i
+		for j < len(fresh) && fresh[j] {
+			fresh[j] = false
+			j++
+		}
+		run := d[i*per : j*per]
+		vec.Chunks(len(run), func(_, lo, hi int) { clear(run[lo:hi]) })
+		i = j
+	}
 }
 
 // passes reports whether input i's gradient is out's gradient buffer itself.
@@ -229,8 +298,8 @@ func hashOf(op G.Op) uint32 {
 func (o fusedFwd) Do(vals ...G.Value) (G.Value, error) {
 	s := o.s
 	s.gen++
-	if s.gacc != nil {
-		clearBuf(s.gacc)
+	for i := range s.fresh {
+		s.fresh[i] = true
 	}
 	if s.ident {
 		return vals[0], nil
@@ -255,9 +324,10 @@ func (o fusedFwd) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 	s := o.s
 	_, s.outToken = fusedOnly(output)
 	if s.outToken && s.gacc == nil {
-		s.gacc = tensor.New(tensor.WithShape(s.shape...), tensor.Of(s.dt))
+		s.newAcc()
 	}
 	s.dIn = make([]*tensor.Dense, len(inputs))
+	s.dInFresh = make([][]bool, len(inputs))
 	s.srcAcc = make([]*fusedState, len(inputs))
 	operands := append(append(G.Nodes(nil), inputs...), output, grad)
 	res := make(G.Nodes, len(inputs))
@@ -268,12 +338,16 @@ func (o fusedFwd) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 		token := false
 		if src, ok := fusedOnly(in); ok {
 			if src.gacc == nil {
-				src.gacc = tensor.New(tensor.WithShape(src.shape...), tensor.Of(src.dt))
+				src.newAcc()
 			}
 			s.srcAcc[i] = src
 			token = true
 		} else if !s.passes(i) {
 			s.dIn[i] = tensor.New(tensor.WithShape(s.inShapes[i]...), tensor.Of(in.Dtype()))
+			ow, _ := s.f.(GradOverwriter)
+			if fw, ok := s.f.(FreshWriter); ok && fw.WritesFresh(i) && (ow == nil || !ow.OverwritesGrad(i)) {
+				s.dInFresh[i] = make([]bool, slices0(s.inShapes[i]))
+			}
 		}
 		n, err := G.ApplyOp(fusedBwd{s: s, i: i, token: token, gradType: grad.Type()}, operands...)
 		if err != nil {
@@ -322,6 +396,7 @@ func (o fusedBwd) String() string   { return fmt.Sprintf("∂%s/∂in%d", o.s.f.
 func (o fusedBwd) Do(vals ...G.Value) (G.Value, error) {
 	s := o.s
 	if s.passes(o.i) {
+		s.settle()
 		return s.gacc, nil
 	}
 	if s.bwdGen != s.gen {
@@ -333,21 +408,41 @@ func (o fusedBwd) Do(vals ...G.Value) (G.Value, error) {
 		}
 		g := bufOf(vals[n+1])
 		if s.outToken {
+			s.settle()
 			g = bufOf(s.gacc)
 		}
+		fw, _ := s.f.(FreshWriter)
 		dIn := make([]Buf, n)
 		for i := range n {
 			switch {
 			case s.srcAcc[i] != nil:
-				dIn[i] = bufOf(s.srcAcc[i].gacc)
+				src := s.srcAcc[i]
+				dIn[i] = bufOf(src.gacc)
+				if fw != nil && fw.WritesFresh(i) {
+					dIn[i].Fresh = src.fresh
+				} else {
+					src.settle()
+				}
 			case s.dIn[i] != nil:
-				if ow, ok := s.f.(GradOverwriter); !ok || !ow.OverwritesGrad(i) {
+				dIn[i] = bufOf(s.dIn[i])
+				ow, _ := s.f.(GradOverwriter)
+				switch {
+				case s.dInFresh[i] != nil:
+					dIn[i].Fresh = s.dInFresh[i]
+					for j := range dIn[i].Fresh {
+						dIn[i].Fresh[j] = true
+					}
+				case ow == nil || !ow.OverwritesGrad(i):
 					clearBuf(s.dIn[i])
 				}
-				dIn[i] = bufOf(s.dIn[i])
 			}
 		}
 		s.f.Backward(in, bufOf(vals[n]), g, dIn)
+		for i, fresh := range s.dInFresh {
+			if fresh != nil {
+				clearFresh(s.dIn[i], fresh)
+			}
+		}
 	}
 	if o.token {
 		if s.dt == tensor.Float64 {

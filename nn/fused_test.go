@@ -232,3 +232,106 @@ func TestFusedIdentityStockConsumer(t *testing.T) {
 		t.Errorf("identity ran forward %d and backward %d times, want 0 and 1", idFwd, idBwd)
 	}
 }
+
+// rowsOp is a test op that gathers rows of its (N, K) input; as a
+// FreshWriter (fresh) it writes the first gradient of a marked row.
+type rowsOp struct {
+	rows  []int
+	k     int
+	fresh bool
+}
+
+func (o rowsOp) Name() string                       { return "testRows" }
+func (o rowsOp) OutShape(in [][]int) ([]int, error) { return []int{len(o.rows), o.k}, nil }
+func (o rowsOp) DiffWRT(int) bool                   { return true }
+func (o rowsOp) WritesFresh(int) bool               { return o.fresh }
+func (o rowsOp) Forward(in []Buf, out Buf) {
+	for j, r := range o.rows {
+		copy(out.F64[j*o.k:(j+1)*o.k], in[0].F64[r*o.k:(r+1)*o.k])
+	}
+}
+func (o rowsOp) Backward(in []Buf, out, g Buf, dIn []Buf) {
+	d := dIn[0]
+	for j, r := range o.rows {
+		set := d.Fresh != nil && d.Fresh[r]
+		if set {
+			d.Fresh[r] = false
+		}
+		for c := range o.k {
+			if set {
+				d.F64[r*o.k+c] = g.F64[j*o.k+c]
+			} else {
+				d.F64[r*o.k+c] += g.F64[j*o.k+c]
+			}
+		}
+	}
+}
+
+// FreshWriter consumers write the first contribution to each slice of a
+// gradient buffer instead of adding into a cleared one; slices nobody
+// writes must still read as zero, even when the buffer held leftovers (here
+// a parameter gradient handed back by an Identity swap). Gradients must
+// equal the clearing path's exactly.
+func TestFusedFreshWriter(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	xs := make([]float64, 8)
+	for i := range xs {
+		xs[i] = rng.NormFloat64()
+	}
+	w := NewParam("w", Float64, 4, 3)   // through an Identity, gathered directly
+	w1 := NewParam("w1", Float64, 2, 3) // behind a fused producer
+	NormalInit(w, 0, 1, rng)
+	NormalInit(w1, 0, 1, rng)
+	want := map[bool][2][]float64{}
+	for _, fresh := range []bool{false, true} {
+		var calls, bwd, idFwd, idBwd int
+		g := NewGraph(Float64)
+		x := g.Input("x", 4, 2)
+		wi := Apply(identOp{on: true, fwd: &idFwd, bwd: &idBwd, shape: []int{4, 3}}, g.Param(w))
+		h := Apply(matmulOp{&calls, &bwd}, x, g.Param(w1)) // (4, 3)
+		a := Apply(rowsOp{rows: []int{0, 1}, k: 3, fresh: fresh}, wi)
+		b := Apply(rowsOp{rows: []int{1, 2, 1}, k: 3, fresh: fresh}, wi)
+		c := Apply(rowsOp{rows: []int{2, 0}, k: 3, fresh: fresh}, h)
+		d := Apply(rowsOp{rows: []int{0}, k: 3, fresh: fresh}, h)
+		loss := Add(Add(Sum(Square(a)), Sum(Exp(Scale(b, 0.3)))), Add(Sum(Square(c)), Sum(Exp(d))))
+		prog, err := g.Compile(Minimize(loss))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkProgramGrad(t, prog, Feed{"x": xs}, []*Param{w, w1}, 1e-6)
+		w.ZeroGrad()
+		w1.ZeroGrad()
+		if _, err := prog.Step(Feed{"x": xs}); err != nil {
+			t.Fatal(err)
+		}
+		want[fresh] = [2][]float64{append([]float64(nil), w.Grad64()...), append([]float64(nil), w1.Grad64()...)}
+		for c := range 3 {
+			if v := w.Grad64()[9+c]; v != 0 {
+				t.Errorf("fresh=%v: gradient of the row nobody reads = %v, want 0", fresh, v)
+			}
+		}
+		// Leftovers in the parameter's buffer go to the program at the next
+		// swap; the row nobody writes must come back as zero.
+		for i := range w.Grad64() {
+			w.Grad64()[i] = 7
+		}
+		w.ZeroGrad()
+		for range 2 {
+			if _, err := prog.Step(Feed{"x": xs}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, v := range w.Grad64() {
+			if v != 2*want[fresh][0][i] {
+				t.Fatalf("fresh=%v: grad[%d] = %v after two Steps, want %v", fresh, i, v, 2*want[fresh][0][i])
+			}
+		}
+	}
+	for k := range 2 {
+		for i := range want[true][k] {
+			if want[true][k][i] != want[false][k][i] {
+				t.Fatalf("param %d grad[%d]: fresh writes %v, cleared buffer %v", k, i, want[true][k][i], want[false][k][i])
+			}
+		}
+	}
+}

@@ -107,8 +107,8 @@ func firstNonFinite32(s []float32) int {
 
 func add32(dst, src []float32) { C.tenpc_add(p(dst), p(src), C.long(len(dst))) }
 
-func addRows32(dst, src []float32, ld, B, K int) {
-	C.tenpc_add_rows(p(dst), p(src), C.long(ld), C.long(B), C.long(K))
+func addRows32(dst, src []float32, ld, B, K int, set bool) {
+	C.tenpc_add_rows(p(dst), p(src), C.long(ld), C.long(B), C.long(K), cbool(set))
 }
 
 func gemm32(M, N, P int, a []float32, sai, sap int, b []float32, ldb int, accumulate bool, c []float32, ldc int) {

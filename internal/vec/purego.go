@@ -54,7 +54,7 @@ func firstNonFinite32(s []float32) int { return firstNonFiniteRef(s) }
 
 func add32(dst, src []float32) { addRef(dst, src) }
 
-func addRows32(dst, src []float32, ld, B, K int) { addRowsRef(dst, src, ld, B, K) }
+func addRows32(dst, src []float32, ld, B, K int, set bool) { addRowsRef(dst, src, ld, B, K, set) }
 
 func gemm32(M, N, P int, a []float32, sai, sap int, b []float32, ldb int, accumulate bool, c []float32, ldc int) {
 	gemmRef(M, N, P, a, sai, sap, b, ldb, accumulate, c, ldc)

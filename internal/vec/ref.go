@@ -380,9 +380,13 @@ func addRef[T Float](dst, src []T) {
 	}
 }
 
-func addRowsRef[T Float](dst, src []T, ld, B, K int) {
+func addRowsRef[T Float](dst, src []T, ld, B, K int, set bool) {
 	for b := range B {
 		d, s := dst[b*ld:b*ld+K], src[b*ld:b*ld+K]
+		if set {
+			copy(d, s)
+			continue
+		}
 		for k, x := range s {
 			d[k] += x
 		}

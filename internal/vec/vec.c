@@ -588,9 +588,15 @@ BODY void add_body(float *restrict dst, const float *restrict src, long n) {
 		dst[i] += src[i];
 }
 
-// add_rows: dst[b·ld+k] += src[b·ld+k] for k < K.
-MULTI(add_rows, (float *restrict dst, const float *restrict src, long ld, long B, long K), (dst, src, ld, B, K))
-BODY void add_rows_body(float *restrict dst, const float *restrict src, long ld, long B, long K) {
+// add_rows: dst[b·ld+k] += src[b·ld+k] for k < K (set: =).
+MULTI(add_rows, (float *restrict dst, const float *restrict src, long ld, long B, long K, int set),
+      (dst, src, ld, B, K, set))
+BODY void add_rows_body(float *restrict dst, const float *restrict src, long ld, long B, long K, int set) {
+	if (set) {
+		for (long b = 0; b < B; b++)
+			memcpy(dst + b * ld, src + b * ld, (size_t)K * sizeof(float));
+		return;
+	}
 	for (long b = 0; b < B; b++)
 		for (long k = 0; k < K; k++)
 			dst[b * ld + k] += src[b * ld + k];

@@ -306,16 +306,16 @@ func Add[T Float](dst, src []T) {
 	addRef(dst, src)
 }
 
-// AddRows adds the first K entries of each of B rows of src into dst, both
-// with leading dimension ld.
-func AddRows[T Float](dst, src []T, ld, B, K int) {
+// AddRows adds (set: copies) the first K entries of each of B rows of src
+// into dst, both with leading dimension ld.
+func AddRows[T Float](dst, src []T, ld, B, K int, set bool) {
 	need("AddRows", "dst", dst, rows(B, K, ld))
 	need("AddRows", "src", src, rows(B, K, ld))
 	if is32[T]() && B > 0 && K > 0 {
-		addRows32(f32(dst), f32(src), ld, B, K)
+		addRows32(f32(dst), f32(src), ld, B, K, set)
 		return
 	}
-	addRowsRef(dst, src, ld, B, K)
+	addRowsRef(dst, src, ld, B, K, set)
 }
 
 // GemmRows computes, for i < M,

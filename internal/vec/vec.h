@@ -20,7 +20,7 @@ void tenpc_scatter_rows(const float *g, long ldg, const uint8_t *x, long xs, con
 void tenpc_cat_grad_softmax(const float *tab, const double *scale, const double *acc, const double *tot, float *d, long K, long C, int set);
 void tenpc_first_non_finite(const float *s, long n, long *at);
 void tenpc_add(float *restrict dst, const float *restrict src, long n);
-void tenpc_add_rows(float *restrict dst, const float *restrict src, long ld, long B, long K);
+void tenpc_add_rows(float *restrict dst, const float *restrict src, long ld, long B, long K, int set);
 void tenpc_gemm(long M, long N, long P, const float *a, long sai, long sap, const float *Bm, long ldb, long blen, int beta, float *Cm, long ldc);
 void tenpc_transpose(const float *restrict src, long ld, long rows, long cols, float *restrict dst);
 void tenpc_outer(const float *x1, const float *x2, long ld, long B, long K, float *restrict y);

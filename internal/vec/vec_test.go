@@ -493,13 +493,18 @@ func TestGradientBookkeeping(t *testing.T) {
 		addRef(want, src)
 		checkSame(t, "Add", dst, want)
 		const B, K, ld = 9, 31, 33
-		dst, src = randRows(rng, B*ld, -1, 1, 0), randRows(rng, B*ld, -1, 1, 0)
-		want = append([]float32(nil), dst...)
-		AddRows(dst, src, ld, B, K)
-		addRowsRef(want, src, ld, B, K)
-		checkSame(t, "AddRows", dst, want)
-		if dst[K] != want[K] || dst[K+1] != want[K+1] {
-			t.Fatal("AddRows touched entries past K")
+		for _, set := range []bool{false, true} {
+			dst, src = randRows(rng, B*ld, -1, 1, 0), randRows(rng, B*ld, -1, 1, 0)
+			want = append([]float32(nil), dst...)
+			AddRows(dst, src, ld, B, K, set)
+			addRowsRef(want, src, ld, B, K, set)
+			checkSame(t, "AddRows", dst, want)
+			if dst[K] != want[K] || dst[K+1] != want[K+1] {
+				t.Fatal("AddRows touched entries past K")
+			}
+			if set && dst[ld+3] != src[ld+3] {
+				t.Fatal("AddRows with set did not copy")
+			}
 		}
 	})
 }

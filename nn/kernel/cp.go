@@ -39,6 +39,7 @@ type CP[T Float] struct {
 	wgrpStart, wgrpFolds []int32
 	wgrpW                []int32 // the weight fold of each group
 	dws                  []T     // (shared folds, A, Kout, Kin)
+	freshW               []bool  // see SetFreshWeights
 
 	// per-chunk workspace
 	h    []float64 // (chunks, Kout)
@@ -104,6 +105,16 @@ func NewCP[T Float](wr Wiring, wfold []int32) (*CP[T], error) {
 	l.z = make([]T, wr.F*wr.A*wr.B*wr.Kout)
 	l.fwdChunk, l.bwdChunk, l.wr = l.forwardChunk, l.backwardChunk, l.reduceWeights
 	return l, nil
+}
+
+// SetFreshWeights is SetFresh for dW, per weight fold (len Fw; nil: none):
+// for the next Backward only, a marked weight fold's gradient holds
+// leftovers, written instead of added into, and unmarked.
+func (l *CP[T]) SetFreshWeights(fresh []bool) {
+	if fresh != nil && len(fresh) != l.Fw {
+		panic(fmt.Sprintf("kernel.CP.SetFreshWeights: %d marks, want %d", len(fresh), l.Fw))
+	}
+	l.freshW = fresh
 }
 
 // WeightLen is the length of the weight tensor, Fw*A*Kout*Kin.
@@ -264,13 +275,22 @@ func (l *CP[T]) Backward(srcs [][]T, w, scale, g []T, dSrcs [][]T, dW, dScale []
 	if dW != nil && len(l.wgrpFolds) > 0 {
 		l.dws = grow(l.dws, len(l.wgrpFolds)*l.A*l.Kout*l.Kin)
 	}
+	if dW == nil {
+		l.freshW = nil
+	}
 	l.srcs, l.w, l.scale, l.g, l.dSrcs, l.dW, l.dScale = srcs, w, scale, g, dSrcs, dW, dScale
 	ParallelFor(l.nc, l.bwdChunk)
 	l.reduceInputs(dSrcs)
 	if dW != nil && len(l.wgrpFolds) > 0 {
 		ParallelFor((len(l.wgrpStart)-1)*l.A*l.Kout, l.wr)
+		if l.freshW != nil {
+			for _, wf := range l.wgrpW {
+				l.freshW[wf] = false
+			}
+		}
 	}
 	l.srcs, l.w, l.scale, l.g, l.dSrcs, l.dW, l.dScale = nil, nil, nil, nil, nil, nil, nil
+	l.freshW = nil
 }
 
 func (l *CP[T]) backwardChunk(c int) {
@@ -280,6 +300,11 @@ func (l *CP[T]) backwardChunk(c int) {
 	for f := c * l.size; f < min(l.F, (c+1)*l.size); f++ {
 		wf := int(l.WFold[f])
 		g := l.g[f*B*(Kout+1) : (f+1)*B*(Kout+1)]
+		// A weight fold of its own (wslot < 0) is written by this fold only.
+		beta := T(1)
+		if l.dW != nil && l.wslot[f] < 0 && l.freshW != nil && l.freshW[wf] {
+			beta, l.freshW[wf] = 0, false
+		}
 		for a := range A {
 			// T_a = G ⊘ Z_a (0 where Z_a = 0)   (B, Kout)
 			vec.Quot(g, Kout+1, l.zblk(f, a), t, B, Kout)
@@ -290,7 +315,7 @@ func (l *CP[T]) backwardChunk(c int) {
 				if s := int(l.wslot[f]); s >= 0 {
 					gemm(true, false, Kout, Kin, B, t, Kout, x, Kin+1, 0, l.dws[(s*A+a)*Kout*Kin:(s*A+a+1)*Kout*Kin], Kin)
 				} else {
-					gemm(true, false, Kout, Kin, B, t, Kout, x, Kin+1, 1, l.dW[(wf*A+a)*Kout*Kin:(wf*A+a+1)*Kout*Kin], Kin)
+					gemm(true, false, Kout, Kin, B, t, Kout, x, Kin+1, beta, l.dW[(wf*A+a)*Kout*Kin:(wf*A+a+1)*Kout*Kin], Kin)
 				}
 			}
 			if dx, set := l.dInSet(l.dSrcs, f*A+a); dx != nil {
@@ -318,15 +343,22 @@ func (l *CP[T]) backwardChunk(c int) {
 }
 
 // reduceWeights sums the scratch weight gradients of one (group, a, k) row
-// into dW, in increasing fold order.
+// into dW, in increasing fold order (the first written, not added, into a
+// fresh weight fold; Backward unmarks the groups' folds afterwards).
 func (l *CP[T]) reduceWeights(i int) {
 	Kin, Kout, A := l.Kin, l.Kout, l.A
 	grp, ak := i/(A*Kout), i%(A*Kout)
 	wf := int(l.wgrpW[grp])
 	dst := l.dW[(wf*A*Kout+ak)*Kin : (wf*A*Kout+ak+1)*Kin]
+	set := l.freshW != nil && l.freshW[wf]
 	for _, f := range l.wgrpFolds[l.wgrpStart[grp]:l.wgrpStart[grp+1]] {
 		s := int(l.wslot[f])
 		src := l.dws[(s*A*Kout+ak)*Kin : (s*A*Kout+ak+1)*Kin]
+		if set {
+			copy(dst, src)
+			set = false
+			continue
+		}
 		for j, v := range src {
 			dst[j] += v
 		}

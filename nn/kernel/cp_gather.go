@@ -58,6 +58,43 @@ type gather[T Float] struct {
 
 	dSrcs  [][]T // argument of the running reduction
 	reduce func(int)
+	fresh  [][]bool // see SetFresh; nil outside a Backward that was given marks
+}
+
+// SetFresh declares, for the next Backward only, the source folds whose
+// gradient holds leftovers rather than a gradient to add into:
+// fresh[s][fold] (fresh, or fresh[s], nil: none of them). Backward writes the
+// first contribution to a marked fold instead of adding it, and unmarks the
+// fold; a marked fold it does not reach keeps its mark and its leftovers,
+// for the caller to clear. It saves clearing gradient buffers before a
+// backward pass.
+func (g *gather[T]) SetFresh(fresh [][]bool) {
+	if fresh != nil {
+		if len(fresh) != len(g.SrcFolds) {
+			panic(fmt.Sprintf("kernel.SetFresh: %d sources, want %d", len(fresh), len(g.SrcFolds)))
+		}
+		for s, f := range fresh {
+			if f != nil && len(f) != g.SrcFolds[s] {
+				panic(fmt.Sprintf("kernel.SetFresh: source %d has %d marks, want %d", s, len(f), g.SrcFolds[s]))
+			}
+		}
+	}
+	g.fresh = fresh
+}
+
+// takeFresh reports whether the source fold of ref r, whose gradient block
+// is blk, is marked fresh; if so it unmarks it and zeroes the block's scale
+// column (kernels write only the first Kin entries of a row). Only the one
+// goroutine writing that fold may call it.
+func (g *gather[T]) takeFresh(r Ref, blk []T) bool {
+	if g.fresh == nil || g.fresh[r.Src] == nil || !g.fresh[r.Src][r.Fold] {
+		return false
+	}
+	g.fresh[r.Src][r.Fold] = false
+	for b := range g.B {
+		blk[b*(g.Kin+1)+g.Kin] = 0
+	}
+	return true
 }
 
 // growWT sizes the per-chunk scratch of gemmNT: nc chunks of n elements.
@@ -149,7 +186,8 @@ func (g *gather[T]) in(srcs [][]T, i int) []T {
 }
 
 // dIn returns the (B, Kin+1) block into which ref i adds its input gradient,
-// or nil when that source has no gradient. A scratch block is cleared first.
+// or nil when that source has no gradient. A scratch block or a fresh fold
+// (see SetFresh) is cleared first.
 func (g *gather[T]) dIn(dSrcs [][]T, i int) []T {
 	blk, set := g.dInSet(dSrcs, i)
 	if set {
@@ -158,10 +196,11 @@ func (g *gather[T]) dIn(dSrcs [][]T, i int) []T {
 	return blk
 }
 
-// dInSet is dIn without the clearing: set reports a scratch block, whose
-// first Kin entries of every row the caller must write (not add), since
-// the block holds whatever the last call left there. Writing once instead
-// of clearing and then adding saves a pass over every shared block.
+// dInSet is dIn without the clearing: set reports a scratch block or a
+// fresh fold, whose first Kin entries of every row the caller must write
+// (not add), since the block holds whatever the last call left there.
+// Writing once instead of clearing and then adding saves a pass over the
+// block.
 func (g *gather[T]) dInSet(dSrcs [][]T, i int) (blk []T, set bool) {
 	if dSrcs == nil {
 		return nil, false
@@ -174,11 +213,14 @@ func (g *gather[T]) dInSet(dSrcs [][]T, i int) (blk []T, set bool) {
 	if s := g.slot[i]; s >= 0 {
 		return g.scratch[int(s)*n : int(s)*n+n], true
 	}
-	return dSrcs[r.Src][int(r.Fold)*n : int(r.Fold)*n+n], false
+	blk = dSrcs[r.Src][int(r.Fold)*n : int(r.Fold)*n+n]
+	return blk, g.takeFresh(r, blk)
 }
 
-// reduceInputs adds the scratch blocks of shared source folds into dSrcs.
+// reduceInputs adds the scratch blocks of shared source folds into dSrcs;
+// it ends a Backward (the fresh marks given by SetFresh are dropped).
 func (g *gather[T]) reduceInputs(dSrcs [][]T) {
+	defer func() { g.fresh = nil }()
 	if dSrcs == nil || len(g.tgtStart) <= 1 {
 		return
 	}
@@ -195,9 +237,11 @@ func (g *gather[T]) reduceTarget(t int) {
 	}
 	n := g.B * (g.Kin + 1)
 	dst := g.dSrcs[r.Src][int(r.Fold)*n : int(r.Fold)*n+n]
+	set := g.takeFresh(r, dst)
 	for _, i := range refs {
 		s := int(g.slot[i])
-		vec.AddRows(dst, g.scratch[s*n:s*n+n], g.Kin+1, g.B, g.Kin)
+		vec.AddRows(dst, g.scratch[s*n:s*n+n], g.Kin+1, g.B, g.Kin, set)
+		set = false
 	}
 }
 

@@ -116,12 +116,21 @@ func cpGradCase(w Wiring, lv [][]float64, wt []float64, wfold []int32, scale []f
 		}
 		return nil
 	}
+	written := map[int]bool{}
+	for _, wf := range l.WFold {
+		written[int(wf)] = true
+	}
 	return &gradCase{
 		w: w, lv: lv, params: params,
 		fwd: func(srcs, p [][]float64, out []float64) { l.Forward(srcs, p[0], sc(p), out) },
 		bwd: func(srcs, p [][]float64, g []float64, dSrcs, dp [][]float64) {
 			l.Backward(srcs, p[0], sc(p), g, dSrcs, dp[0], sc(dp))
 		},
+		fresh: func(srcs, p [][]bool) {
+			l.SetFresh(srcs)
+			l.SetFreshWeights(p[0])
+		},
+		freshParams: map[int]freshSlices{0: {l.Fw, written}},
 	}
 }
 
@@ -132,6 +141,7 @@ func TestCPGradients(t *testing.T) {
 			w, lv, wt, wfold, scale := tc.setup(rng)
 			checkGrads(t, rng, cpGradCase(w, lv, wt, wfold, scale), 1e-6)
 			checkAccumulates(t, rng, cpGradCase(w, lv, wt, wfold, scale))
+			checkFresh(t, rng, cpGradCase(w, lv, wt, wfold, scale))
 		})
 	}
 }

@@ -75,6 +75,7 @@ func mixingGradCase(w Wiring, lv [][]float64, wt []float64) *gradCase {
 		bwd: func(srcs, p [][]float64, g []float64, dSrcs, dp [][]float64) {
 			l.Backward(srcs, p[0], g, dSrcs, dp[0])
 		},
+		fresh: func(srcs, _ [][]bool) { l.SetFresh(srcs) },
 	}
 }
 
@@ -85,6 +86,7 @@ func TestMixingGradients(t *testing.T) {
 			w, lv, wt := tc.setup(rng)
 			checkGrads(t, rng, mixingGradCase(w, lv, wt), 1e-6)
 			checkAccumulates(t, rng, mixingGradCase(w, lv, wt))
+			checkFresh(t, rng, mixingGradCase(w, lv, wt))
 		})
 	}
 }

@@ -163,6 +163,115 @@ type gradCase struct {
 	params [][]float64 // parameter tensors, all entries > 0
 	fwd    func(srcs [][]float64, params [][]float64, out []float64)
 	bwd    func(srcs [][]float64, params [][]float64, g []float64, dSrcs [][]float64, dParams [][]float64)
+	// fresh sets the kernel's fresh marks for the next bwd: per source
+	// fold, and per slice of the parameters in freshParams (param index ->
+	// the slices it is marked by, with the slices some fold writes).
+	fresh       func(srcs, params [][]bool)
+	freshParams map[int]freshSlices
+}
+
+// freshSlices describes the fresh marks of one parameter gradient: n slices,
+// of which written are the ones the layer writes.
+type freshSlices struct {
+	n       int
+	written map[int]bool
+}
+
+// checkFresh runs Backward into gradient buffers full of leftovers (NaN)
+// with every source fold and marked parameter slice marked fresh, then
+// clears what is still marked, as nn does. The gradients must equal those
+// added into zeroed buffers, and exactly the source folds no ref reads (and
+// the parameter slices no fold writes) must still be marked.
+func checkFresh(t *testing.T, rng *rand.Rand, c *gradCase) {
+	t.Helper()
+	w := c.w
+	srcs := c.srcs()
+	out := make([]float64, w.F*w.B*(w.Kout+1))
+	c.fwd(srcs, c.params, out)
+	g := make([]float64, len(out))
+	for i := range g {
+		if i%(w.Kout+1) != w.Kout {
+			g[i] = rng.NormFloat64()
+		}
+	}
+	bufs := func(fill float64) (dSrcs, dParams [][]float64) {
+		for s := range srcs {
+			dSrcs = append(dSrcs, make([]float64, len(srcs[s])))
+			for i := range dSrcs[s] {
+				dSrcs[s][i] = fill
+			}
+		}
+		for p := range c.params {
+			dParams = append(dParams, make([]float64, len(c.params[p])))
+		}
+		return dSrcs, dParams
+	}
+	wantSrcs, wantParams := bufs(0)
+	c.bwd(srcs, c.params, g, wantSrcs, wantParams)
+
+	dSrcs, dParams := bufs(math.NaN())
+	markS := make([][]bool, len(srcs))
+	for s, n := range w.SrcFolds {
+		markS[s] = make([]bool, n)
+		for f := range markS[s] {
+			markS[s][f] = true
+		}
+	}
+	markP := make([][]bool, len(c.params))
+	for p, fs := range c.freshParams {
+		markP[p] = make([]bool, fs.n)
+		for i := range markP[p] {
+			markP[p][i] = true
+		}
+		for i := range dParams[p] {
+			dParams[p][i] = math.NaN()
+		}
+	}
+	c.fresh(markS, markP)
+	c.bwd(srcs, c.params, g, dSrcs, dParams)
+	read := map[Ref]bool{}
+	for _, r := range w.Refs {
+		read[r] = true
+	}
+	for s, marks := range markS {
+		per := len(dSrcs[s]) / len(marks)
+		for f, m := range marks {
+			if m == read[Ref{int32(s), int32(f)}] {
+				t.Fatalf("source %d fold %d: marked %v after Backward, read by a ref %v", s, f, m, read[Ref{int32(s), int32(f)}])
+			}
+			if m {
+				clear(dSrcs[s][f*per : (f+1)*per])
+			}
+		}
+	}
+	for p, marks := range markP {
+		if marks == nil {
+			continue
+		}
+		per := len(dParams[p]) / len(marks)
+		for i, m := range marks {
+			if m == c.freshParams[p].written[i] {
+				t.Fatalf("param %d slice %d: marked %v after Backward, written %v", p, i, m, c.freshParams[p].written[i])
+			}
+			if m {
+				clear(dParams[p][i*per : (i+1)*per])
+			}
+		}
+	}
+	for s := range dSrcs {
+		for i, v := range dSrcs[s] {
+			if v != wantSrcs[s][i] {
+				t.Fatalf("source %d gradient [%d]: %v written fresh, %v added into zeros", s, i, v, wantSrcs[s][i])
+			}
+		}
+	}
+	for p := range dParams {
+		for i, v := range dParams[p] {
+			if v != wantParams[p][i] {
+				t.Fatalf("param %d gradient [%d]: %v written fresh, %v added into zeros", p, i, v, wantParams[p][i])
+			}
+		}
+	}
 }
 
 func (c *gradCase) srcs() [][]float64 {

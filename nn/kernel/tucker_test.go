@@ -85,9 +85,11 @@ func TestTuckerGradients(t *testing.T) {
 				bwd: func(srcs, p [][]float64, g []float64, dSrcs, dp [][]float64) {
 					l.Backward(srcs, p[0], g, dSrcs, dp[0])
 				},
+				fresh: func(srcs, _ [][]bool) { l.SetFresh(srcs) },
 			}
 			checkGrads(t, rng, c, 1e-6)
 			checkAccumulates(t, rng, c)
+			checkFresh(t, rng, c)
 		})
 	}
 }
