@@ -49,7 +49,8 @@ type CP[T Float] struct {
 	srcs, dSrcs            [][]T
 	w, scale, out, g       []T
 	dW, dScale             []T
-	nc, size               int
+	nc                     int
+	sp                     spread
 	fwdChunk, bwdChunk, wr func(int)
 }
 
@@ -134,7 +135,8 @@ func (l *CP[T]) check(name string, srcs [][]T, w, scale, out []T) {
 }
 
 func (l *CP[T]) workspace() {
-	l.nc, l.size = chunks(l.F)
+	l.nc = chunks(l.F)
+	l.sp.start(l.F, l.nc)
 	l.h = grow(l.h, l.nc*l.Kout)
 	l.t = grow(l.t, l.nc*l.B*l.Kout)
 	l.d = grow(l.d, l.nc*l.B*l.Kin)
@@ -155,7 +157,8 @@ func (l *CP[T]) Forward(srcs [][]T, w, scale, out []T) {
 func (l *CP[T]) forwardChunk(c int) {
 	B, A, Kin, Kout := l.B, l.A, l.Kin, l.Kout
 	h := l.h[c*Kout : (c+1)*Kout]
-	for f := c * l.size; f < min(l.F, (c+1)*l.size); f++ {
+	cur := l.sp.cursor()
+	for f, ok := cur.next(); ok; f, ok = cur.next() {
 		wf := int(l.WFold[f])
 		for a := range A {
 			x := l.in(l.srcs, f*A+a)
@@ -297,7 +300,8 @@ func (l *CP[T]) backwardChunk(c int) {
 	B, A, Kin, Kout := l.B, l.A, l.Kin, l.Kout
 	t := l.t[c*B*Kout : (c+1)*B*Kout]
 	d := l.d[c*B*Kin : (c+1)*B*Kin]
-	for f := c * l.size; f < min(l.F, (c+1)*l.size); f++ {
+	cur := l.sp.cursor()
+	for f, ok := cur.next(); ok; f, ok = cur.next() {
 		wf := int(l.WFold[f])
 		g := l.g[f*B*(Kout+1) : (f+1)*B*(Kout+1)]
 		// A weight fold of its own (wslot < 0) is written by this fold only.

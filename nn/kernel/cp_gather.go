@@ -245,15 +245,12 @@ func (g *gather[T]) reduceTarget(t int) {
 	}
 }
 
-// chunks splits n folds into contiguous chunks, one per worker: chunk c is
-// [c*size, min(n, (c+1)*size)). Scratch indexed by chunk is safe because
-// ParallelFor(nc, …) runs each chunk on exactly one goroutine, and a fold's
-// result does not depend on which chunk computes it.
-func chunks(n int) (nc, size int) {
-	nc = max(1, min(workers(), n))
-	size = (n + nc - 1) / nc
-	return (n + size - 1) / size, size
-}
+// chunks is the number of workers of a parallel pass over n folds: the pass
+// runs ParallelFor(nc, …), worker c using scratch c and taking folds from
+// a spread (see cursor) until none is left. Scratch indexed by worker is
+// safe because ParallelFor runs each index on exactly one goroutine, and a
+// fold's result does not depend on which worker computes it.
+func chunks(n int) (nc int) { return max(1, min(workers(), n)) }
 
 // grow returns s with length n, reallocating only when it is too short.
 func grow[T any](s []T, n int) []T {

@@ -40,7 +40,8 @@ type CPR[T Float] struct {
 
 	srcs, dSrcs          [][]T
 	u, o, out, g, dU, dO []T
-	nc, size             int
+	nc                   int
+	sp                   spread
 	fwdChunk, bwdChunk   func(int)
 }
 
@@ -78,7 +79,8 @@ func (l *CPR[T]) check(name string, srcs [][]T, u, o, out []T) {
 }
 
 func (l *CPR[T]) workspace() {
-	l.nc, l.size = chunks(l.F)
+	l.nc = chunks(l.F)
+	l.sp.start(l.F, l.nc)
 	B, R := l.B, l.R
 	l.h = grow(l.h, l.nc*R)
 	l.t = grow(l.t, l.nc*B*l.Kout)
@@ -105,7 +107,8 @@ func (l *CPR[T]) Forward(srcs [][]T, u, o, out []T) {
 func (l *CPR[T]) forwardChunk(c int) {
 	B, A, R, Kin, Kout := l.B, l.A, l.R, l.Kin, l.Kout
 	h := l.h[c*R : (c+1)*R]
-	for f := c * l.size; f < min(l.F, (c+1)*l.size); f++ {
+	cur := l.sp.cursor()
+	for f, ok := cur.next(); ok; f, ok = cur.next() {
 		for a := range A {
 			i := f*A + a
 			gemmNT(B, R, Kin, l.in(l.srcs, i), Kin+1, l.u[i*R*Kin:(i+1)*R*Kin], Kin, l.p[i*B*R:(i+1)*B*R], R, l.wtChunk(c, l.wtLen()))
@@ -175,7 +178,8 @@ func (l *CPR[T]) backwardChunk(c int) {
 	e := l.e[c*B*R : (c+1)*B*R]
 	ta := l.ta[c*B*R : (c+1)*B*R]
 	d := l.d[c*B*Kin : (c+1)*B*Kin]
-	for f := c * l.size; f < min(l.F, (c+1)*l.size); f++ {
+	cur := l.sp.cursor()
+	for f, ok := cur.next(); ok; f, ok = cur.next() {
 		g := l.g[f*B*(Kout+1) : (f+1)*B*(Kout+1)]
 		y := l.y[f*B*Kout : (f+1)*B*Kout]
 		hn := l.hn[f*B*R : (f+1)*B*R]

@@ -174,32 +174,31 @@ func FillMarginalized[T Float](buf []T, K int) {
 	}
 }
 
-// inputWorkers sizes the per-worker workspaces: the folds are split into nw
-// contiguous chunks, chunk w using workspace w. The result of a fold does not
-// depend on its chunk, so outputs are bit-identical for any nw.
+// inputWorkers sizes the per-worker workspaces: worker w uses workspace w
+// and takes folds from a spread until none is left. The result of a fold
+// does not depend on its worker, so outputs are bit-identical for any nw.
 type inputWorkers struct {
-	per  int       // float64s per worker
-	buf  []float64 // (nw, per)
-	nw   int       // chunks of the call in progress
-	nfld int       // folds of the call in progress
+	per int       // float64s per worker
+	buf []float64 // (nw, per)
+	nw  int       // workers of the call in progress
+	sp  spread    // folds of the call in progress
 }
 
-// start prepares a call over n folds and returns the number of chunks; it
+// start prepares a call over n folds and returns the number of workers; it
 // allocates only when the number of workers grows.
 func (p *inputWorkers) start(n int) int {
 	p.nw = max(1, min(workers(), n))
-	p.nfld = n
+	p.sp.start(n, p.nw)
 	if len(p.buf) < p.nw*p.per {
 		p.buf = make([]float64, p.nw*p.per)
 	}
 	return p.nw
 }
 
-// chunk returns the folds [lo, hi) of chunk w and its workspace.
-func (p *inputWorkers) chunk(w int) (lo, hi int, ws []float64) {
-	lo = w * p.nfld / p.nw
-	hi = (w + 1) * p.nfld / p.nw
-	return lo, hi, p.buf[w*p.per : (w+1)*p.per]
+// worker returns worker w's iterator over the folds it takes, and its
+// workspace.
+func (p *inputWorkers) worker(w int) (cursor, []float64) {
+	return p.sp.cursor(), p.buf[w*p.per : (w+1)*p.per]
 }
 
 // renormBelow is the row maximum under which a multi-variable product is
@@ -305,10 +304,10 @@ func (t *inputTable[T]) run(name string, x []uint8, missing []bool, buf []T, fn 
 }
 
 func (t *inputTable[T]) forwardChunk(w int) {
-	lo, hi, ws := t.work.chunk(w)
+	cur, ws := t.work.worker(w)
 	K, C, V, B := t.K, t.C, t.V, t.b
 	acc := ws[:K]
-	for f := lo; f < hi; f++ {
+	for f, ok := cur.next(); ok; f, ok = cur.next() {
 		vars := t.vars(f)
 		if len(vars) == 1 && t.missing == nil && t.tab64 == nil {
 			// The common case: a row of the table per sample.
@@ -401,14 +400,14 @@ func (t *inputTable[T]) backward(name string, x []uint8, missing []bool, g []T) 
 }
 
 func (t *inputTable[T]) backwardChunk(w int) {
-	lo, hi, ws := t.work.chunk(w)
+	cur, ws := t.work.worker(w)
 	K, C, V, B := t.K, t.C, t.V, t.b
 	acc, tot := ws[:C*K], ws[C*K:C*K+K]
 	// Zero once per call (Table uses the same workspace); each variable then
 	// zeroes what it touched.
 	clear(acc)
 	clear(tot)
-	for f := lo; f < hi; f++ {
+	for f, ok := cur.next(); ok; f, ok = cur.next() {
 		for _, v := range t.vars(f) {
 			var miss []bool
 			if t.missing != nil {

@@ -79,10 +79,10 @@ func logSigmoid(x float64) float64 {
 }
 
 func (l *Binomial[T]) tableChunk(w int) {
-	lo, hi, ws := l.work.chunk(w)
+	cur, ws := l.work.worker(w)
 	K, C, N := l.K, l.C, float64(l.N)
 	ls, lsn, lp := ws[:K], ws[K:2*K], ws[2*K:3*K]
-	for v := lo; v < hi; v++ {
+	for v, ok := cur.next(); ok; v, ok = cur.next() {
 		for k := range K {
 			q := float64(l.q[v*K+k])
 			ls[k], lsn[k] = logSigmoid(q), logSigmoid(-q)

@@ -130,7 +130,7 @@ func (l *Categorical[T]) Table(theta []T) {
 const pTiny = 1e-300
 
 func (l *Categorical[T]) tableChunk(w int) {
-	lo, hi, ws := l.work.chunk(w)
+	cur, ws := l.work.worker(w)
 	K, C := l.K, l.C
 	// e: (C, K) unnormalized probabilities of one variable, transposed so
 	// that the per-value pass below reads rows; inv: (K) their inverse sums;
@@ -142,7 +142,7 @@ func (l *Categorical[T]) tableChunk(w int) {
 	// (refusing variables with values too improbable for linear form, which
 	// the loops below build). A float64 table gets math.Exp.
 	fast := isFloat32[T]() && l.tab64 == nil && l.Param == CategoricalSoftmax
-	for v := lo; v < hi; v++ {
+	for v, ok := cur.next(); ok; v, ok = cur.next() {
 		th := l.theta[v*K*C : (v+1)*K*C]
 		if l.last != nil {
 			last := l.last[v*K*C : (v+1)*K*C]

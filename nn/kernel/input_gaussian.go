@@ -100,10 +100,10 @@ func (l *Gaussian[T]) Forward(x []T, missing []bool, out []T) {
 }
 
 func (l *Gaussian[T]) forwardChunk(w int) {
-	lo, hi, ws := l.work.chunk(w)
+	cur, ws := l.work.worker(w)
 	K, V, B := l.K, l.V, l.b
 	lp := ws[:K]
-	for f := lo; f < hi; f++ {
+	for f, ok := cur.next(); ok; f, ok = cur.next() {
 		vars := l.vars(f)
 		for b := range B {
 			clear(lp)
@@ -153,10 +153,10 @@ func (l *Gaussian[T]) Backward(x []T, missing []bool, g []T, dMu, dRho []T) {
 }
 
 func (l *Gaussian[T]) backwardChunk(w int) {
-	lo, hi, ws := l.work.chunk(w)
+	cur, ws := l.work.worker(w)
 	K, V, B := l.K, l.V, l.b
 	dm, dr := ws[:K], ws[K:2*K]
-	for f := lo; f < hi; f++ {
+	for f, ok := cur.next(); ok; f, ok = cur.next() {
 		for _, v := range l.vars(f) {
 			clear(dm)
 			clear(dr)

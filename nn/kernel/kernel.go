@@ -3,6 +3,7 @@ package kernel
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -25,8 +26,9 @@ func workers() int {
 	return runtime.GOMAXPROCS(0)
 }
 
-// ParallelFor calls fn(i) for every i in [0, n), spreading the calls over the
-// workers in contiguous chunks. fn must not write memory another i writes.
+// ParallelFor calls fn(i) for every i in [0, n) on up to Workers goroutines,
+// which take the indices in blocks as they become free (see spread). fn must
+// not write memory another i writes.
 func ParallelFor(n int, fn func(i int)) {
 	w := min(workers(), n)
 	if w <= 1 {
@@ -35,24 +37,80 @@ func ParallelFor(n int, fn func(i int)) {
 		}
 		return
 	}
-	// The calling goroutine runs the first chunk itself: one goroutine fewer
-	// to start and wake per call.
-	var wg sync.WaitGroup
-	chunk := (n + w - 1) / w
-	for lo := chunk; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	var sp spread
+	sp.start(n, w)
+	run := func() {
+		for lo, hi, ok := sp.take(); ok; lo, hi, ok = sp.take() {
 			for i := lo; i < hi; i++ {
 				fn(i)
 			}
-		}()
+		}
 	}
-	for i := range min(chunk, n) {
-		fn(i)
+	onWorkers(w, func(int) { run() })
+}
+
+// onWorkers runs fn(0), …, fn(w−1) concurrently, fn(0) on the calling
+// goroutine (one goroutine fewer to start and wake per call).
+func onWorkers(w int, fn func(worker int)) {
+	var wg sync.WaitGroup
+	for i := 1; i < w; i++ {
+		wg.Go(func() { fn(i) })
 	}
+	fn(0)
 	wg.Wait()
+}
+
+// spread hands out the indices [0, n) of one parallel loop to its workers
+// in blocks that shrink as the loop nears its end (guided scheduling: a
+// block is a 1/(2w) share of what is left), so that a worker which starts
+// late or runs slow (another process, a busier cache) leaves its share to
+// the others instead of holding up the loop's end. Which worker takes an
+// index must not change the result: every kernel's work per fold is its
+// own, with per-worker scratch.
+type spread struct {
+	next int64 // atomic; a plain field so that kernels holding a spread copy as values
+	n, w int
+}
+
+func (s *spread) start(n, w int) {
+	atomic.StoreInt64(&s.next, 0)
+	s.n, s.w = n, w
+}
+
+// cursor returns one worker's iterator over the indices it takes:
+//
+//	for i, ok := cur.next(); ok; i, ok = cur.next() { … }
+func (s *spread) cursor() cursor { return cursor{sp: s} }
+
+type cursor struct {
+	sp     *spread
+	lo, hi int
+}
+
+func (c *cursor) next() (int, bool) {
+	if c.lo >= c.hi {
+		lo, hi, ok := c.sp.take()
+		if !ok {
+			return 0, false
+		}
+		c.lo, c.hi = lo, hi
+	}
+	c.lo++
+	return c.lo - 1, true
+}
+
+// take returns the next block [lo, hi), or ok = false when none is left.
+func (s *spread) take() (lo, hi int, ok bool) {
+	for {
+		cur := atomic.LoadInt64(&s.next)
+		if cur >= int64(s.n) {
+			return 0, 0, false
+		}
+		size := max(1, (s.n-int(cur))/(2*s.w))
+		if atomic.CompareAndSwapInt64(&s.next, cur, cur+int64(size)) {
+			return int(cur), int(cur) + size, true
+		}
+	}
 }
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C with row-major operands, op

@@ -35,7 +35,8 @@ type Mixing[T Float] struct {
 
 	srcs, dSrcs        [][]T
 	w, out, g, dW      []T
-	nc, size           int
+	nc                 int
+	sp                 spread
 	fwdChunk, bwdChunk func(int)
 }
 
@@ -64,7 +65,8 @@ func (l *Mixing[T]) check(name string, srcs [][]T, w, out []T) {
 }
 
 func (l *Mixing[T]) workspace() {
-	l.nc, l.size = chunks(l.F)
+	l.nc = chunks(l.F)
+	l.sp.start(l.F, l.nc)
 	l.y = grow(l.y, l.nc*l.B*l.Kin)
 	l.m = grow(l.m, l.nc*l.B)
 	l.cb = grow(l.cb, l.nc*l.B*l.A)
@@ -114,7 +116,8 @@ func (l *Mixing[T]) chunkWork(ch int) (y, m, cb []float64) {
 func (l *Mixing[T]) forwardChunk(ch int) {
 	B, K := l.B, l.Kin
 	y, m, cb := l.chunkWork(ch)
-	for f := ch * l.size; f < min(l.F, (ch+1)*l.size); f++ {
+	cur := l.sp.cursor()
+	for f, ok := cur.next(); ok; f, ok = cur.next() {
 		l.sum(f, y, m, cb)
 		vec.NormRows(y, m, l.out[f*B*(K+1):(f+1)*B*(K+1)], B, K)
 	}
@@ -142,7 +145,8 @@ func (l *Mixing[T]) backwardChunk(ch int) {
 	B, H, K := l.B, l.A, l.Kin
 	y, m, cb := l.chunkWork(ch)
 	r := l.r[ch*B*K : (ch+1)*B*K]
-	for f := ch * l.size; f < min(l.F, (ch+1)*l.size); f++ {
+	cur := l.sp.cursor()
+	for f, ok := cur.next(); ok; f, ok = cur.next() {
 		// r = G ⊘ y (0 where y = 0, which covers all-zero rows)   (B, K)
 		l.sum(f, y, m, cb)
 		vec.QuotF64(l.g[f*B*(K+1):(f+1)*B*(K+1)], K+1, y, r, B, K)

@@ -35,7 +35,8 @@ type Tucker[T Float] struct {
 
 	srcs, dSrcs        [][]T
 	w, out, g, dW      []T
-	nc, size           int
+	nc                 int
+	sp                 spread
 	fwdChunk, bwdChunk func(int)
 }
 
@@ -64,7 +65,8 @@ func (l *Tucker[T]) check(name string, srcs [][]T, w, out []T) {
 }
 
 func (l *Tucker[T]) workspace(backward bool) {
-	l.nc, l.size = chunks(l.F)
+	l.nc = chunks(l.F)
+	l.sp.start(l.F, l.nc)
 	n := l.B * l.Kin * l.Kin
 	l.y = grow(l.y, l.nc*n)
 	l.growWT(l.nc, l.Kout*l.Kin*l.Kin)
@@ -94,7 +96,8 @@ func (l *Tucker[T]) forwardChunk(c int) {
 	B, K, Kout := l.B, l.Kin, l.Kout
 	K2 := K * K
 	y := l.y[c*B*K2 : (c+1)*B*K2]
-	for f := c * l.size; f < min(l.F, (c+1)*l.size); f++ {
+	cur := l.sp.cursor()
+	for f, ok := cur.next(); ok; f, ok = cur.next() {
 		l.outer(f, y)
 		z := l.z[f*B*Kout : (f+1)*B*Kout]
 		gemmNT(B, Kout, K2, y, K2, l.w[f*Kout*K2:(f+1)*Kout*K2], K2, z, Kout, l.wtChunk(c, Kout*K2))
@@ -153,7 +156,8 @@ func (l *Tucker[T]) backwardChunk(c int) {
 	y := l.y[c*B*K2 : (c+1)*B*K2]
 	d := l.d[c*B*K2 : (c+1)*B*K2]
 	t := l.t[c*B*Kout : (c+1)*B*Kout]
-	for f := c * l.size; f < min(l.F, (c+1)*l.size); f++ {
+	cur := l.sp.cursor()
+	for f, ok := cur.next(); ok; f, ok = cur.next() {
 		g := l.g[f*B*(Kout+1) : (f+1)*B*(Kout+1)]
 		z := l.z[f*B*Kout : (f+1)*B*Kout]
 		vec.Quot(g, Kout+1, z, t, B, Kout) // T = G ⊘ Z   (B, Kout)
