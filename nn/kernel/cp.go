@@ -330,6 +330,9 @@ func (l *CP[T]) backwardChunk(c int) {
 					gemm(false, false, B, Kin, Kout, t, Kout, wa, Kin, 0, d, Kin)
 					vec.Hadamard(x, Kin+1, d, dx, B, Kin, set)
 				}
+				if set {
+					l.setScale(dx)
+				}
 			}
 		}
 		if l.dScale != nil {

@@ -82,19 +82,24 @@ func (g *gather[T]) SetFresh(fresh [][]bool) {
 	g.fresh = fresh
 }
 
-// takeFresh reports whether the source fold of ref r, whose gradient block
-// is blk, is marked fresh; if so it unmarks it and zeroes the block's scale
-// column (kernels write only the first Kin entries of a row). Only the one
-// goroutine writing that fold may call it.
-func (g *gather[T]) takeFresh(r Ref, blk []T) bool {
+// takeFresh reports whether the source fold of ref r is marked fresh, and
+// unmarks it. Only the one goroutine writing that fold may call it.
+func (g *gather[T]) takeFresh(r Ref) bool {
 	if g.fresh == nil || g.fresh[r.Src] == nil || !g.fresh[r.Src][r.Fold] {
 		return false
 	}
 	g.fresh[r.Src][r.Fold] = false
+	return true
+}
+
+// setScale zeroes the scale column of a (B, Kin+1) gradient block the
+// caller has just written in set mode (kernels write only the first Kin
+// entries of a row; a fresh fold's last column holds leftovers). The rows
+// are in cache by then.
+func (g *gather[T]) setScale(blk []T) {
 	for b := range g.B {
 		blk[b*(g.Kin+1)+g.Kin] = 0
 	}
-	return true
 }
 
 // growWT sizes the per-chunk scratch of gemmNT: nc chunks of n elements.
@@ -198,9 +203,9 @@ func (g *gather[T]) dIn(dSrcs [][]T, i int) []T {
 
 // dInSet is dIn without the clearing: set reports a scratch block or a
 // fresh fold, whose first Kin entries of every row the caller must write
-// (not add), since the block holds whatever the last call left there.
-// Writing once instead of clearing and then adding saves a pass over the
-// block.
+// (not add), and then call setScale, since the block holds whatever the
+// last call left there. Writing once instead of clearing and then adding
+// saves a pass over the block.
 func (g *gather[T]) dInSet(dSrcs [][]T, i int) (blk []T, set bool) {
 	if dSrcs == nil {
 		return nil, false
@@ -213,8 +218,7 @@ func (g *gather[T]) dInSet(dSrcs [][]T, i int) (blk []T, set bool) {
 	if s := g.slot[i]; s >= 0 {
 		return g.scratch[int(s)*n : int(s)*n+n], true
 	}
-	blk = dSrcs[r.Src][int(r.Fold)*n : int(r.Fold)*n+n]
-	return blk, g.takeFresh(r, blk)
+	return dSrcs[r.Src][int(r.Fold)*n : int(r.Fold)*n+n], g.takeFresh(r)
 }
 
 // reduceInputs adds the scratch blocks of shared source folds into dSrcs;
@@ -237,11 +241,13 @@ func (g *gather[T]) reduceTarget(t int) {
 	}
 	n := g.B * (g.Kin + 1)
 	dst := g.dSrcs[r.Src][int(r.Fold)*n : int(r.Fold)*n+n]
-	set := g.takeFresh(r, dst)
-	for _, i := range refs {
+	set := g.takeFresh(r)
+	for j, i := range refs {
 		s := int(g.slot[i])
-		vec.AddRows(dst, g.scratch[s*n:s*n+n], g.Kin+1, g.B, g.Kin, set)
-		set = false
+		vec.AddRows(dst, g.scratch[s*n:s*n+n], g.Kin+1, g.B, g.Kin, set && j == 0)
+	}
+	if set {
+		g.setScale(dst)
 	}
 }
 

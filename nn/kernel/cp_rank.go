@@ -236,6 +236,9 @@ func (l *CPR[T]) backwardChunk(c int) {
 			if dx, set := l.dInSet(l.dSrcs, i); dx != nil { // dlog X_a += X_a ⊙ (T_a U_a)
 				gemm(false, false, B, Kin, R, ta, R, ua, Kin, 0, d, Kin)
 				vec.Hadamard(x, Kin+1, d, dx, B, Kin, set)
+				if set {
+					l.setScale(dx)
+				}
 			}
 		}
 	}

@@ -157,6 +157,9 @@ func (l *Mixing[T]) backwardChunk(ch int) {
 			}
 			if dx, set := l.dInSet(l.dSrcs, f*H+h); dx != nil { // dlog x_h[k] += r_k w x_h[k] c_h
 				vec.MixGradX(r, l.w[(f*H+h)*K:(f*H+h+1)*K], x, K+1, cb[h:], H, dx, B, K, set)
+				if set {
+					l.setScale(dx)
+				}
 			}
 		}
 	}
