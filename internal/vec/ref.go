@@ -61,7 +61,7 @@ func hadamardRef[T Float](x []T, ld int, d, dx []T, B, K int, set bool) {
 			}
 		} else {
 			for k, v := range xr {
-				o[k] += v * dr[k]
+				o[k] += T(v * dr[k]) // the product rounded on its own: a sum of two such is order-free
 			}
 		}
 	}

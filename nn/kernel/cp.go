@@ -63,6 +63,7 @@ func NewCP[T Float](wr Wiring, wfold []int32) (*CP[T], error) {
 	if err := l.gather.init(wr, "NewCP"); err != nil {
 		return nil, err
 	}
+	l.pairs = true // dx entries are added as one rounded value each
 	if wr.A < 2 {
 		return nil, fmt.Errorf("kernel.NewCP: arity %d, want at least 2", wr.A)
 	}
@@ -281,6 +282,7 @@ func (l *CP[T]) Backward(srcs [][]T, w, scale, g []T, dSrcs [][]T, dW, dScale []
 	if dW == nil {
 		l.freshW = nil
 	}
+	l.beginBackward(dSrcs)
 	l.srcs, l.w, l.scale, l.g, l.dSrcs, l.dW, l.dScale = srcs, w, scale, g, dSrcs, dW, dScale
 	ParallelFor(l.nc, l.bwdChunk)
 	l.reduceInputs(dSrcs)
@@ -333,6 +335,7 @@ func (l *CP[T]) backwardChunk(c int) {
 				if set {
 					l.setScale(dx)
 				}
+				l.done(f*A + a)
 			}
 		}
 		if l.dScale != nil {

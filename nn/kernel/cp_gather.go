@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/tenpc/tenpc/internal/vec"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -48,6 +49,13 @@ func (w *Wiring) validate(layer string) error {
 // (several folds, or one fold twice) gets per-ref scratch slots that a
 // second pass sums into the source's gradient in increasing ref order, in
 // parallel over source folds. Both are deterministic for any worker count.
+//
+// Exception: in a layer whose kernel adds each gradient entry into dx as one
+// rounded value (pairs; CP, CP-R and mixing), a fresh source fold read by
+// exactly two refs is written directly by both, under a lock: the first
+// writes, the second adds, and since a + b = b + a in floating point the
+// result does not depend on which comes first. It saves the scratch blocks'
+// round trip through memory.
 type gather[T Float] struct {
 	Wiring
 	slot     []int32 // per ref: -1 (sole reader) or its scratch slot
@@ -59,6 +67,13 @@ type gather[T Float] struct {
 	dSrcs  [][]T // argument of the running reduction
 	reduce func(int)
 	fresh  [][]bool // see SetFresh; nil outside a Backward that was given marks
+
+	pairs   bool         // the kernel may write two-ref targets directly (see above)
+	tgtOf   []int32      // per ref: its shared target, or -1
+	pair    []bool       // per target: read by exactly two refs
+	direct  []bool       // per target, this Backward: written directly
+	written []bool       // per target, this Backward: its first write is done
+	mu      []sync.Mutex // per target: held while a ref writes it directly
 }
 
 // SetFresh declares, for the next Backward only, the source folds whose
@@ -144,8 +159,10 @@ func (g *gather[T]) init(w Wiring, layer string) error {
 	g.tgtRefs = make([]int32, g.tgtStart[nt])
 	fill := append([]int32(nil), g.tgtStart[:nt]...)
 	g.slot = make([]int32, len(w.Refs))
+	g.tgtOf = make([]int32, len(w.Refs))
 	for i, r := range w.Refs {
 		t := tgt[off[r.Src]+int(r.Fold)]
+		g.tgtOf[i] = t
 		if t < 0 {
 			g.slot[i] = -1
 			continue
@@ -156,7 +173,30 @@ func (g *gather[T]) init(w Wiring, layer string) error {
 	}
 	g.scratch = make([]T, len(g.tgtRefs)*w.B*(w.Kin+1))
 	g.reduce = g.reduceTarget
+	g.pair = make([]bool, nt)
+	for t := range nt {
+		g.pair[t] = g.tgtStart[t+1]-g.tgtStart[t] == 2
+	}
+	g.direct = make([]bool, nt)
+	g.written = make([]bool, nt)
+	g.mu = make([]sync.Mutex, nt)
 	return nil
+}
+
+// beginBackward picks, for a Backward into dSrcs, the shared targets
+// written directly: with pairs, the fresh ones read by two refs (their
+// fresh marks are taken now, since both refs will write them).
+func (g *gather[T]) beginBackward(dSrcs [][]T) {
+	for t := range g.direct {
+		g.direct[t] = false
+		if !g.pairs || !g.pair[t] || dSrcs == nil {
+			continue
+		}
+		r := g.Refs[g.tgtRefs[g.tgtStart[t]]]
+		if dSrcs[r.Src] != nil && g.takeFresh(r) {
+			g.direct[t], g.written[t] = true, false
+		}
+	}
 }
 
 // checkSrcs panics unless srcs (and dSrcs, when not nil) match the wiring.
@@ -205,7 +245,8 @@ func (g *gather[T]) dIn(dSrcs [][]T, i int) []T {
 // fresh fold, whose first Kin entries of every row the caller must write
 // (not add), and then call setScale, since the block holds whatever the
 // last call left there. Writing once instead of clearing and then adding
-// saves a pass over the block.
+// saves a pass over the block. The caller calls done(i) once it has
+// written the block.
 func (g *gather[T]) dInSet(dSrcs [][]T, i int) (blk []T, set bool) {
 	if dSrcs == nil {
 		return nil, false
@@ -216,9 +257,21 @@ func (g *gather[T]) dInSet(dSrcs [][]T, i int) (blk []T, set bool) {
 	}
 	n := g.B * (g.Kin + 1)
 	if s := g.slot[i]; s >= 0 {
+		if t := g.tgtOf[i]; g.direct[t] {
+			g.mu[t].Lock()
+			set, g.written[t] = !g.written[t], true
+			return dSrcs[r.Src][int(r.Fold)*n : int(r.Fold)*n+n], set
+		}
 		return g.scratch[int(s)*n : int(s)*n+n], true
 	}
 	return dSrcs[r.Src][int(r.Fold)*n : int(r.Fold)*n+n], g.takeFresh(r)
+}
+
+// done ends ref i's write of the block dInSet gave it.
+func (g *gather[T]) done(i int) {
+	if t := g.tgtOf[i]; t >= 0 && g.direct[t] {
+		g.mu[t].Unlock()
+	}
 }
 
 // reduceInputs adds the scratch blocks of shared source folds into dSrcs;
@@ -234,6 +287,9 @@ func (g *gather[T]) reduceInputs(dSrcs [][]T) {
 }
 
 func (g *gather[T]) reduceTarget(t int) {
+	if g.direct[t] {
+		return
+	}
 	refs := g.tgtRefs[g.tgtStart[t]:g.tgtStart[t+1]]
 	r := g.Refs[refs[0]]
 	if g.dSrcs[r.Src] == nil {

@@ -52,6 +52,7 @@ func NewCPR[T Float](wr Wiring, rank int) (*CPR[T], error) {
 	if err := l.gather.init(wr, "NewCPR"); err != nil {
 		return nil, err
 	}
+	l.pairs = true // dx entries are added as one rounded value each
 	if wr.A < 2 {
 		return nil, fmt.Errorf("kernel.NewCPR: arity %d, want at least 2", wr.A)
 	}
@@ -166,6 +167,7 @@ func (l *CPR[T]) Backward(srcs [][]T, u, o, g []T, dSrcs [][]T, dU, dO []T) {
 		panic(fmt.Sprintf("kernel.CPR.Backward: dU, dO have %d, %d elements, want %d, %d", len(dU), len(dO), len(u), len(o)))
 	}
 	l.workspace()
+	l.beginBackward(dSrcs)
 	l.srcs, l.u, l.o, l.g, l.dSrcs, l.dU, l.dO = srcs, u, o, g, dSrcs, dU, dO
 	ParallelFor(l.nc, l.bwdChunk)
 	l.reduceInputs(dSrcs)
@@ -239,6 +241,7 @@ func (l *CPR[T]) backwardChunk(c int) {
 				if set {
 					l.setScale(dx)
 				}
+				l.done(i)
 			}
 		}
 	}

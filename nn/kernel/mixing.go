@@ -50,6 +50,7 @@ func NewMixing[T Float](wr Wiring) (*Mixing[T], error) {
 	if err := l.gather.init(wr, "NewMixing"); err != nil {
 		return nil, err
 	}
+	l.pairs = true // dx entries are added as one rounded value each
 	l.fwdChunk, l.bwdChunk = l.forwardChunk, l.backwardChunk
 	return l, nil
 }
@@ -135,6 +136,7 @@ func (l *Mixing[T]) Backward(srcs [][]T, w, g []T, dSrcs [][]T, dW []T) {
 		panic(fmt.Sprintf("kernel.Mixing.Backward: dW has %d elements, want %d", len(dW), len(w)))
 	}
 	l.workspaceBackward()
+	l.beginBackward(dSrcs)
 	l.srcs, l.w, l.g, l.dSrcs, l.dW = srcs, w, g, dSrcs, dW
 	ParallelFor(l.nc, l.bwdChunk)
 	l.reduceInputs(dSrcs)
@@ -160,6 +162,7 @@ func (l *Mixing[T]) backwardChunk(ch int) {
 				if set {
 					l.setScale(dx)
 				}
+				l.done(f*H + h)
 			}
 		}
 	}

@@ -209,68 +209,72 @@ func checkFresh(t *testing.T, rng *rand.Rand, c *gradCase) {
 	wantSrcs, wantParams := bufs(0)
 	c.bwd(srcs, c.params, g, wantSrcs, wantParams)
 
-	dSrcs, dParams := bufs(math.NaN())
-	markS := make([][]bool, len(srcs))
-	for s, n := range w.SrcFolds {
-		markS[s] = make([]bool, n)
-		for f := range markS[s] {
-			markS[s][f] = true
-		}
-	}
-	markP := make([][]bool, len(c.params))
-	for p, fs := range c.freshParams {
-		markP[p] = make([]bool, fs.n)
-		for i := range markP[p] {
-			markP[p][i] = true
-		}
-		for i := range dParams[p] {
-			dParams[p][i] = math.NaN()
-		}
-	}
-	c.fresh(markS, markP)
-	c.bwd(srcs, c.params, g, dSrcs, dParams)
-	read := map[Ref]bool{}
-	for _, r := range w.Refs {
-		read[r] = true
-	}
-	for s, marks := range markS {
-		per := len(dSrcs[s]) / len(marks)
-		for f, m := range marks {
-			if m == read[Ref{int32(s), int32(f)}] {
-				t.Fatalf("source %d fold %d: marked %v after Backward, read by a ref %v", s, f, m, read[Ref{int32(s), int32(f)}])
+	for _, nw := range []int{1, 2, 5} {
+		withWorkers(nw, func() {
+			dSrcs, dParams := bufs(math.NaN())
+			markS := make([][]bool, len(srcs))
+			for s, n := range w.SrcFolds {
+				markS[s] = make([]bool, n)
+				for f := range markS[s] {
+					markS[s][f] = true
+				}
 			}
-			if m {
-				clear(dSrcs[s][f*per : (f+1)*per])
+			markP := make([][]bool, len(c.params))
+			for p, fs := range c.freshParams {
+				markP[p] = make([]bool, fs.n)
+				for i := range markP[p] {
+					markP[p][i] = true
+				}
+				for i := range dParams[p] {
+					dParams[p][i] = math.NaN()
+				}
 			}
-		}
-	}
-	for p, marks := range markP {
-		if marks == nil {
-			continue
-		}
-		per := len(dParams[p]) / len(marks)
-		for i, m := range marks {
-			if m == c.freshParams[p].written[i] {
-				t.Fatalf("param %d slice %d: marked %v after Backward, written %v", p, i, m, c.freshParams[p].written[i])
+			c.fresh(markS, markP)
+			c.bwd(srcs, c.params, g, dSrcs, dParams)
+			read := map[Ref]bool{}
+			for _, r := range w.Refs {
+				read[r] = true
 			}
-			if m {
-				clear(dParams[p][i*per : (i+1)*per])
+			for s, marks := range markS {
+				per := len(dSrcs[s]) / len(marks)
+				for f, m := range marks {
+					if m == read[Ref{int32(s), int32(f)}] {
+						t.Fatalf("%d workers: source %d fold %d: marked %v after Backward, read by a ref %v", nw, s, f, m, read[Ref{int32(s), int32(f)}])
+					}
+					if m {
+						clear(dSrcs[s][f*per : (f+1)*per])
+					}
+				}
 			}
-		}
-	}
-	for s := range dSrcs {
-		for i, v := range dSrcs[s] {
-			if v != wantSrcs[s][i] {
-				t.Fatalf("source %d gradient [%d]: %v written fresh, %v added into zeros", s, i, v, wantSrcs[s][i])
+			for p, marks := range markP {
+				if marks == nil {
+					continue
+				}
+				per := len(dParams[p]) / len(marks)
+				for i, m := range marks {
+					if m == c.freshParams[p].written[i] {
+						t.Fatalf("%d workers: param %d slice %d: marked %v after Backward, written %v", nw, p, i, m, c.freshParams[p].written[i])
+					}
+					if m {
+						clear(dParams[p][i*per : (i+1)*per])
+					}
+				}
 			}
-		}
-	}
-	for p := range dParams {
-		for i, v := range dParams[p] {
-			if v != wantParams[p][i] {
-				t.Fatalf("param %d gradient [%d]: %v written fresh, %v added into zeros", p, i, v, wantParams[p][i])
+			for s := range dSrcs {
+				for i, v := range dSrcs[s] {
+					if v != wantSrcs[s][i] {
+						t.Fatalf("%d workers: source %d gradient [%d]: %v written fresh, %v added into zeros", nw, s, i, v, wantSrcs[s][i])
+					}
+				}
 			}
-		}
+			for p := range dParams {
+				for i, v := range dParams[p] {
+					if v != wantParams[p][i] {
+						t.Fatalf("%d workers: param %d gradient [%d]: %v written fresh, %v added into zeros", nw, p, i, v, wantParams[p][i])
+					}
+				}
+			}
+		})
 	}
 }
 
