@@ -71,6 +71,25 @@ func mixAcc32(x []float32, ld int, w []float32, m, c []float64, cs int, y []floa
 	C.tenpc_mix_acc(p(x), C.long(ld), p(w), pd(m), pd(c), C.long(cs), pd(y), C.long(B), C.long(K), cbool(first))
 }
 
+func mixPairForward32(x0, x1 []float32, ld int, w0, w1 []float32, B, K int, out []float32, work []float64) bool {
+	C.tenpc_mix2_forward(p(x0), p(x1), C.long(ld), p(w0), p(w1), C.long(B), C.long(K), p(out), pd(work))
+	return true
+}
+
+// pn is p, or NULL for an empty slice.
+func pn(s []float32) *C.float {
+	if len(s) == 0 {
+		return nil
+	}
+	return p(s)
+}
+
+func mixPairBackward32(x0, x1 []float32, ld int, w0, w1, g []float32, B, K int, dw0, dw1, dx0, dx1 []float32, set0, set1 bool, work []float64) bool {
+	C.tenpc_mix2_backward(p(x0), p(x1), C.long(ld), p(w0), p(w1), p(g), C.long(B), C.long(K),
+		pn(dw0), pn(dw1), pn(dx0), pn(dx1), cbool(set0), cbool(set1), pd(work))
+	return true
+}
+
 func normRows32(y, s []float64, out []float32, B, K int) {
 	C.tenpc_norm_rows(pd(y), pd(s), p(out), C.long(B), C.long(K))
 }

@@ -30,6 +30,14 @@ func mixAcc32(x []float32, ld int, w []float32, m, c []float64, cs int, y []floa
 	mixAccRef(x, ld, w, m, c, cs, y, B, K, first)
 }
 
+func mixPairForward32(x0, x1 []float32, ld int, w0, w1 []float32, B, K int, out []float32, work []float64) bool {
+	return false
+}
+
+func mixPairBackward32(x0, x1 []float32, ld int, w0, w1, g []float32, B, K int, dw0, dw1, dx0, dx1 []float32, set0, set1 bool, work []float64) bool {
+	return false
+}
+
 func normRows32(y, s []float64, out []float32, B, K int) { normRowsRef(y, s, out, B, K) }
 
 func quot64x32(g []float32, ldg int, y, r []float64, B, K int) { quotF64Ref(g, ldg, y, r, B, K) }

@@ -491,6 +491,129 @@ BODY void mix_grad_x_body(const double *r, const float *w, const float *x, long 
 	}
 }
 
+// ---- mixing layer of two inputs, fused ------------------------------------
+
+// go_max is Go's max for two doubles: NaN when either is NaN, +0 from ±0.
+BODY double go_max(double a, double b) {
+	if (a != a || b != b)
+		return a != a ? a : b;
+	if (a == b)
+		return signbit(a) ? b : a;
+	return a > b ? a : b;
+}
+
+// mix2_factors computes, for nb rows of a two-input mixing fold, the
+// aligned log-scales m[j] (the max of the two log-scales from −Inf) and the
+// inputs' factors c0[j], c1[j] = exp(s_h − m), as the mixing kernel's sum
+// and mix_acc do; the rows' exps are independent, so they overlap.
+BODY void mix2_factors(const float *x0, const float *x1, long ld, long K, long nb, double *m, double *c0, double *c1) {
+	for (long j = 0; j < nb; j++) {
+		double s0 = x0[j * ld + K], s1 = x1[j * ld + K];
+		double mb = go_max(go_max(-INFINITY, s0), s1);
+		double a = s0 == mb ? 1 : exp_fast(s0 - mb), b = s1 == mb ? 1 : exp_fast(s1 - mb);
+		m[j] = mb;
+		c0[j] = mb == -INFINITY ? 0 : a;
+		c1[j] = mb == -INFINITY ? 0 : b;
+	}
+}
+
+// mix2_row forms the float64 sums y (K entries) of one row, as mix_acc does.
+BODY void mix2_row(const float *x0, const float *x1, const float *w0, const float *w1, long K, double *y, double a, double b) {
+	for (long k = 0; k < K; k++)
+		y[k] = (double)w0[k] * (double)x0[k] * a;
+	for (long k = 0; k < K; k++)
+		y[k] += (double)w1[k] * (double)x1[k] * b;
+}
+
+// mix2_forward: see MixPairForward in vec.go; work: K doubles.
+MULTI(mix2_forward,
+      (const float *x0, const float *x1, long ld, const float *w0, const float *w1, long B, long K, float *out, double *work),
+      (x0, x1, ld, w0, w1, B, K, out, work))
+BODY void mix2_forward_body(const float *x0, const float *x1, long ld, const float *w0, const float *w1, long B, long K, float *out, double *work) {
+	double ms[LOG_CHUNK], ss[LOG_CHUNK], c0[LOG_CHUNK], c1[LOG_CHUNK]; // as in norm_rows
+	double *y = work;
+	for (long b0 = 0; b0 < B; b0 += LOG_CHUNK) {
+		long nb = B - b0 < LOG_CHUNK ? B - b0 : LOG_CHUNK;
+		mix2_factors(x0 + b0 * ld, x1 + b0 * ld, ld, K, nb, ss, c0, c1);
+		for (long j = 0; j < nb; j++) {
+			long b = b0 + j;
+			mix2_row(x0 + b * ld, x1 + b * ld, w0, w1, K, y, c0[j], c1[j]);
+			float *row = out + b * (K + 1);
+			double m = 0;
+			int nan = 0;
+			for (long k = 0; k < K; k++) {
+				double v = y[k];
+				m = v > m ? v : m;
+				nan |= v != v;
+			}
+			ms[j] = 1;
+			if (special_row(row, K, nan, m, &ss[j]))
+				continue;
+			double inv = 1 / m;
+			for (long k = 0; k < K; k++)
+				row[k] = (float)(y[k] * inv);
+			ms[j] = m;
+		}
+		scale_logs(ms, ss, nb, out + b0 * (K + 1) + K, K + 1);
+	}
+}
+
+// mix2_backward: see MixPairBackward in vec.go; work: 4K doubles.
+MULTI(mix2_backward,
+      (const float *x0, const float *x1, long ld, const float *w0, const float *w1, const float *g, long B, long K,
+       float *dw0, float *dw1, float *dx0, float *dx1, int set0, int set1, double *work),
+      (x0, x1, ld, w0, w1, g, B, K, dw0, dw1, dx0, dx1, set0, set1, work))
+BODY void mix2_backward_body(const float *x0, const float *x1, long ld, const float *w0, const float *w1, const float *g, long B, long K,
+			     float *dw0, float *dw1, float *dx0, float *dx1, int set0, int set1, double *work) {
+	double *y = work, *r = work + K, *a0 = work + 2 * K, *a1 = work + 3 * K;
+	double ms[LOG_CHUNK], cs0[LOG_CHUNK], cs1[LOG_CHUNK];
+	for (long k = 0; k < K; k++)
+		a0[k] = a1[k] = 0;
+	for (long b = 0; b < B; b++) {
+		long j = b % LOG_CHUNK;
+		if (j == 0)
+			mix2_factors(x0 + b * ld, x1 + b * ld, ld, K, B - b < LOG_CHUNK ? B - b : LOG_CHUNK, ms, cs0, cs1);
+		const float *x0r = x0 + b * ld, *x1r = x1 + b * ld, *gr = g + b * (K + 1);
+		double c0 = cs0[j], c1 = cs1[j];
+		mix2_row(x0r, x1r, w0, w1, K, y, c0, c1);
+		for (long k = 0; k < K; k++) { // quot64
+			double v = y[k];
+			double q = (double)gr[k] / (v != 0 ? v : 1.0);
+			r[k] = v != 0 ? q : 0.0;
+		}
+		if (dw0)
+			for (long k = 0; k < K; k++)
+				a0[k] += r[k] * (double)x0r[k] * c0;
+		if (dw1)
+			for (long k = 0; k < K; k++)
+				a1[k] += r[k] * (double)x1r[k] * c1;
+		if (dx0) {
+			float *o = dx0 + b * ld;
+			if (set0)
+				for (long k = 0; k < K; k++)
+					o[k] = (float)(r[k] * (double)w0[k] * (double)x0r[k] * c0);
+			else
+				for (long k = 0; k < K; k++)
+					o[k] += (float)(r[k] * (double)w0[k] * (double)x0r[k] * c0);
+		}
+		if (dx1) {
+			float *o = dx1 + b * ld;
+			if (set1)
+				for (long k = 0; k < K; k++)
+					o[k] = (float)(r[k] * (double)w1[k] * (double)x1r[k] * c1);
+			else
+				for (long k = 0; k < K; k++)
+					o[k] += (float)(r[k] * (double)w1[k] * (double)x1r[k] * c1);
+		}
+	}
+	if (dw0)
+		for (long k = 0; k < K; k++)
+			dw0[k] += (float)a0[k];
+	if (dw1)
+		for (long k = 0; k < K; k++)
+			dw1[k] += (float)a1[k];
+}
+
 // ---- categorical gradients ------------------------------------------------
 
 // scatter_rows: see ScatterRows in vec.go; miss may be NULL.

@@ -186,6 +186,59 @@ func MixAcc[T Float](x []T, ld int, w []T, m, c []float64, cs int, y []float64, 
 	mixAccRef(x, ld, w, m, c, cs, y, B, K, first)
 }
 
+// MixPairForward is the forward of one fold of a mixing layer with two
+// inputs, in one pass over the rows: bit for bit MixAcc of x0 (first) and
+// of x1, with m[b] = max(−Inf, s0, s1) (s_h = x_h[b·ld+K]), then NormRows
+// with s = m, into out: (B, K+1). x0, x1: (B, ld) with ld ≥ K+1; w0, w1:
+// (K); work: MixPairWork(K) float64s. It reports false, doing nothing,
+// without a fused kernel (float64, or the pure-Go build); the caller then
+// runs those kernels.
+func MixPairForward[T Float](x0, x1 []T, ld int, w0, w1 []T, B, K int, out []T, work []float64) bool {
+	if !is32[T]() || B == 0 || K == 0 {
+		return false
+	}
+	need("MixPairForward", "x0", x0, rows(B, K+1, ld))
+	need("MixPairForward", "x1", x1, rows(B, K+1, ld))
+	need("MixPairForward", "w0", w0, K)
+	need("MixPairForward", "w1", w1, K)
+	need("MixPairForward", "out", out, B*(K+1))
+	need("MixPairForward", "work", work, MixPairWork(K))
+	return mixPairForward32(f32(x0), f32(x1), ld, f32(w0), f32(w1), B, K, f32(out), work)
+}
+
+// MixPairWork is the float64 work area of MixPairForward and
+// MixPairBackward.
+func MixPairWork(K int) int { return 4 * K }
+
+// MixPairBackward is the backward of one fold of a mixing layer with two
+// inputs, in one pass over the rows, given g: (B, K+1) the output's
+// gradient: bit for bit the rows' sums as in MixPairForward, QuotF64 of g,
+// then for each input h MixGradW into dw_h and MixGradX into dx_h (set_h:
+// written). Any of dw0, dw1, dx0, dx1 may be empty (skipped). It reports
+// false, doing nothing, without a fused kernel (see MixPairForward).
+func MixPairBackward[T Float](x0, x1 []T, ld int, w0, w1, g []T, B, K int, dw0, dw1, dx0, dx1 []T, set0, set1 bool, work []float64) bool {
+	if !is32[T]() || B == 0 || K == 0 {
+		return false
+	}
+	need("MixPairBackward", "x0", x0, rows(B, K+1, ld))
+	need("MixPairBackward", "x1", x1, rows(B, K+1, ld))
+	need("MixPairBackward", "w0", w0, K)
+	need("MixPairBackward", "w1", w1, K)
+	need("MixPairBackward", "g", g, B*(K+1))
+	for _, d := range [][]T{dw0, dw1} {
+		if len(d) > 0 {
+			need("MixPairBackward", "dw", d, K)
+		}
+	}
+	for _, d := range [][]T{dx0, dx1} {
+		if len(d) > 0 {
+			need("MixPairBackward", "dx", d, rows(B, K, ld))
+		}
+	}
+	need("MixPairBackward", "work", work, MixPairWork(K))
+	return mixPairBackward32(f32(x0), f32(x1), ld, f32(w0), f32(w1), f32(g), B, K, f32(dw0), f32(dw1), f32(dx0), f32(dx1), set0, set1, work)
+}
+
 // NormRows writes each of the B rows of y: (B, K) (entries ≥ 0) normalized
 // by its maximum M: out[b] = [y[b]/M, s[b] + log M], exactly 1 at the
 // maximum; [0…, −Inf] when M = 0; all NaN when the row has a NaN.

@@ -15,6 +15,9 @@ void tenpc_mix_acc(const float *x, long ld, const float *w, const double *m, dou
 void tenpc_norm_rows(const double *y, const double *s, float *out, long B, long K);
 void tenpc_quot64(const float *g, long ldg, const double *y, double *r, long B, long K);
 void tenpc_mix_grad_w(const double *r, const float *x, long ld, const double *c, long cs, float *dw, long B, long K);
+void tenpc_mix2_forward(const float *x0, const float *x1, long ld, const float *w0, const float *w1, long B, long K, float *out, double *work);
+void tenpc_mix2_backward(const float *x0, const float *x1, long ld, const float *w0, const float *w1, const float *g, long B, long K,
+			 float *dw0, float *dw1, float *dx0, float *dx1, int set0, int set1, double *work);
 void tenpc_mix_grad_x(const double *r, const float *w, const float *x, long ld, const double *c, long cs, float *dx, long B, long K, int set);
 void tenpc_scatter_rows(const float *g, long ldg, const uint8_t *x, long xs, const uint8_t *miss, double *acc, double *tot, long B, long K);
 void tenpc_cat_grad_softmax(const float *tab, const double *scale, const double *acc, const double *tot, float *d, long K, long C, int set);

@@ -683,3 +683,78 @@ func TestGatherRows(t *testing.T) {
 		}
 	})
 }
+
+// The fused two-input mixing kernels against the multi-pass references
+// they replace, bit for bit, with special rows: one input at −Inf, both at
+// −Inf, a NaN log-scale, equal log-scales, zero weights and inputs.
+func TestMixPair(t *testing.T) {
+	eachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(21, 22))
+		for _, K := range []int{1, 3, 8, 17, 32, 64, 70} {
+			B, ld := 70, K+1
+			x0, x1 := randRows(rng, B*ld, 0, 1, 0.1), randRows(rng, B*ld, 0, 1, 0.1)
+			for b := range B {
+				x0[b*ld+K] = float32(rng.Float64()*60 - 30)
+				x1[b*ld+K] = float32(rng.Float64()*60 - 30)
+			}
+			inf := float32(math.Inf(-1))
+			x0[0*ld+K] = inf
+			x0[1*ld+K], x1[1*ld+K] = inf, inf
+			x1[2*ld+K] = float32(math.NaN())
+			x1[3*ld+K] = x0[3*ld+K]
+			for k := range K {
+				x0[4*ld+k], x1[4*ld+k] = 0, 0
+			}
+			w0, w1 := randRows(rng, K, 0, 2, 0.1), randRows(rng, K, 0, 2, 0.1)
+			g := randRows(rng, B*(K+1), -1, 1, 0.05)
+
+			// The references, as the mixing kernel composes them.
+			m := make([]float64, B)
+			for b := range B {
+				m[b] = max(math.Inf(-1), float64(x0[b*ld+K]), float64(x1[b*ld+K]))
+			}
+			c := make([]float64, 2*B)
+			y := make([]float64, B*K)
+			mixAccRef(x0, ld, w0, m, c, 2, y, B, K, true)
+			mixAccRef(x1, ld, w1, m, c[1:], 2, y, B, K, false)
+			wantOut := make([]float32, B*(K+1))
+			normRowsRef(y, m, wantOut, B, K)
+			r := make([]float64, B*K)
+			quotF64Ref(g, K+1, y, r, B, K)
+			wdw0, wdw1 := randRows(rng, K, -1, 1, 0), randRows(rng, K, -1, 1, 0)
+			wdx0, wdx1 := randRows(rng, B*ld, -1, 1, 0), randRows(rng, B*ld, -1, 1, 0)
+			dw0, dw1 := append([]float32(nil), wdw0...), append([]float32(nil), wdw1...)
+			dx0, dx1 := append([]float32(nil), wdx0...), append([]float32(nil), wdx1...)
+			mixGradWRef(r, x0, ld, c, 2, wdw0, B, K)
+			mixGradWRef(r, x1, ld, c[1:], 2, wdw1, B, K)
+			mixGradXRef(r, w0, x0, ld, c, 2, wdx0, B, K, false)
+			mixGradXRef(r, w1, x1, ld, c[1:], 2, wdx1, B, K, true)
+
+			work := make([]float64, MixPairWork(K))
+			out := make([]float32, B*(K+1))
+			if !MixPairForward(x0, x1, ld, w0, w1, B, K, out, work) {
+				if ok, _ := Native(); ok {
+					t.Fatal("MixPairForward refused float32 with the C kernels")
+				}
+				return
+			}
+			checkSame(t, fmt.Sprintf("K=%d out", K), out, wantOut)
+			if !MixPairBackward(x0, x1, ld, w0, w1, g, B, K, dw0, dw1, dx0, dx1, false, true, work) {
+				t.Fatal("MixPairBackward refused what MixPairForward took")
+			}
+			checkSame(t, fmt.Sprintf("K=%d dw0", K), dw0, wdw0)
+			checkSame(t, fmt.Sprintf("K=%d dw1", K), dw1, wdw1)
+			checkSame(t, fmt.Sprintf("K=%d dx0", K), dx0, wdx0)
+			checkSame(t, fmt.Sprintf("K=%d dx1", K), dx1, wdx1)
+			// Skipped gradients are left alone.
+			before := append([]float32(nil), dx1...)
+			if !MixPairBackward(x0, x1, ld, w0, w1, g, B, K, nil, nil, dx0, nil, true, false, work) {
+				t.Fatal("MixPairBackward refused")
+			}
+			checkSame(t, "skipped dx1", dx1, before)
+		}
+	})
+	if MixPairForward([]float64{1, 0}, []float64{1, 0}, 2, []float64{1}, []float64{1}, 1, 1, make([]float64, 2), make([]float64, 4)) {
+		t.Error("MixPairForward took float64")
+	}
+}

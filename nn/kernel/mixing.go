@@ -30,8 +30,9 @@ type Mixing[T Float] struct {
 	gather[T]
 
 	// per chunk: y (B, K) the float64 sums, m (B) the aligned log-scales,
-	// cb (B, H) the inputs' factors c_h, r (B, K) G ⊘ y (backward only)
-	y, m, cb, r []float64
+	// cb (B, H) the inputs' factors c_h, r (B, K) G ⊘ y (backward only);
+	// pw the fused two-input kernels' work area
+	y, m, cb, r, pw []float64
 
 	srcs, dSrcs        [][]T
 	w, out, g, dW      []T
@@ -65,9 +66,20 @@ func (l *Mixing[T]) check(name string, srcs [][]T, w, out []T) {
 	}
 }
 
+// pairKernel reports whether folds run through vec's fused two-input
+// kernels (one pass over the rows instead of four; float32 with the C
+// kernels), bit for bit the multi-pass path.
+func (l *Mixing[T]) pairKernel() bool { return l.A == 2 && nativeGemm && isFloat32[T]() && !noPairKernel }
+
+// noPairKernel turns the fused kernels off (tests compare the two paths).
+var noPairKernel = false
+
 func (l *Mixing[T]) workspace() {
 	l.nc = chunks(l.F)
 	l.sp.start(l.F, l.nc)
+	if l.pairKernel() {
+		l.pw = grow(l.pw, l.nc*vec.MixPairWork(l.Kin))
+	}
 	l.y = grow(l.y, l.nc*l.B*l.Kin)
 	l.m = grow(l.m, l.nc*l.B)
 	l.cb = grow(l.cb, l.nc*l.B*l.A)
@@ -117,10 +129,19 @@ func (l *Mixing[T]) chunkWork(ch int) (y, m, cb []float64) {
 func (l *Mixing[T]) forwardChunk(ch int) {
 	B, K := l.B, l.Kin
 	y, m, cb := l.chunkWork(ch)
+	pair := l.pairKernel()
 	cur := l.sp.cursor()
 	for f, ok := cur.next(); ok; f, ok = cur.next() {
+		out := l.out[f*B*(K+1) : (f+1)*B*(K+1)]
+		if pair {
+			pw := l.pw[ch*vec.MixPairWork(K) : (ch+1)*vec.MixPairWork(K)]
+			if !vec.MixPairForward(l.in(l.srcs, 2*f), l.in(l.srcs, 2*f+1), K+1, l.w[2*f*K:(2*f+1)*K], l.w[(2*f+1)*K:(2*f+2)*K], B, K, out, pw) {
+				panic("kernel.Mixing: the fused kernel refused float32")
+			}
+			continue
+		}
 		l.sum(f, y, m, cb)
-		vec.NormRows(y, m, l.out[f*B*(K+1):(f+1)*B*(K+1)], B, K)
+		vec.NormRows(y, m, out, B, K)
 	}
 }
 
@@ -147,8 +168,15 @@ func (l *Mixing[T]) backwardChunk(ch int) {
 	B, H, K := l.B, l.A, l.Kin
 	y, m, cb := l.chunkWork(ch)
 	r := l.r[ch*B*K : (ch+1)*B*K]
+	pair := l.pairKernel()
 	cur := l.sp.cursor()
 	for f, ok := cur.next(); ok; f, ok = cur.next() {
+		// Both inputs' gradient blocks are held at once; two refs to one
+		// shared target (whose lock is not reentrant) take the other path.
+		if pair && (l.tgtOf[2*f] < 0 || l.tgtOf[2*f] != l.tgtOf[2*f+1]) {
+			l.backwardPair(ch, f)
+			continue
+		}
 		// r = G ⊘ y (0 where y = 0, which covers all-zero rows)   (B, K)
 		l.sum(f, y, m, cb)
 		vec.QuotF64(l.g[f*B*(K+1):(f+1)*B*(K+1)], K+1, y, r, B, K)
@@ -164,6 +192,40 @@ func (l *Mixing[T]) backwardChunk(ch int) {
 				}
 				l.done(f*H + h)
 			}
+		}
+	}
+}
+
+// backwardPair is backwardChunk's fold f through vec.MixPairBackward.
+func (l *Mixing[T]) backwardPair(ch, f int) {
+	B, K := l.B, l.Kin
+	i0, i1 := 2*f, 2*f+1
+	// Directly written targets are locked in increasing order (no two
+	// workers wait on each other).
+	var dx [2][]T
+	var set [2]bool
+	first := 0
+	if l.tgtOf[i1] < l.tgtOf[i0] {
+		first = 1
+	}
+	for _, h := range []int{first, 1 - first} {
+		dx[h], set[h] = l.dInSet(l.dSrcs, 2*f+h)
+	}
+	var dw0, dw1 []T
+	if l.dW != nil {
+		dw0, dw1 = l.dW[i0*K:(i0+1)*K], l.dW[i1*K:(i1+1)*K]
+	}
+	pw := l.pw[ch*vec.MixPairWork(K) : (ch+1)*vec.MixPairWork(K)]
+	if !vec.MixPairBackward(l.in(l.srcs, i0), l.in(l.srcs, i1), K+1, l.w[i0*K:(i0+1)*K], l.w[i1*K:(i1+1)*K],
+		l.g[f*B*(K+1):(f+1)*B*(K+1)], B, K, dw0, dw1, dx[0], dx[1], set[0], set[1], pw) {
+		panic("kernel.Mixing: the fused kernel refused float32")
+	}
+	for h := range 2 {
+		if dx[h] != nil {
+			if set[h] {
+				l.setScale(dx[h])
+			}
+			l.done(2*f + h)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -136,11 +137,17 @@ func runMixing[T Float](w Wiring, lv [][]float64, wt, coef []float64) (out, dW [
 }
 
 func TestMixingFloat32AndWorkers(t *testing.T) {
-	rng := rand.New(rand.NewPCG(34, 0))
+	for _, H := range []int{2, 3} {
+		t.Run(fmt.Sprintf("H=%d", H), func(t *testing.T) { testMixingFloat32(t, H) })
+	}
+}
+
+func testMixingFloat32(t *testing.T, H int) {
+	rng := rand.New(rand.NewPCG(34, uint64(H)))
 	const F, B, K = 64, 32, 32
-	w := randWiring(rng, F, 3, B, K, K, 2)
+	w := randWiring(rng, F, H, B, K, K, 2)
 	lv := srcLogs(rng, w, 50)
-	wt := randWeights(rng, F*3*K)
+	wt := randWeights(rng, F*H*K)
 	for i := range wt {
 		if rng.IntN(8) == 0 {
 			wt[i] = 1e-25
@@ -160,6 +167,11 @@ func TestMixingFloat32AndWorkers(t *testing.T) {
 	var x4 [][]float64
 	withWorkers(4, func() { o4, w4, x4 = runMixing[float32](w, lv, wt, coef) })
 	sameResults(t, o32, w32, x32, o4, w4, x4)
+	// The fused two-input kernels give the multi-pass path's bits.
+	noPairKernel = true
+	defer func() { noPairKernel = false }()
+	oM, wM, xM := runMixing[float32](w, lv, wt, coef)
+	sameResults(t, o32, w32, x32, oM, wM, xM)
 }
 
 // Mixing benchmarks: F=64 folds of H=2 inputs.
