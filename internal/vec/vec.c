@@ -493,23 +493,18 @@ BODY void mix_grad_x_body(const double *r, const float *w, const float *x, long 
 
 // ---- mixing layer of two inputs, fused ------------------------------------
 
-// go_max is Go's max for two doubles: NaN when either is NaN, +0 from ±0.
-BODY double go_max(double a, double b) {
-	if (a != a || b != b)
-		return a != a ? a : b;
-	if (a == b)
-		return signbit(a) ? b : a;
-	return a > b ? a : b;
-}
-
 // mix2_factors computes, for nb rows of a two-input mixing fold, the
-// aligned log-scales m[j] (the max of the two log-scales from −Inf) and the
-// inputs' factors c0[j], c1[j] = exp(s_h − m), as the mixing kernel's sum
-// and mix_acc do; the rows' exps are independent, so they overlap.
-BODY void mix2_factors(const float *x0, const float *x1, long ld, long K, long nb, double *m, double *c0, double *c1) {
+// aligned log-scales m[j] (the max of the two log-scales, NaN when either
+// is NaN) and the inputs' factors c0[j], c1[j] = exp(s_h − m), as the
+// mixing kernel's sum and mix_acc do (Go's max differs only in the sign it
+// gives a zero m, which no result depends on: c_h = 1 either way, and
+// m + log M is the same); branch-free, so the rows vectorize.
+BODY void mix2_factors(const float *x0, const float *x1, long ld, long K, long nb, double *restrict m, double *restrict c0, double *restrict c1) {
 	for (long j = 0; j < nb; j++) {
 		double s0 = x0[j * ld + K], s1 = x1[j * ld + K];
-		double mb = go_max(go_max(-INFINITY, s0), s1);
+		double mb = s0 > s1 ? s0 : s1;
+		mb = s0 != s0 ? s0 : mb;
+		mb = s1 != s1 ? s1 : mb;
 		double a = s0 == mb ? 1 : exp_fast(s0 - mb), b = s1 == mb ? 1 : exp_fast(s1 - mb);
 		m[j] = mb;
 		c0[j] = mb == -INFINITY ? 0 : a;
@@ -518,7 +513,7 @@ BODY void mix2_factors(const float *x0, const float *x1, long ld, long K, long n
 }
 
 // mix2_row forms the float64 sums y (K entries) of one row, as mix_acc does.
-BODY void mix2_row(const float *x0, const float *x1, const float *w0, const float *w1, long K, double *y, double a, double b) {
+BODY void mix2_row(const float *x0, const float *x1, const float *w0, const float *w1, long K, double *restrict y, double a, double b) {
 	for (long k = 0; k < K; k++)
 		y[k] = (double)w0[k] * (double)x0[k] * a;
 	for (long k = 0; k < K; k++)
@@ -565,7 +560,7 @@ MULTI(mix2_backward,
       (x0, x1, ld, w0, w1, g, B, K, dw0, dw1, dx0, dx1, set0, set1, work))
 BODY void mix2_backward_body(const float *x0, const float *x1, long ld, const float *w0, const float *w1, const float *g, long B, long K,
 			     float *dw0, float *dw1, float *dx0, float *dx1, int set0, int set1, double *work) {
-	double *y = work, *r = work + K, *a0 = work + 2 * K, *a1 = work + 3 * K;
+	double *restrict y = work, *restrict r = work + K, *restrict a0 = work + 2 * K, *restrict a1 = work + 3 * K;
 	double ms[LOG_CHUNK], cs0[LOG_CHUNK], cs1[LOG_CHUNK];
 	for (long k = 0; k < K; k++)
 		a0[k] = a1[k] = 0;

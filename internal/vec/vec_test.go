@@ -686,7 +686,8 @@ func TestGatherRows(t *testing.T) {
 
 // The fused two-input mixing kernels against the multi-pass references
 // they replace, bit for bit, with special rows: one input at −Inf, both at
-// −Inf, a NaN log-scale, equal log-scales, zero weights and inputs.
+// −Inf, a NaN log-scale, equal log-scales, zero log-scales of both signs,
+// zero weights and inputs.
 func TestMixPair(t *testing.T) {
 	eachLevel(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(21, 22))
@@ -702,6 +703,9 @@ func TestMixPair(t *testing.T) {
 			x0[1*ld+K], x1[1*ld+K] = inf, inf
 			x1[2*ld+K] = float32(math.NaN())
 			x1[3*ld+K] = x0[3*ld+K]
+			negZero := float32(math.Copysign(0, -1))
+			x0[5*ld+K], x1[5*ld+K] = 0, negZero // zero log-scales of both signs
+			x0[6*ld+K], x1[6*ld+K] = negZero, 0
 			for k := range K {
 				x0[4*ld+k], x1[4*ld+k] = 0, 0
 			}
