@@ -2,7 +2,7 @@ package vec
 
 import (
 	"runtime"
-	"sync"
+	"sync/atomic"
 )
 
 // MinChunk is the smallest range Chunks gives a goroutine of its own: below
@@ -13,10 +13,10 @@ const MinChunk = 1 << 16
 const MaxChunks = 64
 
 // Chunks calls fn(c, lo, hi) over [0, n) split into contiguous ranges
-// c = 0, 1, … of equal size (the last may be shorter), one per goroutine up
-// to GOMAXPROCS (and MaxChunks), concurrently; n below 2·MinChunk is one
-// call fn(0, 0, n). For element-wise passes (clears, adds, optimizer
-// updates) the result does not depend on the split.
+// c = 0, 1, … of equal size (the last may be shorter), one per worker up to
+// GOMAXPROCS (and MaxChunks), concurrently on the pool (see Run); n below
+// 2·MinChunk is one call fn(0, 0, n). For element-wise passes (clears,
+// adds, optimizer updates) the result does not depend on the split.
 func Chunks(n int, fn func(c, lo, hi int)) {
 	w := min(runtime.GOMAXPROCS(0), n/MinChunk, MaxChunks)
 	if w <= 1 {
@@ -24,10 +24,12 @@ func Chunks(n int, fn func(c, lo, hi int)) {
 		return
 	}
 	size := (n + w - 1) / w
-	var wg sync.WaitGroup
-	for lo := size; lo < n; lo += size {
-		wg.Go(func() { fn(lo/size, lo, min(lo+size, n)) })
-	}
-	fn(0, 0, size)
-	wg.Wait()
+	nc := (n + size - 1) / size
+	var next atomic.Int64
+	Run(w, func(int) {
+		for c := int(next.Add(1)) - 1; c < nc; c = int(next.Add(1)) - 1 {
+			lo := c * size
+			fn(c, lo, min(lo+size, n))
+		}
+	})
 }

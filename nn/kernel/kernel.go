@@ -2,9 +2,9 @@ package kernel
 
 import (
 	"runtime"
-	"sync"
 	"sync/atomic"
 
+	"github.com/tenpc/tenpc/internal/vec"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -39,25 +39,15 @@ func ParallelFor(n int, fn func(i int)) {
 	}
 	var sp spread
 	sp.start(n, w)
-	run := func() {
+	// On vec's pool of helpers (no goroutine to start and wake per call);
+	// whoever takes part shares out the indices through sp.
+	vec.Run(w, func(int) {
 		for lo, hi, ok := sp.take(); ok; lo, hi, ok = sp.take() {
 			for i := lo; i < hi; i++ {
 				fn(i)
 			}
 		}
-	}
-	onWorkers(w, func(int) { run() })
-}
-
-// onWorkers runs fn(0), …, fn(w−1) concurrently, fn(0) on the calling
-// goroutine (one goroutine fewer to start and wake per call).
-func onWorkers(w int, fn func(worker int)) {
-	var wg sync.WaitGroup
-	for i := 1; i < w; i++ {
-		wg.Go(func() { fn(i) })
-	}
-	fn(0)
-	wg.Wait()
+	})
 }
 
 // spread hands out the indices [0, n) of one parallel loop to its workers
