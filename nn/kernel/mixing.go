@@ -69,7 +69,9 @@ func (l *Mixing[T]) check(name string, srcs [][]T, w, out []T) {
 // pairKernel reports whether folds run through vec's fused two-input
 // kernels (one pass over the rows instead of four; float32 with the C
 // kernels), bit for bit the multi-pass path.
-func (l *Mixing[T]) pairKernel() bool { return l.A == 2 && nativeGemm && isFloat32[T]() && !noPairKernel }
+func (l *Mixing[T]) pairKernel() bool {
+	return l.A == 2 && nativeGemm && isFloat32[T]() && !noPairKernel
+}
 
 // noPairKernel turns the fused kernels off (tests compare the two paths).
 var noPairKernel = false
