@@ -15,8 +15,12 @@ import (
 // helper instead keeps polling for the next loop for a while (spinWait)
 // before it sleeps, and loops follow each other closely during a step.
 
-// spinWait is how long an idle helper polls for work before it sleeps.
-const spinWait = 500 * time.Microsecond
+// spinWait is how long an idle helper polls for work before it sleeps. In
+// a QG-CP K=32 B=256 training step 84% of the gaps between loops are under
+// 50 µs and 91% under 100 µs. Polling competes with the program's other
+// goroutines for the processors: with 500 µs the circuit package's tests
+// (many small programs in parallel) took 28–29 s instead of 20–21.
+const spinWait = 100 * time.Microsecond
 
 type helper struct {
 	busy atomic.Bool         // claimed by a caller (set by the caller, cleared by the helper)
