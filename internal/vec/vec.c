@@ -135,6 +135,26 @@ BODY int special_row(float *row, long K, int nan, double m, double *s) {
 	return 1;
 }
 
+// norm_row writes row = y / m with m = max y (entries ≥ 0; exactly 1 at the
+// maximum up to rounding), or a special row (see special_row, which may set
+// *s); *mj gets m, or 1 for a special row (its log is then 0).
+BODY void norm_row(const double *y, long K, float *row, double *mj, double *s) {
+	double m = 0;
+	int nan = 0;
+	for (long k = 0; k < K; k++) {
+		double v = y[k];
+		m = v > m ? v : m;
+		nan |= v != v;
+	}
+	*mj = 1;
+	if (special_row(row, K, nan, m, s))
+		return;
+	double inv = 1 / m;
+	for (long k = 0; k < K; k++)
+		row[k] = (float)(y[k] * inv);
+	*mj = m;
+}
+
 // ---- CP layer -------------------------------------------------------------
 
 // prod_norm: for each row b, H = z0[b]·z1[b] in double (K entries), m = max H,
@@ -412,23 +432,8 @@ BODY void norm_rows_body(const double *y, const double *s, float *out, long B, l
 		long nb = B - b0 < LOG_CHUNK ? B - b0 : LOG_CHUNK;
 		for (long j = 0; j < nb; j++) {
 			long b = b0 + j;
-			const double *yr = y + b * K;
-			float *row = out + b * (K + 1);
-			double m = 0;
-			int nan = 0;
-			for (long k = 0; k < K; k++) {
-				double v = yr[k];
-				m = v > m ? v : m;
-				nan |= v != v;
-			}
 			ss[j] = s[b];
-			ms[j] = 1;
-			if (special_row(row, K, nan, m, &ss[j]))
-				continue;
-			double inv = 1 / m;
-			for (long k = 0; k < K; k++)
-				row[k] = (float)(yr[k] * inv);
-			ms[j] = m;
+			norm_row(y + b * K, K, out + b * (K + 1), &ms[j], &ss[j]);
 		}
 		scale_logs(ms, ss, nb, out + b0 * (K + 1) + K, K + 1);
 	}
@@ -520,6 +525,17 @@ BODY void mix2_row(const float *x0, const float *x1, const float *w0, const floa
 		y[k] += (double)w1[k] * (double)x1[k] * b;
 }
 
+// mix2_dx writes (set) or adds one input's row of the input gradient, as
+// mix_grad_x does.
+BODY void mix2_dx(const double *restrict r, const float *w, const float *x, double c, long K, int set, float *o) {
+	if (set)
+		for (long k = 0; k < K; k++)
+			o[k] = (float)(r[k] * (double)w[k] * (double)x[k] * c);
+	else
+		for (long k = 0; k < K; k++)
+			o[k] += (float)(r[k] * (double)w[k] * (double)x[k] * c);
+}
+
 // mix2_forward: see MixPairForward in vec.go; work: K doubles.
 MULTI(mix2_forward,
       (const float *x0, const float *x1, long ld, const float *w0, const float *w1, long B, long K, float *out, double *work),
@@ -533,21 +549,7 @@ BODY void mix2_forward_body(const float *x0, const float *x1, long ld, const flo
 		for (long j = 0; j < nb; j++) {
 			long b = b0 + j;
 			mix2_row(x0 + b * ld, x1 + b * ld, w0, w1, K, y, c0[j], c1[j]);
-			float *row = out + b * (K + 1);
-			double m = 0;
-			int nan = 0;
-			for (long k = 0; k < K; k++) {
-				double v = y[k];
-				m = v > m ? v : m;
-				nan |= v != v;
-			}
-			ms[j] = 1;
-			if (special_row(row, K, nan, m, &ss[j]))
-				continue;
-			double inv = 1 / m;
-			for (long k = 0; k < K; k++)
-				row[k] = (float)(y[k] * inv);
-			ms[j] = m;
+			norm_row(y, K, out + b * (K + 1), &ms[j], &ss[j]);
 		}
 		scale_logs(ms, ss, nb, out + b0 * (K + 1) + K, K + 1);
 	}
@@ -582,24 +584,10 @@ BODY void mix2_backward_body(const float *x0, const float *x1, long ld, const fl
 		if (dw1)
 			for (long k = 0; k < K; k++)
 				a1[k] += r[k] * (double)x1r[k] * c1;
-		if (dx0) {
-			float *o = dx0 + b * ld;
-			if (set0)
-				for (long k = 0; k < K; k++)
-					o[k] = (float)(r[k] * (double)w0[k] * (double)x0r[k] * c0);
-			else
-				for (long k = 0; k < K; k++)
-					o[k] += (float)(r[k] * (double)w0[k] * (double)x0r[k] * c0);
-		}
-		if (dx1) {
-			float *o = dx1 + b * ld;
-			if (set1)
-				for (long k = 0; k < K; k++)
-					o[k] = (float)(r[k] * (double)w1[k] * (double)x1r[k] * c1);
-			else
-				for (long k = 0; k < K; k++)
-					o[k] += (float)(r[k] * (double)w1[k] * (double)x1r[k] * c1);
-		}
+		if (dx0)
+			mix2_dx(r, w0, x0r, c0, K, set0, dx0 + b * ld);
+		if (dx1)
+			mix2_dx(r, w1, x1r, c1, K, set1, dx1 + b * ld);
 	}
 	if (dw0)
 		for (long k = 0; k < K; k++)

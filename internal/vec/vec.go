@@ -197,18 +197,23 @@ func MixPairForward[T Float](x0, x1 []T, ld int, w0, w1 []T, B, K int, out []T, 
 	if !is32[T]() || B == 0 || K == 0 {
 		return false
 	}
-	need("MixPairForward", "x0", x0, rows(B, K+1, ld))
-	need("MixPairForward", "x1", x1, rows(B, K+1, ld))
-	need("MixPairForward", "w0", w0, K)
-	need("MixPairForward", "w1", w1, K)
+	needMixPair("MixPairForward", x0, x1, ld, w0, w1, B, K, work)
 	need("MixPairForward", "out", out, B*(K+1))
-	need("MixPairForward", "work", work, MixPairWork(K))
 	return mixPairForward32(f32(x0), f32(x1), ld, f32(w0), f32(w1), B, K, f32(out), work)
 }
 
 // MixPairWork is the float64 work area of MixPairForward and
 // MixPairBackward.
 func MixPairWork(K int) int { return 4 * K }
+
+// needMixPair checks the arguments MixPairForward and MixPairBackward share.
+func needMixPair[T Float](fn string, x0, x1 []T, ld int, w0, w1 []T, B, K int, work []float64) {
+	need(fn, "x0", x0, rows(B, K+1, ld))
+	need(fn, "x1", x1, rows(B, K+1, ld))
+	need(fn, "w0", w0, K)
+	need(fn, "w1", w1, K)
+	need(fn, "work", work, MixPairWork(K))
+}
 
 // MixPairBackward is the backward of one fold of a mixing layer with two
 // inputs, in one pass over the rows, given g: (B, K+1) the output's
@@ -220,10 +225,7 @@ func MixPairBackward[T Float](x0, x1 []T, ld int, w0, w1, g []T, B, K int, dw0, 
 	if !is32[T]() || B == 0 || K == 0 {
 		return false
 	}
-	need("MixPairBackward", "x0", x0, rows(B, K+1, ld))
-	need("MixPairBackward", "x1", x1, rows(B, K+1, ld))
-	need("MixPairBackward", "w0", w0, K)
-	need("MixPairBackward", "w1", w1, K)
+	needMixPair("MixPairBackward", x0, x1, ld, w0, w1, B, K, work)
 	need("MixPairBackward", "g", g, B*(K+1))
 	for _, d := range [][]T{dw0, dw1} {
 		if len(d) > 0 {
@@ -235,7 +237,6 @@ func MixPairBackward[T Float](x0, x1 []T, ld int, w0, w1, g []T, B, K int, dw0, 
 			need("MixPairBackward", "dx", d, rows(B, K, ld))
 		}
 	}
-	need("MixPairBackward", "work", work, MixPairWork(K))
 	return mixPairBackward32(f32(x0), f32(x1), ld, f32(w0), f32(w1), f32(g), B, K, f32(dw0), f32(dw1), f32(dx0), f32(dx1), set0, set1, work)
 }
 

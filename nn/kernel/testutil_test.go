@@ -185,15 +185,7 @@ type freshSlices struct {
 func checkFresh(t *testing.T, rng *rand.Rand, c *gradCase) {
 	t.Helper()
 	w := c.w
-	srcs := c.srcs()
-	out := make([]float64, w.F*w.B*(w.Kout+1))
-	c.fwd(srcs, c.params, out)
-	g := make([]float64, len(out))
-	for i := range g {
-		if i%(w.Kout+1) != w.Kout {
-			g[i] = rng.NormFloat64()
-		}
-	}
+	srcs, g := c.forwardSeed(rng)
 	bufs := func(fill float64) (dSrcs, dParams [][]float64) {
 		for s := range srcs {
 			dSrcs = append(dSrcs, make([]float64, len(srcs[s])))
@@ -445,21 +437,28 @@ func benchSrcs(F, B, K int) ([][]float32, [][]float32) {
 	return [][]float32{src}, [][]float32{make([]float32, len(src))}
 }
 
-// checkAccumulates runs Backward once and twice into zeroed gradients: the
-// second call must add the same amounts again (gradients are accumulated,
-// and no scratch state may leak from one call into the next).
-func checkAccumulates(t *testing.T, rng *rand.Rand, c *gradCase) {
-	t.Helper()
+// forwardSeed runs the forward on the case's sources and returns them with
+// a random output gradient (0 in the scale column).
+func (c *gradCase) forwardSeed(rng *rand.Rand) (srcs [][]float64, g []float64) {
 	w := c.w
-	srcs := c.srcs()
+	srcs = c.srcs()
 	out := make([]float64, w.F*w.B*(w.Kout+1))
 	c.fwd(srcs, c.params, out)
-	g := make([]float64, len(out))
+	g = make([]float64, len(out))
 	for i := range g {
 		if i%(w.Kout+1) != w.Kout {
 			g[i] = rng.NormFloat64()
 		}
 	}
+	return srcs, g
+}
+
+// checkAccumulates runs Backward once and twice into zeroed gradients: the
+// second call must add the same amounts again (gradients are accumulated,
+// and no scratch state may leak from one call into the next).
+func checkAccumulates(t *testing.T, rng *rand.Rand, c *gradCase) {
+	t.Helper()
+	srcs, g := c.forwardSeed(rng)
 	run := func(times int) []float64 {
 		dSrcs := make([][]float64, len(srcs))
 		for s := range srcs {
