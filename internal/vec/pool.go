@@ -11,13 +11,14 @@ import (
 // kernel) run on a pool of helper goroutines that outlive them. A goroutine
 // started per loop has to wake a sleeping thread first: on a virtual
 // machine that took 64 µs on average in a QG-CP training step (4.4 ms of one
-// core per step over 69 loops), as long as a small layer's whole work. A
+// core per step over 69 loops, timed with a temporary instrumented build),
+// as long as a small layer's whole work. A
 // helper instead keeps polling for the next loop for a while (spinWait)
 // before it sleeps, and loops follow each other closely during a step.
 
 // spinWait is how long an idle helper polls for work before it sleeps. In
-// a QG-CP K=32 B=256 training step 84% of the gaps between loops are under
-// 50 µs and 91% under 100 µs. Polling competes with the program's other
+// a QG-CP K=32 B=256 training step 84% of the gaps between loops were under
+// 50 µs and 91% under 100 µs (the same instrumented build). Polling competes with the program's other
 // goroutines for the processors: with 500 µs the circuit package's tests
 // (many small programs in parallel) took 28–29 s instead of 20–21.
 const spinWait = 100 * time.Microsecond
