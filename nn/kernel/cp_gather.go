@@ -70,7 +70,6 @@ type gather[T Float] struct {
 
 	pairs   bool         // the kernel may write two-ref targets directly (see above)
 	tgtOf   []int32      // per ref: its shared target, or -1
-	pair    []bool       // per target: read by exactly two refs
 	direct  []bool       // per target, this Backward: written directly
 	written []bool       // per target, this Backward: its first write is done
 	mu      []sync.Mutex // per target: held while a ref writes it directly
@@ -173,10 +172,6 @@ func (g *gather[T]) init(w Wiring, layer string) error {
 	}
 	g.scratch = make([]T, len(g.tgtRefs)*w.B*(w.Kin+1))
 	g.reduce = g.reduceTarget
-	g.pair = make([]bool, nt)
-	for t := range nt {
-		g.pair[t] = g.tgtStart[t+1]-g.tgtStart[t] == 2
-	}
 	g.direct = make([]bool, nt)
 	g.written = make([]bool, nt)
 	g.mu = make([]sync.Mutex, nt)
@@ -189,7 +184,7 @@ func (g *gather[T]) init(w Wiring, layer string) error {
 func (g *gather[T]) beginBackward(dSrcs [][]T) {
 	for t := range g.direct {
 		g.direct[t] = false
-		if !g.pairs || !g.pair[t] || dSrcs == nil {
+		if !g.pairs || g.tgtStart[t+1]-g.tgtStart[t] != 2 || dSrcs == nil {
 			continue
 		}
 		r := g.Refs[g.tgtRefs[g.tgtStart[t]]]
