@@ -5,9 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,9 +13,9 @@ import (
 	"testing"
 )
 
-// debdDir holds five DEBD datasets and their SHA256SUMS.txt, shared by the
-// project (see DESIGN.md).
-const debdDir = "../../shared/datasets/debd"
+// smallDEBD holds two small DEBD subsets and their SHA256SUMS.txt
+// (testdata/README.md at the repository root).
+const smallDEBD = "../testdata/debd"
 
 func TestReadDEBD(t *testing.T) {
 	for _, tc := range []struct {
@@ -122,15 +120,22 @@ func TestDEBDErrors(t *testing.T) {
 	}
 }
 
-// TestDEBDShared reads the project's copy of the DEBD benchmarks, checks
-// the files against SHA256SUMS.txt and the published sizes.
-func TestDEBDShared(t *testing.T) {
-	sums, err := os.ReadFile(filepath.Join(debdDir, "SHA256SUMS.txt"))
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("%s absent", debdDir)
-	}
-	if err != nil {
-		t.Fatal(err)
+// TestDEBDSmall reads the subsets shipped in testdata, checked against
+// their SHA256SUMS.txt and their sizes.
+func TestDEBDSmall(t *testing.T) {
+	checkDEBD(t, smallDEBD, map[string][4]int{
+		"nltcs-small":  {800, 150, 150, 16},
+		"plants-small": {600, 100, 100, 69},
+	})
+}
+
+// TestDEBDFull checks a full copy of five DEBD benchmarks, when
+// TENPC_DEBD_DIR names its folder (DIR/NAME/NAME.*.data and a
+// SHA256SUMS.txt naming debd/NAME/NAME.*.data), against the published sizes.
+func TestDEBDFull(t *testing.T) {
+	dir := os.Getenv("TENPC_DEBD_DIR")
+	if dir == "" {
+		t.Skip("TENPC_DEBD_DIR is not set")
 	}
 	// Sizes (train/valid/test samples, variables) from Lowd & Davis (2010)
 	// and Haaren & Davis (2012), as tabulated in the DEBD repository.
@@ -141,6 +146,17 @@ func TestDEBDShared(t *testing.T) {
 		"dna":    {1600, 400, 1186, 180},
 		"bbc":    {1670, 225, 330, 1058},
 	}
+	checkDEBD(t, dir, want)
+}
+
+// checkDEBD checks every file that dir/SHA256SUMS.txt lists against its
+// sum, and the sets of want against their (train, valid, test, D) sizes.
+func checkDEBD(t *testing.T, dir string, want map[string][4]int) {
+	t.Helper()
+	sums, err := os.ReadFile(filepath.Join(dir, "SHA256SUMS.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	checked := 0
 	sc := bufio.NewScanner(bytes.NewReader(sums))
 	for sc.Scan() {
@@ -148,7 +164,7 @@ func TestDEBDShared(t *testing.T) {
 		if len(f) < 2 {
 			continue
 		}
-		path := filepath.Join(debdDir, strings.TrimPrefix(f[len(f)-1], "debd/"))
+		path := filepath.Join(dir, strings.TrimPrefix(f[len(f)-1], "debd/"))
 		fh, err := os.Open(path)
 		if err != nil {
 			t.Fatal(err)
@@ -166,11 +182,11 @@ func TestDEBDShared(t *testing.T) {
 		}
 		checked++
 	}
-	if checked != 15 {
-		t.Errorf("checked %d sums, want 15", checked)
+	if checked != 3*len(want) {
+		t.Errorf("checked %d sums, want %d", checked, 3*len(want))
 	}
 	for name, w := range want {
-		s, err := DEBD(debdDir, name, Options{})
+		s, err := DEBD(dir, name, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -42,7 +42,9 @@
 // bbc, ...) are comma-separated 0/1 rows without a header in
 // NAME.train.data, NAME.valid.data and NAME.test.data, found in DIR/NAME/
 // (the layout of the DEBD repository) or directly in DIR. They have Values 2
-// and Shape (D). The project keeps five of them in ../shared/datasets/debd.
+// and Shape (D). Get them by cloning github.com/arranger1044/DEBD (its
+// datasets folder is such a DIR); the repository's testdata/debd holds two
+// small subsets for tests.
 //
 // Image folders (CelebA-style, e.g. img_align_celeba) are read by
 // ImageFolder: every .png, .jpg and .jpeg file directly in the folder, in

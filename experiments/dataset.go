@@ -53,7 +53,7 @@ func ParseDatasetSpec(s string) (DatasetSpec, error) {
 	case strings.HasPrefix(s, "debd:"):
 		p := strings.TrimPrefix(s, "debd:")
 		if p == "" {
-			return DatasetSpec{}, inputErrorf("dataset %q: want debd:DIR/NAME, e.g. debd:../shared/datasets/debd/nltcs", s)
+			return DatasetSpec{}, inputErrorf("dataset %q: want debd:DIR/NAME, e.g. debd:DEBD/datasets/nltcs", s)
 		}
 		return DatasetSpec{Kind: DEBD, Path: filepath.Clean(p)}, nil
 	case strings.HasPrefix(s, "images:"):

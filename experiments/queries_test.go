@@ -1,12 +1,15 @@
 package experiments
 
 import (
-	"fmt"
 	"image/color"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/tenpc/tenpc/circuit"
 )
 
 func countMissing(m []bool) int {
@@ -112,17 +115,54 @@ func TestWriteCurve(t *testing.T) {
 	}
 }
 
-func TestPaperBPD(t *testing.T) {
-	dir := t.TempDir()
-	csv := "k,rg,layer,Best/Test/bpd,train_time,seed\n16,QG,cp,1.25,1,42\n16,QG,cp,1.27,1,13\n32,PD,tucker,1.5,1,42\n"
-	if err := os.WriteFile(filepath.Join(dir, "grid_mnist.csv"), []byte(csv), 0o644); err != nil {
+func TestReadPaperGrid(t *testing.T) {
+	csv := "k,rg,layer,Best/Test/bpd,train_time,seed\n16,QG,cp,1.25,1,42\n16,QG,cp,1.27,1,13\n32.0,PD,tucker,1.5,1,42\n8,RQT,cp-shared-new,2,1,42\n"
+	grid, err := readPaperGrid(strings.NewReader(csv))
+	if err != nil {
 		t.Fatal(err)
 	}
-	ref := paperBPD(dir)
-	if got := fmt.Sprintf("%.4f %.4f %d", ref["QG/cp/16"], ref["PD/tucker/32"], len(ref)); got != "1.2600 1.5000 2" {
-		t.Errorf("paperBPD = %v", ref)
+	want := map[PaperKey]PaperCell{
+		{RG: "qg", Layer: circuit.CP, K: 16}:     {Mean: 1.26, Std: math.Sqrt(0.0002), Seeds: 2},
+		{RG: "pd", Layer: circuit.Tucker, K: 32}: {Mean: 1.5, Seeds: 1},
+		{RG: "qt4", Layer: circuit.CPS, K: 8}:    {Mean: 2, Seeds: 1},
 	}
-	if paperBPD(filepath.Join(dir, "none")) != nil {
-		t.Error("a missing reference directory gave results")
+	if len(grid) != len(want) {
+		t.Fatalf("grid = %v, want %v", grid, want)
+	}
+	for k, w := range want {
+		g := grid[k]
+		if g.Seeds != w.Seeds || math.Abs(g.Mean-w.Mean) > 1e-12 || math.Abs(g.Std-w.Std) > 1e-12 {
+			t.Errorf("%v = %+v, want %+v", k, g, w)
+		}
+	}
+	for _, bad := range []string{"", "k,rg\n16,QG\n", "k,rg,layer,Best/Test/bpd\n16,XX,cp,1\n", "k,rg,layer,Best/Test/bpd\nx,QG,cp,1\n"} {
+		if _, err := readPaperGrid(strings.NewReader(bad)); err == nil {
+			t.Errorf("readPaperGrid(%q) gave no error", bad)
+		}
+	}
+}
+
+// The shipped tables hold the paper's headline cells (DESIGN.md's protocol:
+// QG-CP K=16 1.248 on MNIST over 5 seeds; Fashion-MNIST QG-CP K=32 3.381).
+func TestPaperGridShipped(t *testing.T) {
+	for _, tc := range []struct {
+		dataset string
+		key     PaperKey
+		mean    float64
+	}{
+		{"mnist", PaperKey{"qg", circuit.CP, 16}, 1.2489},
+		{"fashion-mnist", PaperKey{"qg", circuit.CP, 32}, 3.3807},
+	} {
+		grid, err := PaperGrid(tc.dataset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := grid[tc.key]
+		if c.Seeds != 5 || math.Abs(c.Mean-tc.mean) > 5e-5 {
+			t.Errorf("%s %v = %+v, want the mean %.4f of 5 seeds", tc.dataset, tc.key, c, tc.mean)
+		}
+	}
+	if _, err := PaperGrid("cifar"); err == nil {
+		t.Error("PaperGrid(cifar) gave no error")
 	}
 }

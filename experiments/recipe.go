@@ -46,7 +46,7 @@ type Recipe struct {
 var Recipes = []Recipe{
 	{Name: "mnist-default", Description: "QG-CP K=16, categorical inputs, Adam lr 0.01, batch 256 on MNIST (what `make train` runs; ≤ 10 minutes on 2 cores)", Run: runMNISTDefault},
 	{Name: "paper-grid", Description: "the reference paper's MNIST grid (K = 16, 32, 64): QG, QT-4, PD × CP, CP-XS, CP-S, Tucker (not on QT), next to the paper's test bpd", Run: runPaperGrid},
-	{Name: "debd", Description: "the DEBD binary benchmarks in ../shared/datasets/debd: Chow-Liu (HCLT) region graph, CP K=16", Run: runDEBD},
+	{Name: "debd", Description: "the DEBD binary benchmarks in -data-dir DIR (DIR/NAME/NAME.{train,valid,test}.data): Chow-Liu (HCLT) region graph, CP K=16", Run: runDEBD},
 }
 
 // FindRecipe returns the recipe called name.
@@ -139,10 +139,12 @@ func runMNISTDefault(ctx context.Context, o RecipeOptions) error {
 	if err != nil {
 		return err
 	}
-	row := resultRow("mnist", cfg, res)
-	if v, ok := paperBPD(ReferenceDir)[fmt.Sprintf("%s/%s/%d", paperRG[cfg.RG], paperLayer[cfg.Layer], cfg.Units)]; ok {
-		row[len(row)-1] = strconv.FormatFloat(v, 'f', 4, 64)
+	grid, err := PaperGrid("mnist")
+	if err != nil {
+		return err
 	}
+	row := resultRow("mnist", cfg, res)
+	row[len(row)-1] = paperValue(grid, cfg)
 	rows := [][]string{row}
 	if err := writeTable(o.Out, resultHeader, rows); err != nil {
 		return err
@@ -202,51 +204,6 @@ func writeTable(dir string, header []string, rows [][]string) error {
 	return writeFileAtomic(filepath.Join(dir, "results.md"), []byte(mb.String()))
 }
 
-// ReferenceDir is where the reference paper's result tables are
-// (DESIGN.md, "Reference results"), relative to the repository root.
-var ReferenceDir = filepath.Join("..", "shared", "reference", "uni-circ-le")
-
-// paperNames maps tenpc's region-graph and layer names to the reference
-// tables' (RQT is the quad tree, cp-shared CP-XS, cp-shared-new CP-S).
-var (
-	paperRG    = map[string]string{"qg": "QG", "qt4": "RQT", "pd": "PD"}
-	paperLayer = map[circuit.Layer]string{circuit.CP: "cp", circuit.Tucker: "tucker", circuit.CPXS: "cp-shared", circuit.CPS: "cp-shared-new"}
-)
-
-// paperBPD reads the mean test bpd over seeds per (rg, layer, k) from the
-// reference grid_mnist.csv; a missing file gives an empty map.
-func paperBPD(dir string) map[string]float64 {
-	f, err := os.Open(filepath.Join(dir, "grid_mnist.csv"))
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil || len(recs) < 2 {
-		return nil
-	}
-	col := map[string]int{}
-	for i, h := range recs[0] {
-		col[h] = i
-	}
-	sum, cnt := map[string]float64{}, map[string]int{}
-	for _, r := range recs[1:] {
-		k, err1 := strconv.ParseFloat(r[col["k"]], 64)
-		v, err2 := strconv.ParseFloat(r[col["Best/Test/bpd"]], 64)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		key := fmt.Sprintf("%s/%s/%d", r[col["rg"]], r[col["layer"]], int(k))
-		sum[key] += v
-		cnt[key]++
-	}
-	out := map[string]float64{}
-	for k, s := range sum {
-		out[k] = s / float64(cnt[k])
-	}
-	return out
-}
-
 func runPaperGrid(ctx context.Context, o RecipeOptions) error {
 	o.defaults("paper-grid")
 	rgs := []string{"qg", "qt4", "pd"}
@@ -255,7 +212,10 @@ func runPaperGrid(ctx context.Context, o RecipeOptions) error {
 	if o.Quick {
 		ks = []int{4}
 	}
-	ref := paperBPD(ReferenceDir)
+	grid, err := PaperGrid("mnist")
+	if err != nil {
+		return err
+	}
 	var rows [][]string
 	for _, rg := range rgs {
 		for _, layer := range layers {
@@ -280,9 +240,7 @@ func runPaperGrid(ctx context.Context, o RecipeOptions) error {
 					return fmt.Errorf("%s: %w", cfg.Out, err)
 				}
 				row := resultRow("mnist", cfg, res)
-				if v, ok := ref[fmt.Sprintf("%s/%s/%d", paperRG[rg], paperLayer[layer], k)]; ok {
-					row[len(row)-1] = strconv.FormatFloat(v, 'f', 4, 64)
-				}
+				row[len(row)-1] = paperValue(grid, cfg)
 				rows = append(rows, row)
 				fmt.Fprintf(o.Stdout, "%s %s K=%d: test bpd %.4f\n", rg, layer, k, res.Test.BPD)
 				if err := writeTable(o.Out, resultHeader, rows); err != nil {
@@ -295,19 +253,15 @@ func runPaperGrid(ctx context.Context, o RecipeOptions) error {
 	return nil
 }
 
-// DEBDDir is where the project keeps its DEBD sets, relative to the
-// repository root.
-var DEBDDir = filepath.Join("..", "shared", "datasets", "debd")
-
 func runDEBD(ctx context.Context, o RecipeOptions) error {
 	o.defaults("debd")
 	dir := o.DataDir
 	if dir == "" {
-		dir = DEBDDir
+		return inputErrorf("debd: no -data-dir: clone github.com/arranger1044/DEBD and pass its datasets folder (which holds NAME/NAME.train.data) with -data-dir DIR")
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return inputErrorf("debd: %v (the sets are in the DEBD repository, github.com/arranger1044/DEBD; pass their directory with -data-dir)", err)
+		return inputErrorf("debd: %v (clone github.com/arranger1044/DEBD and pass its datasets folder with -data-dir)", err)
 	}
 	var names []string
 	for _, e := range entries {

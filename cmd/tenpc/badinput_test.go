@@ -37,7 +37,7 @@ func TestBadInput(t *testing.T) {
 	if err := os.WriteFile(notState, []byte("hello"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	debd := filepath.Join("..", "..", "..", "shared", "datasets", "debd", "nltcs")
+	debd := filepath.Join("..", "..", "testdata", "debd", "nltcs-small")
 
 	fresh := func() string { return filepath.Join(base, "fresh") }
 	for _, tc := range []struct {
@@ -73,6 +73,7 @@ func TestBadInput(t *testing.T) {
 		{"sample not a model", []string{"sample", "-model", plain, "-o", filepath.Join(base, "s.png")}, []string{"not a tenpc model"}},
 		{"complete bad mask", []string{"complete", "-model", model, "-mask", "diagonal", "-o", filepath.Join(base, "c.png")}, []string{`"diagonal"`}},
 		{"unknown recipe", []string{"recipe", "run", "cifar-default"}, []string{`"cifar-default"`, "mnist-default"}},
+		{"debd recipe without data", []string{"recipe", "run", "debd", "-out", fresh()}, []string{"debd", "-data-dir", "github.com/arranger1044/DEBD"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := listFiles(t, base)
