@@ -35,6 +35,13 @@
 // two partitions of regions with the same scope split it the same way),
 // work on any Graph.
 //
+// # Binary partitions
+//
+// Binarize rewrites every partition of more than two inputs as a balanced
+// tree of binary partitions over new regions, for layers that only take two
+// inputs (circuit's Tucker layers). It keeps the ids and scopes of the
+// graph's regions, and structured decomposability for one-root graphs.
+//
 // # Orders, depths and heights
 //
 // TopoOrder lists regions inputs first. RegionHeights gives 0 for leaves and
