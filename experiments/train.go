@@ -77,11 +77,13 @@ type Result struct {
 
 // progress is a checkpoint's record of where training stands.
 type progress struct {
-	Epoch       int     `json:"epoch"` // epochs completed
-	BestValidLL float64 `json:"best_valid_ll"`
-	BestEpoch   int     `json:"best_epoch"`
-	BadEpochs   int     `json:"bad_epochs"` // epochs since the best one
-	Stopped     string  `json:"stopped,omitempty"`
+	Epoch int `json:"epoch"` // epochs completed
+	// BestValidLL is the best validation log-likelihood so far; nil before
+	// the first validation and in runs without a validation split.
+	BestValidLL *float64 `json:"best_valid_ll,omitempty"`
+	BestEpoch   int      `json:"best_epoch"`
+	BadEpochs   int      `json:"bad_epochs"` // epochs since the best one
+	Stopped     string   `json:"stopped,omitempty"`
 	// Final is set when the stop is for good (early stopping, NaN); a
 	// stop for the epoch count or the time budget ends only this process's
 	// training, and a resumed run with more epochs or time goes on.
@@ -210,7 +212,7 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 		Dataset: cfg.Dataset, Shape: sp.Train.Shape, Values: sp.Train.Values, NumVars: sp.Train.D,
 		BatchSize: cfg.BatchSize, Config: &cfg,
 	}}
-	prog := progress{BestValidLL: math.Inf(-1)}
+	var prog progress
 	if cfg.Resume {
 		ck, err := LoadModel(ckptPath)
 		if err != nil {
@@ -229,7 +231,7 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 			return nil, inputErrorf("-resume: %s: bad progress record: %v", ckptPath, err)
 		}
 		if prog.BestEpoch == 0 {
-			prog.BestValidLL = math.Inf(-1)
+			prog.BestValidLL = nil
 		}
 		model.Info.History = ck.Info.History
 		model.Info.BestEpoch = prog.BestEpoch
@@ -308,9 +310,9 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 				return nil, fmt.Errorf("epoch %d: validation: %w", epoch, err)
 			}
 			m.ValidNLL, m.ValidBPD = -vr.LL, vr.BPD
-			improved = vr.LL > prog.BestValidLL
+			improved = prog.BestValidLL == nil || vr.LL > *prog.BestValidLL
 			if improved {
-				prog.BestValidLL = vr.LL
+				prog.BestValidLL = &vr.LL
 			}
 		}
 		m.Seconds = time.Since(t0).Seconds()

@@ -136,3 +136,32 @@ func TestTrainEM(t *testing.T) {
 		t.Errorf("log Z after EM = %v (%v), want 0: EM keeps the circuit normalized", z, err)
 	}
 }
+
+// -valid-fraction 0 disables validation and early stopping: every epoch is
+// kept as the best, the run finishes with its files, and it resumes.
+func TestTrainWithoutValidation(t *testing.T) {
+	cfg := DefaultTrainConfig()
+	cfg.RG, cfg.Units, cfg.Limit, cfg.BatchSize, cfg.Epochs, cfg.Patience = "qt4", 3, 200, 50, 2, 1
+	cfg.ValidFraction = 0
+	cfg.Out = t.TempDir()
+	res, err := Train(context.Background(), cfg, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Epochs != 2 || res.BestEpoch != 2 || res.Valid != nil || len(res.History) != 2 {
+		t.Errorf("epochs %d, best %d, valid %v, history %+v: want 2 epochs, the last the best, no validation", res.Epochs, res.BestEpoch, res.Valid, res.History)
+	}
+	for _, f := range []string{ModelFile, CheckpointFile, MetricsFile, CurveFile, ResultFile} {
+		if !exists(filepath.Join(cfg.Out, f)) {
+			t.Errorf("%s was not written", f)
+		}
+	}
+	cfg.Epochs, cfg.Resume = 3, true
+	res, err = Train(context.Background(), cfg, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Epochs != 3 || res.BestEpoch != 3 {
+		t.Errorf("resumed: epochs %d, best %d, want 3 and 3", res.Epochs, res.BestEpoch)
+	}
+}
