@@ -5,169 +5,231 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/png"
 	"math"
 	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+	vgdraw "gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
-// Plots are drawn with the standard library's image package: a line plot
-// with axes, tick labels and a legend (in a 3×5 pixel font, scaled 2×) is
-// all curve.png needs.
+// Line plots (curve.png and the recipes' figures) are drawn with
+// gonum.org/v1/plot: a LinePlot names its series and axes, and WritePNG
+// renders it with real fonts, grid lines, markers and a legend. Image grids
+// (samples, completions) are pixels, not plots, and are drawn with the
+// standard library's image package.
 
-var (
-	white  = color.RGBA{255, 255, 255, 255}
-	black  = color.RGBA{0, 0, 0, 255}
-	grey   = color.RGBA{220, 220, 220, 255}
-	blue   = color.RGBA{31, 119, 180, 255}  // train
-	orange = color.RGBA{255, 127, 14, 255}  // valid
-	sepia  = color.RGBA{128, 128, 128, 255} // grid gaps
-)
+// Pixel is the length of one pixel of the PNGs that WritePNG draws (at
+// vgimg's default 96 dpi): a 640×400 image is 640*Pixel by 400*Pixel.
+const Pixel = vg.Inch / vgimg.DefaultDPI
 
-// glyphs is a 3×5 pixel font for the characters the plots print; each row
-// is 3 bits, most significant bit on the left.
-var glyphs = map[rune][5]uint8{
-	'0': {7, 5, 5, 5, 7}, '1': {2, 6, 2, 2, 7}, '2': {7, 1, 7, 4, 7}, '3': {7, 1, 7, 1, 7},
-	'4': {5, 5, 7, 1, 1}, '5': {7, 4, 7, 1, 7}, '6': {7, 4, 7, 5, 7}, '7': {7, 1, 1, 2, 2},
-	'8': {7, 5, 7, 5, 7}, '9': {7, 5, 7, 1, 7}, '.': {0, 0, 0, 0, 2}, '-': {0, 0, 7, 0, 0},
-	'a': {0, 7, 1, 7, 7}, 'b': {4, 4, 7, 5, 7}, 'c': {0, 7, 4, 4, 7}, 'd': {1, 1, 7, 5, 7},
-	'e': {7, 5, 7, 4, 7}, 'h': {4, 4, 7, 5, 5}, 'i': {2, 0, 2, 2, 2}, 'l': {2, 2, 2, 2, 2},
-	'n': {0, 6, 5, 5, 5}, 'o': {0, 7, 5, 5, 7}, 'p': {7, 5, 7, 4, 4}, 'r': {0, 7, 4, 4, 4},
-	't': {2, 7, 2, 2, 3}, 'v': {0, 5, 5, 5, 2}, ' ': {},
+// palette colours series in order: matplotlib's "tab10" (Vega's
+// category10), so the first two (train, valid) are blue and orange.
+var palette = []color.RGBA{
+	{31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255}, {214, 39, 40, 255}, {148, 103, 189, 255},
+	{140, 86, 75, 255}, {227, 119, 194, 255}, {127, 127, 127, 255}, {188, 189, 34, 255}, {23, 190, 207, 255},
 }
 
-const fontScale = 2
-
-// drawText draws s with its top-left corner at (x, y).
-func drawText(img *image.RGBA, x, y int, s string, c color.Color) {
-	for _, r := range s {
-		g := glyphs[r]
-		for row := range 5 {
-			for col := range 3 {
-				if g[row]&(4>>col) == 0 {
-					continue
-				}
-				for dy := range fontScale {
-					for dx := range fontScale {
-						img.Set(x+col*fontScale+dx, y+row*fontScale+dy, c)
-					}
-				}
-			}
-		}
-		x += 4 * fontScale
-	}
-}
-
-func textWidth(s string) int { return len(s) * 4 * fontScale }
-
-func fillRect(img *image.RGBA, r image.Rectangle, c color.Color) {
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			img.Set(x, y, c)
-		}
-	}
-}
-
-// drawLine draws a 2-pixel-wide segment (DDA).
-func drawLine(img *image.RGBA, x0, y0, x1, y1 float64, c color.Color) {
-	n := int(math.Max(math.Abs(x1-x0), math.Abs(y1-y0))) + 1
-	for i := 0; i <= n; i++ {
-		t := float64(i) / float64(n)
-		x, y := int(math.Round(x0+t*(x1-x0))), int(math.Round(y0+t*(y1-y0)))
-		img.Set(x, y, c)
-		img.Set(x+1, y, c)
-		img.Set(x, y+1, c)
-	}
-}
-
-// Series is one named line of a plot.
+// Series is one named line of a LinePlot. Points whose X or Y is NaN or
+// ±Inf, or not positive on a log axis, are skipped (the line joins the
+// points on either side).
 type Series struct {
-	Name  string
-	Color color.Color
-	X, Y  []float64
+	Name string // legend entry; "" leaves the series out of the legend
+	X, Y []float64
 }
 
-// LinePlot draws the series in a w×h image with axes from the data's range,
-// five labelled ticks per axis, and a legend. Points with NaN or ±Inf are
-// skipped.
-func LinePlot(w, h int, xLabel, yLabel string, series []Series) *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	fillRect(img, img.Bounds(), white)
-	left, right, top, bottom := 70, w-20, 32, h-50
-	xmin, xmax, ymin, ymax := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
-	for _, s := range series {
-		for i := range s.X {
-			if finite(s.X[i]) && finite(s.Y[i]) {
-				xmin, xmax = math.Min(xmin, s.X[i]), math.Max(xmax, s.X[i])
-				ymin, ymax = math.Min(ymin, s.Y[i]), math.Max(ymax, s.Y[i])
+// LinePlot is a line plot of named series, each drawn as a line with a
+// marker at every point, in its own colour and marker shape. The zero
+// value (no title, unlabelled linear axes, no series) draws empty axes.
+type LinePlot struct {
+	Title, XLabel, YLabel string
+	// LogX and LogY draw the axis on a log scale: powers of ten are
+	// labelled when the data spans a decade or more, round numbers
+	// otherwise.
+	LogX, LogY bool
+	Series     []Series
+}
+
+// WritePNG draws p in a w×h PNG at path, written atomically.
+func (p LinePlot) WritePNG(path string, w, h vg.Length) error {
+	pl, err := p.plot()
+	if err != nil {
+		return fmt.Errorf("plot %s: %w", path, err)
+	}
+	if !(w > 0 && h > 0) {
+		return fmt.Errorf("plot %s: size %v×%v is not positive", path, w, h)
+	}
+	// A margin of 6 points keeps the title, the tick labels and the
+	// markers of extreme points off the image's edges.
+	const margin = 6
+	c := vgimg.New(w, h)
+	pl.Draw(vgdraw.Crop(vgdraw.New(c), margin, -margin, margin, -margin))
+	var b bytes.Buffer
+	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(&b); err != nil {
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	return writeFileAtomic(path, b.Bytes())
+}
+
+// plot builds the gonum plot of p.
+func (p LinePlot) plot() (*plot.Plot, error) {
+	pl := plot.New()
+	pl.Title.Text = p.Title
+	pl.X.Label.Text = p.XLabel
+	pl.Y.Label.Text = p.YLabel
+	pl.Add(plotter.NewGrid())
+	var all plotter.XYs // every point drawn, for the ticks and the legend's place
+	for i, s := range p.Series {
+		if len(s.X) != len(s.Y) {
+			return nil, fmt.Errorf("series %q has %d x values and %d y values", s.Name, len(s.X), len(s.Y))
+		}
+		xys := make(plotter.XYs, 0, len(s.X))
+		for j := range s.X {
+			if p.plottable(s.X[j], p.LogX) && p.plottable(s.Y[j], p.LogY) {
+				xys = append(xys, plotter.XY{X: s.X[j], Y: s.Y[j]})
+			}
+		}
+		all = append(all, xys...)
+		line, points, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			return nil, fmt.Errorf("series %q: %w", s.Name, err)
+		}
+		c := palette[i%len(palette)]
+		line.Color, line.Width = c, vg.Points(1.5)
+		points.Color, points.Shape, points.Radius = c, plotutil.Shape(i), vg.Points(3)
+		pl.Add(line, points)
+		if s.Name != "" {
+			pl.Legend.Add(s.Name, line, points)
+		}
+	}
+	xInts, yInts := true, true
+	for _, pt := range all {
+		xInts = xInts && pt.X == math.Trunc(pt.X)
+		yInts = yInts && pt.Y == math.Trunc(pt.Y)
+	}
+	setAxis(&pl.X, p.LogX, xInts)
+	setAxis(&pl.Y, p.LogY, yInts)
+	// The legend goes in the top corner with fewer points in its quarter.
+	var left, right int
+	for _, pt := range all {
+		if pl.Y.Norm(pt.Y) > 0.5 {
+			if pl.X.Norm(pt.X) > 0.5 {
+				right++
+			} else {
+				left++
 			}
 		}
 	}
-	if math.IsInf(xmin, 1) {
-		xmin, xmax, ymin, ymax = 0, 1, 0, 1
+	pl.Legend.Top, pl.Legend.Left = true, left < right
+	pl.Legend.XOffs, pl.Legend.YOffs = -vg.Points(6), -vg.Points(6)
+	if pl.Legend.Left {
+		pl.Legend.XOffs = vg.Points(6)
 	}
-	if xmax == xmin {
-		xmin, xmax = xmin-1, xmax+1
-	}
-	if ymax == ymin {
-		ymin, ymax = ymin-0.5, ymax+0.5
-	}
-	pad := (ymax - ymin) * 0.05
-	ymin, ymax = ymin-pad, ymax+pad
-	px := func(x float64) float64 { return float64(left) + (x-xmin)/(xmax-xmin)*float64(right-left) }
-	py := func(y float64) float64 { return float64(bottom) - (y-ymin)/(ymax-ymin)*float64(bottom-top) }
-	// Grid and ticks.
-	for i := range 5 {
-		yv := ymin + float64(i)/4*(ymax-ymin)
-		y := int(py(yv))
-		fillRect(img, image.Rect(left, y, right, y+1), grey)
-		lbl := strconv.FormatFloat(yv, 'f', 3, 64)
-		drawText(img, left-8-textWidth(lbl), y-5, lbl, black)
-		xv := xmin + float64(i)/4*(xmax-xmin)
-		x := int(px(xv))
-		fillRect(img, image.Rect(x, bottom, x+1, bottom+5), black)
-		lbl = strconv.FormatFloat(xv, 'f', int(max(0, -math.Floor(math.Log10(max(xmax-xmin, 1e-9)/4)))), 64)
-		drawText(img, x-textWidth(lbl)/2, bottom+9, lbl, black)
-	}
-	fillRect(img, image.Rect(left, top, left+1, bottom+1), black)
-	fillRect(img, image.Rect(left, bottom, right+1, bottom+1), black)
-	drawText(img, (left+right-textWidth(xLabel))/2, h-20, xLabel, black)
-	drawText(img, 6, 8, yLabel, black)
-	// Lines, then the legend in the top right corner.
-	for si, s := range series {
-		prev := -1
-		for i := range s.X {
-			if !finite(s.X[i]) || !finite(s.Y[i]) {
-				continue
-			}
-			if prev >= 0 {
-				drawLine(img, px(s.X[prev]), py(s.Y[prev]), px(s.X[i]), py(s.Y[i]), s.Color)
-			}
-			fillRect(img, image.Rect(int(px(s.X[i]))-2, int(py(s.Y[i]))-2, int(px(s.X[i]))+3, int(py(s.Y[i]))+3), s.Color)
-			prev = i
-		}
-		ly := top + 6 + si*16
-		lx := right - 20 - textWidth(s.Name)
-		fillRect(img, image.Rect(lx-18, ly+3, lx-4, ly+7), s.Color)
-		drawText(img, lx, ly, s.Name, black)
-	}
-	return img
+	return pl, nil
 }
 
-func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+// plottable reports whether v can be drawn on an axis (log or not).
+func (LinePlot) plottable(v float64, log bool) bool {
+	return !math.IsNaN(v) && !math.IsInf(v, 0) && (!log || v > 0)
+}
+
+// setAxis widens a's data range by 5% on each side (in log space on a log
+// axis), as matplotlib does, so no point sits on an axis, and chooses its
+// ticks: logTicks on a log axis, intTicks on a linear one whose values are
+// all integers (epochs). A log axis gets a positive range even when no
+// point (or a single value) sets one: gonum's LogScale panics on a range
+// that reaches zero.
+func setAxis(a *plot.Axis, log, ints bool) {
+	const pad = 0.05
+	if !log {
+		if d := pad * (a.Max - a.Min); d > 0 && !math.IsInf(d, 0) {
+			a.Min, a.Max = a.Min-d, a.Max+d
+		}
+		if ints && !math.IsInf(a.Min, 0) {
+			a.Tick.Marker = intTicks{}
+		}
+		return
+	}
+	switch {
+	case math.IsInf(a.Min, 1): // no points
+		a.Min, a.Max = 1, 10
+	case a.Min == a.Max:
+		a.Min, a.Max = a.Min/2, a.Max*2
+	default:
+		f := math.Pow(a.Max/a.Min, pad)
+		a.Min, a.Max = a.Min/f, a.Max*f
+	}
+	a.Scale = plot.LogScale{}
+	a.Tick.Marker = logTicks{}
+}
+
+// intTicks labels integers only, every 1, 2, 5, 10, 20, … units: at most
+// 10 labels; plot.DefaultTicks would label an epoch axis 2.5, 5, 7.5.
+type intTicks struct{}
+
+func (intTicks) Ticks(min, max float64) []plot.Tick {
+	step := 1.0
+	for k := 0; (max-min)/step > 10; k++ {
+		step *= [...]float64{2, 2.5, 2}[k%3] // 1, 2, 5, 10, 20, 50, …
+	}
+	var ticks []plot.Tick
+	for v := math.Ceil(min/step) * step; v <= max; v += step {
+		if v == 0 {
+			v = 0 // not -0
+		}
+		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
+	}
+	return ticks
+}
+
+// logTicks marks a log axis: plot.LogTicks (labels at powers of ten) when
+// the range spans a decade or more; otherwise plot.DefaultTicks' round
+// numbers, since a narrow range (a bpd curve from 1.3 to 1.9) holds no
+// power of ten to label. Ticks at or below zero are dropped (LogScale
+// cannot place them).
+type logTicks struct{}
+
+func (logTicks) Ticks(min, max float64) []plot.Tick {
+	var ticks []plot.Tick
+	if max/min >= 10 {
+		ticks = plot.LogTicks{Prec: -1}.Ticks(min, max)
+	} else {
+		ticks = plot.DefaultTicks{}.Ticks(min, max)
+	}
+	pos := ticks[:0]
+	for _, t := range ticks {
+		if t.Value > 0 {
+			pos = append(pos, t)
+		}
+	}
+	return pos
+}
 
 // WriteCurve writes the train and validation bpd per epoch of hist as a
-// PNG line plot at path (atomically).
+// 640×400 PNG line plot at path (atomically). Epochs without a validation
+// bpd (0: no validation set) are left out of the valid line.
 func WriteCurve(path string, hist []EpochMetrics) error {
-	tr := Series{Name: "train", Color: blue}
-	va := Series{Name: "valid", Color: orange}
+	tr, va := Series{Name: "train"}, Series{Name: "valid"}
 	for _, m := range hist {
 		tr.X, tr.Y = append(tr.X, float64(m.Epoch)), append(tr.Y, m.TrainBPD)
 		if m.ValidBPD != 0 {
 			va.X, va.Y = append(va.X, float64(m.Epoch)), append(va.Y, m.ValidBPD)
 		}
 	}
-	return writePNG(path, LinePlot(640, 400, "epoch", "bpd", []Series{tr, va}))
+	p := LinePlot{XLabel: "epoch", YLabel: "bits per dimension", Series: []Series{tr}}
+	if len(va.X) > 0 {
+		p.Series = append(p.Series, va)
+	}
+	return p.WritePNG(path, 640*Pixel, 400*Pixel)
 }
+
+// sepia is the colour of the gaps between an ImageGrid's images.
+var sepia = color.RGBA{128, 128, 128, 255}
 
 func writePNG(path string, img image.Image) error {
 	var b bytes.Buffer
@@ -187,7 +249,7 @@ func ImageGrid(images [][]uint8, masks [][]bool, c, h, w, values, cols int) *ima
 	cols = max(1, min(cols, n))
 	rows := (n + cols - 1) / cols
 	img := image.NewRGBA(image.Rect(0, 0, cols*(w+gap)+gap, max(rows, 1)*(h+gap)+gap))
-	fillRect(img, img.Bounds(), sepia)
+	draw.Draw(img, img.Bounds(), image.NewUniform(sepia), image.Point{}, draw.Src)
 	scale := 255 / float64(max(values-1, 1))
 	for i, x := range images {
 		ox, oy := gap+(i%cols)*(w+gap), gap+(i/cols)*(h+gap)

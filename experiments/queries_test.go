@@ -4,8 +4,6 @@ import (
 	"image/color"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -94,24 +92,6 @@ func TestImageGrid(t *testing.T) {
 		if got := g.RGBAAt(tc.x, tc.y); got != tc.want {
 			t.Errorf("pixel (%d,%d) = %v, want %v", tc.x, tc.y, got, tc.want)
 		}
-	}
-}
-
-func TestWriteCurve(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "curve.png")
-	hist := []EpochMetrics{{Epoch: 1, TrainBPD: 3, ValidBPD: 2.5}, {Epoch: 2, TrainBPD: 2, ValidBPD: 1.9}}
-	if err := WriteCurve(path, hist); err != nil {
-		t.Fatal(err)
-	}
-	img := LinePlot(640, 400, "epoch", "bpd", []Series{{Name: "train", Color: blue, X: []float64{1, 2}, Y: []float64{3, 2}}})
-	// The first point (x = xmin, y = ymax) is drawn at the top left of the
-	// plot area: x = left margin 70; y = bottom 350 − (1 + 0.05)/1.1 of the
-	// 318-pixel height (5% padding) ≈ 46.5.
-	if got := img.RGBAAt(71, 46); got != blue {
-		t.Errorf("first point's pixel = %v, want the series colour", got)
-	}
-	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
-		t.Errorf("curve.png: %v", err)
 	}
 }
 
