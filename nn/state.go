@@ -10,8 +10,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
+
+	"github.com/tenpc/tenpc/internal/atomicfile"
 )
 
 // Array is one named, shaped array in a state file: a parameter's value, an
@@ -250,41 +251,19 @@ func ReadState(r io.Reader) (*State, error) {
 	return s, nil
 }
 
-// SaveState writes s to path atomically: it writes a temporary file in the
-// same directory, syncs it, and renames it over path, so a reader (or a
-// process killed mid-write) never sees a half-written file at path.
-func SaveState(path string, s *State) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("save state %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
+// SaveState writes s to path atomically (see internal/atomicfile): a
+// reader, or a process killed mid-write, never sees a half-written file at
+// path, and a failed write leaves the old file as it was.
+func SaveState(path string, s *State) error {
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<20)
+		if err := WriteState(bw, s); err != nil {
+			return err
 		}
-	}()
-	w := bufio.NewWriterSize(f, 1<<20)
-	if err = WriteState(w, s); err == nil {
-		err = w.Flush()
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
+		return bw.Flush()
+	})
 	if err != nil {
 		return fmt.Errorf("save state %s: %w", path, err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		// Persist the rename; failure here loses nothing already written.
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -8,9 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
+
+	"github.com/tenpc/tenpc/internal/atomicfile"
 )
 
 // The JSON schema is cirkit's (RegionGraph.dump / RegionGraph.load):
@@ -219,28 +220,12 @@ func Load(path string) (*Graph, error) {
 	return g, nil
 }
 
-// Save writes g as JSON to path atomically: to a temporary file in the same
-// directory, then renamed over path.
-func (g *Graph) Save(path string) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(f.Name()) // best effort; err already says what failed
-		}
-	}()
-	if err = f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err = g.WriteJSON(f); err != nil {
-		f.Close()
+// Save writes g as JSON to path atomically (see internal/atomicfile): a
+// reader never sees a half-written file, and a failed write leaves the old
+// file as it was.
+func (g *Graph) Save(path string) error {
+	if err := atomicfile.Write(path, g.WriteJSON); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return os.Rename(f.Name(), path)
+	return nil
 }

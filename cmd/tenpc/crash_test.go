@@ -161,9 +161,11 @@ func checkpointEpoch(t *testing.T, dir string) int {
 	return p.Epoch
 }
 
+// tempFiles lists the temporary files in dir: a run writes no other dot
+// files (internal/atomicfile names them "." + the file's name + digits).
 func tempFiles(t *testing.T, dir string) []string {
 	t.Helper()
-	m, err := filepath.Glob(filepath.Join(dir, ".*.tmp*"))
+	m, err := filepath.Glob(filepath.Join(dir, ".*"))
 	if err != nil {
 		t.Fatal(err)
 	}
