@@ -61,21 +61,17 @@ func (c *Circuit) Normalized() bool {
 }
 
 // Build compiles a region graph and options into a circuit with freshly
-// initialised parameters (seeded by opt.Seed).
+// initialised parameters (seeded by opt.Seed). The circuit's plan is
+// PlanFor(rg, opt): with Tucker layers, a graph with partitions of more than
+// two inputs is binarized first.
 func Build(rg *regiongraph.Graph, opt Options) (*Circuit, error) {
 	opt = opt.withDefaults()
 	if err := opt.validate(); err != nil {
 		return nil, err
 	}
-	plan, err := NewPlan(rg, opt.InputUnits, opt.Units, opt.Classes)
+	plan, err := planFor(rg, &opt)
 	if err != nil {
 		return nil, err
-	}
-	for i := range plan.Layers {
-		l := &plan.Layers[i]
-		if l.Kind == SumProduct && opt.Layer == Tucker && l.Arity != 2 {
-			return nil, fmt.Errorf("circuit: Tucker layers need binary partitions; layer %d (height %d) has %d-input partitions (partition %d)", i+1, l.Height, l.Arity, l.Partitions[0])
-		}
 	}
 	total := int64(inputParamCount(plan, &opt))
 	for i := range plan.Layers {
@@ -91,6 +87,47 @@ func Build(rg *regiongraph.Graph, opt Options) (*Circuit, error) {
 		c.Layers = append(c.Layers, newInnerLayer(&plan.Layers[i], &opt, rng))
 	}
 	return c, nil
+}
+
+// PlanFor returns the plan Build folds rg into under opt: NewPlan(rg), or,
+// when opt.Layer is Tucker (which takes two inputs) and rg has a partition
+// of more than two inputs, NewPlan(regiongraph.Binarize(rg)). Binarize keeps
+// rg's region and partition ids and depends only on rg, so the same graph
+// and options always give the same plan (a model file stores rg, not the
+// binarized graph). Other layers take partitions of any arity.
+func PlanFor(rg *regiongraph.Graph, opt Options) (*Plan, error) {
+	opt = opt.withDefaults()
+	if err := opt.validate(); err != nil {
+		return nil, err
+	}
+	return planFor(rg, &opt)
+}
+
+// planFor is PlanFor with defaults filled in and validated options.
+func planFor(rg *regiongraph.Graph, o *Options) (*Plan, error) {
+	if o.Layer != Tucker || !hasWidePartition(rg) {
+		return NewPlan(rg, o.InputUnits, o.Units, o.Classes)
+	}
+	bin, err := regiongraph.Binarize(rg)
+	if err != nil {
+		return nil, err
+	}
+	p, err := NewPlan(bin, o.InputUnits, o.Units, o.Classes)
+	if err != nil {
+		return nil, fmt.Errorf("%w (in the region graph binarized for Tucker layers)", err)
+	}
+	return p, nil
+}
+
+// hasWidePartition reports whether a partition of rg has more than two
+// inputs.
+func hasWidePartition(rg *regiongraph.Graph) bool {
+	for _, pt := range rg.Partitions {
+		if len(pt.Inputs) > 2 {
+			return true
+		}
+	}
+	return false
 }
 
 func newInputLayer(p *Plan, o *Options, rng *rand.Rand) *InputLayer {

@@ -30,6 +30,16 @@
 // Each folded layer becomes one nn.Fused op wrapping a kernel of package
 // nn/kernel, with a fused backward.
 //
+// Every layer family compiles every valid, smooth, decomposable region graph
+// with one root, whatever its partitions' arity. CP, CP-R, CP-S and CP-XS
+// fold a partition of A inputs as it is. Tucker's W (l1 ⊗ l2) takes two
+// inputs, so PlanFor (which Build calls) first rewrites a graph with wider
+// partitions by regiongraph.Binarize: each partition of A > 2 inputs becomes
+// a balanced tree of A−1 binary partitions over A−2 new regions of K units,
+// QT-4's 4-way blocks becoming QT-2's pairs. rg's region and partition ids
+// keep their meaning in the plan, and the plan depends only on rg and the
+// options, so a model rebuilt from its stored graph gets the same plan.
+//
 // # Queries
 //
 // The compiled Program is the fast path for likelihoods: LogLikelihood

@@ -71,9 +71,6 @@ func TestCircuitGradient(t *testing.T) {
 			x[i] = uint8(rng.IntN(3))
 		}
 		for _, layer := range []Layer{CP, CPXS, CPS, CPR, Tucker} {
-			if layer == Tucker && !binaryOnly(rg) {
-				continue
-			}
 			for _, par := range []Param{Clamp, Softmax, Exp} {
 				c, err := Build(rg, Options{Layer: layer, Units: 3, Rank: 2, Values: 3, Param: par, LearnMixing: true, DType: nn.Float64, Seed: 3})
 				if err != nil {

@@ -21,7 +21,8 @@ const (
 	// CPXS is CP with one weight tensor shared by all folds of a layer
 	// (partitions of equal height).
 	CPXS
-	// Tucker is W (l1 ⊗ l2), binary partitions only.
+	// Tucker is W (l1 ⊗ l2): it takes two inputs, so Build binarizes a
+	// region graph with wider partitions first (see PlanFor).
 	Tucker
 )
 
@@ -145,7 +146,9 @@ func ParseInit(s string) (Init, error) {
 // protocol's circuit: CP layers, categorical inputs over 256 values, clamp
 // parameterization, uniform(0.01, 0.99) initialization, frozen mixing.
 type Options struct {
-	// Layer is the sum-product layer family (default CP).
+	// Layer is the sum-product layer family (default CP). Every family
+	// takes every region graph; Tucker's binarizes partitions of more than
+	// two inputs, the others fold them as they are.
 	Layer Layer
 	// Rank is the rank R of CPR layers (default Units).
 	Rank int
