@@ -63,5 +63,5 @@ train: build ## run the main job: QG-CP K=16 on MNIST, `tenpc recipe run mnist-d
 	$(BIN) recipe run mnist-default $(TRAIN_FLAGS)
 
 .PHONY: bench-peers
-bench-peers: build ## time tenpc and the PyTorch peers (cirkit, EinsumNetworks) side by side (needs MIRROR_ROOT or PEER_WORK; see docs/PERFORMANCE.md)
+bench-peers: build ## time tenpc and the PyTorch peers (cirkit, Einsum Networks) side by side (bench/peers; see bench/peers/README.md)
 	TENPC=$(BIN) ./bench/bench-peers.sh
