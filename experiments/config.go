@@ -82,6 +82,9 @@ type TrainConfig struct {
 	Input circuit.InputKind
 	// Param is the weights' parameterization (default clamp).
 	Param circuit.Param
+	// Scale maps raw values to Gaussian inputs (default ScaleNone; only
+	// with Gaussian inputs). Likelihoods stay in the raw values' units.
+	Scale Scale
 
 	// Optimizer is the training algorithm (default Adam).
 	Optimizer Optimizer
@@ -164,6 +167,10 @@ func (c *TrainConfig) Validate() error {
 		return inputErrorf("unknown input %v", c.Input)
 	case c.Param < circuit.Clamp || c.Param > circuit.Exp:
 		return inputErrorf("unknown parameterization %v", c.Param)
+	case c.Scale < ScaleNone || c.Scale > ScaleStandard:
+		return inputErrorf("unknown scale %v", c.Scale)
+	case c.Scale != ScaleNone && c.Input != circuit.Gaussian:
+		return inputErrorf("-scale %v applies to gaussian inputs, not %v", c.Scale, c.Input)
 	case c.Optimizer < Adam || c.Optimizer > EM:
 		return inputErrorf("unknown optimizer %v", c.Optimizer)
 	case c.Optimizer == EM && c.LR > 1:
@@ -211,6 +218,7 @@ type configJSON struct {
 	Rank          int     `json:"rank,omitempty"`
 	Input         string  `json:"input"`
 	Param         string  `json:"param"`
+	Scale         string  `json:"scale,omitempty"`
 	Optimizer     string  `json:"optimizer"`
 	LR            float64 `json:"lr"`
 	BatchSize     int     `json:"batch_size"`
@@ -235,6 +243,9 @@ func (c TrainConfig) MarshalJSON() ([]byte, error) {
 	}
 	if c.TimeBudget > 0 {
 		j.TimeBudget = c.TimeBudget.String()
+	}
+	if c.Scale != ScaleNone {
+		j.Scale = c.Scale.String()
 	}
 	return json.Marshal(j)
 }
@@ -263,6 +274,11 @@ func (c *TrainConfig) UnmarshalJSON(b []byte) error {
 	}
 	if out.Optimizer, err = ParseOptimizer(j.Optimizer); err != nil {
 		return err
+	}
+	if j.Scale != "" {
+		if out.Scale, err = ParseScale(j.Scale); err != nil {
+			return err
+		}
 	}
 	if j.TimeBudget != "" {
 		if out.TimeBudget, err = time.ParseDuration(j.TimeBudget); err != nil {

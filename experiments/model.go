@@ -136,6 +136,9 @@ type ModelInfo struct {
 	BestEpoch int `json:"best_epoch"`
 	// Test is the test-set result of the final model, once computed.
 	Test *SplitResult `json:"test,omitempty"`
+	// Scale maps the data's values to a Gaussian circuit's inputs (nil: the
+	// raw values).
+	Scale *Scaling `json:"scale,omitempty"`
 }
 
 // Model is a circuit loaded from (or about to be written to) a model file.
@@ -231,6 +234,11 @@ func modelFromState(path string, st *nn.State) (*Model, error) {
 	}
 	if err := nn.LoadModuleState(m.Circuit, st); err != nil {
 		return nil, inputErrorf("model %s: parameters do not fit its architecture (%s): %v", path, m.Arch.Describe(), err)
+	}
+	if sc := m.Info.Scale; sc != nil {
+		if err := sc.check(m.Circuit.Plan().NumVars); err != nil {
+			return nil, inputErrorf("model %s: %v", path, err)
+		}
 	}
 	// A NaN or infinite parameter would make every query NaN, and a run
 	// resumed from it fail at its first step.

@@ -108,7 +108,7 @@ func Evaluate(cfg EvalConfig) (*SplitResult, error) {
 		return nil, fmt.Errorf("compile %s: %w", cfg.Model, err)
 	}
 	ll := make([]float64, ds.N)
-	res, err := evalSplit(prog, ds, cfg.Split, newFeeder(m.Circuit.Options().Input, ds.D), ll)
+	res, err := evalSplit(prog, ds, cfg.Split, newFeeder(m.Circuit.Options().Input, m.Info.Scale), ll)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,8 @@ func imageShape(m *Model, path string) (c, h, w int, err error) {
 }
 
 // drawSamples draws n samples of m as category values (Gaussian samples are
-// rounded and clipped to [0, Values)).
+// mapped back through the model's scaling, rounded and clipped to
+// [0, Values)).
 func drawSamples(m *Model, n int, rng *rand.Rand) ([][]uint8, error) {
 	v := m.Circuit.Plan().NumVars
 	var flat []uint8
@@ -148,7 +149,7 @@ func drawSamples(m *Model, n int, rng *rand.Rand) ([][]uint8, error) {
 		if err != nil {
 			return nil, err
 		}
-		flat = clipToBytes(f, max(m.Info.Values, 256))
+		flat = m.toBytes(f)
 	} else {
 		var err error
 		if flat, err = m.Circuit.Sample(n, rng); err != nil {
@@ -160,6 +161,27 @@ func drawSamples(m *Model, n int, rng *rand.Rand) ([][]uint8, error) {
 		out[i] = flat[i*v : (i+1)*v]
 	}
 	return out, nil
+}
+
+// toBytes maps a Gaussian model's real values back to category values:
+// through the inverse of its scaling, rounded and clipped to [0, Values).
+func (m *Model) toBytes(z []float64) []uint8 {
+	if m.Info.Scale != nil {
+		z = m.Info.Scale.inverse(z)
+	}
+	return clipToBytes(z, max(m.Info.Values, 2))
+}
+
+// toReals maps category values to a Gaussian model's real inputs.
+func (m *Model) toReals(x []uint8) []float64 {
+	if m.Info.Scale != nil {
+		return m.Info.Scale.forward64(x)
+	}
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = float64(v)
+	}
+	return out
 }
 
 func clipToBytes(f []float64, values int) []uint8 {
@@ -304,9 +326,6 @@ func Complete(cfg CompleteConfig) error {
 	if _, err := Mask(cfg.Mask, c, h, w, rand.New(rand.NewPCG(0, 0))); err != nil {
 		return err
 	}
-	if m.Circuit.Options().Input == circuit.Gaussian {
-		return inputErrorf("complete: model %s has Gaussian inputs; completion supports discrete inputs", cfg.Model)
-	}
 	sp, err := loadModelData(m, cfg.Model, cfg.Dataset, 0)
 	if err != nil {
 		return err
@@ -334,13 +353,9 @@ func Complete(cfg CompleteConfig) error {
 			observed[i*d+j] = !mv
 		}
 	}
-	sampled, err := m.Circuit.SampleConditional(x, observed, rand.New(rand.NewPCG(cfg.Seed, sampleStream)))
+	sampled, mapped, err := completeRows(m, x, observed, rand.New(rand.NewPCG(cfg.Seed, sampleStream)))
 	if err != nil {
-		return fmt.Errorf("conditional sampling: %w", err)
-	}
-	mapped, _, err := m.Circuit.MAP(x, observed)
-	if err != nil {
-		return fmt.Errorf("MAP: %w", err)
+		return err
 	}
 	imgs := make([][]uint8, 0, 4*n)
 	gridMasks := make([][]bool, 0, 4*n)
@@ -356,6 +371,31 @@ func Complete(cfg CompleteConfig) error {
 		}
 	}
 	return writePNG(cfg.Out, ImageGrid(imgs, gridMasks, c, h, w, m.Info.Values, n))
+}
+
+// completeRows fills the unobserved values of the rows x by conditional
+// sampling and by MAP, for discrete and (through the model's scaling)
+// Gaussian inputs.
+func completeRows(m *Model, x []uint8, observed []bool, rng *rand.Rand) (sampled, mapped []uint8, err error) {
+	if m.Circuit.Options().Input != circuit.Gaussian {
+		if sampled, err = m.Circuit.SampleConditional(x, observed, rng); err != nil {
+			return nil, nil, fmt.Errorf("conditional sampling: %w", err)
+		}
+		if mapped, _, err = m.Circuit.MAP(x, observed); err != nil {
+			return nil, nil, fmt.Errorf("MAP: %w", err)
+		}
+		return sampled, mapped, nil
+	}
+	z := m.toReals(x)
+	zs, err := m.Circuit.SampleConditionalFloat(z, observed, rng)
+	if err != nil {
+		return nil, nil, fmt.Errorf("conditional sampling: %w", err)
+	}
+	zm, _, err := m.Circuit.MAPFloat(z, observed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("MAP: %w", err)
+	}
+	return m.toBytes(zs), m.toBytes(zm), nil
 }
 
 // Info describes a model file: architecture, parameter count, region graph,
@@ -384,6 +424,9 @@ func Info(path string) (string, error) {
 		fmt.Fprintf(&b, "trained on:   %s\n", m.Info.Dataset)
 	}
 	fmt.Fprintf(&b, "data:         shape %v, %d values\n", m.Info.Shape, m.Info.Values)
+	if sc := m.Info.Scale; sc != nil {
+		fmt.Fprintf(&b, "scaling:      %s: z = (x/%g − mean) / std, mean %.4g, std %.4g per channel\n", sc.Kind, sc.Div, sc.Mean, sc.Std)
+	}
 	b.WriteString("region graph:\n")
 	for _, line := range strings.Split(strings.TrimRight(m.RG.Stats().String(), "\n"), "\n") {
 		b.WriteString("  " + line + "\n")

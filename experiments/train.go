@@ -151,6 +151,10 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 			return nil, inputErrorf("bernoulli inputs need binary data; %s has %d values", cfg.Dataset, sp.Train.Values)
 		}
 	}
+	scaling, err := fitScaling(cfg.Scale, sp.Train)
+	if err != nil {
+		return nil, err
+	}
 	c, err := circuit.Build(rg, opts)
 	if err != nil {
 		return nil, &InputError{fmt.Errorf("build circuit: %w", err)}
@@ -210,7 +214,7 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 
 	model := &Model{Circuit: c, RG: rg, Arch: arch, Info: ModelInfo{
 		Dataset: cfg.Dataset, Shape: sp.Train.Shape, Values: sp.Train.Values, NumVars: sp.Train.D,
-		BatchSize: cfg.BatchSize, Config: &cfg,
+		BatchSize: cfg.BatchSize, Config: &cfg, Scale: scaling,
 	}}
 	var prog progress
 	if cfg.Resume {
@@ -272,7 +276,7 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 		log.WithFields(logrus.Fields{"epoch": prog.Epoch, "best_epoch": prog.BestEpoch}).Info("resuming")
 	}
 
-	feed := newFeeder(cfg.Input, sp.Train.D)
+	feed := newFeeder(cfg.Input, scaling)
 	start := time.Now()
 	for prog.Stopped == "" && prog.Epoch < cfg.Epochs {
 		epoch := prog.Epoch + 1
@@ -301,7 +305,7 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 			bar.update(done, nll, b.N)
 		}
 		bar.finish()
-		m := EpochMetrics{Epoch: epoch, TrainNLL: sum / float64(sp.Train.N), Steps: opt.Steps()}
+		m := EpochMetrics{Epoch: epoch, TrainNLL: sum/float64(sp.Train.N) - scaling.logJacobian(), Steps: opt.Steps()}
 		m.TrainBPD = bpd(m.TrainNLL, sp.Train.D)
 		improved := true
 		if sp.Valid.N > 0 {
@@ -384,7 +388,7 @@ func finish(cfg TrainConfig, sp data.Splits, model *Model, prog progress, took t
 	if err != nil {
 		return nil, fmt.Errorf("compile the best model: %w", err)
 	}
-	feed := newFeeder(cfg.Input, sp.Train.D)
+	feed := newFeeder(cfg.Input, best.Info.Scale)
 	res := &Result{
 		Dir: dir, Model: modelPath, Checkpoint: filepath.Join(dir, CheckpointFile),
 		Metrics: filepath.Join(dir, MetricsFile), Curve: filepath.Join(dir, CurveFile),
@@ -427,13 +431,17 @@ func finish(cfg TrainConfig, sp data.Splits, model *Model, prog progress, took t
 }
 
 // feeder turns category bytes into what the circuit's program takes:
-// the bytes themselves, or float32 values for Gaussian inputs.
+// the bytes themselves, or float32 values for Gaussian inputs (scaled by
+// sc when it is not nil).
 type feeder struct {
 	gauss bool
+	sc    *Scaling
 	buf   []float32
 }
 
-func newFeeder(in circuit.InputKind, d int) *feeder { return &feeder{gauss: in == circuit.Gaussian} }
+func newFeeder(in circuit.InputKind, sc *Scaling) *feeder {
+	return &feeder{gauss: in == circuit.Gaussian, sc: sc}
+}
 
 func (f *feeder) of(x []uint8) any {
 	if !f.gauss {
@@ -443,6 +451,10 @@ func (f *feeder) of(x []uint8) any {
 		f.buf = make([]float32, len(x))
 	}
 	f.buf = f.buf[:len(x)]
+	if f.sc != nil {
+		f.sc.forward(x, f.buf)
+		return f.buf
+	}
 	for i, v := range x {
 		f.buf[i] = float32(v)
 	}
@@ -459,17 +471,15 @@ func evalSplit(p *circuit.Program, ds *data.Dataset, name string, feed *feeder, 
 	if ds.N == 0 {
 		return SplitResult{Split: name, LL: math.NaN(), BPD: math.NaN()}, nil
 	}
-	x := ds.X
-	var in any = x
-	if feed.gauss {
-		in = (&feeder{gauss: true}).of(x)
-	}
+	in := (&feeder{gauss: feed.gauss, sc: feed.sc}).of(ds.X)
 	if err := p.LogLikelihood(in, nil, ll); err != nil {
 		return SplitResult{}, err
 	}
+	jac := feed.sc.logJacobian()
 	var s float64
-	for _, v := range ll {
-		s += v
+	for i := range ll {
+		ll[i] += jac
+		s += ll[i]
 	}
 	mean := s / float64(ds.N)
 	return SplitResult{Split: name, N: ds.N, LL: mean, BPD: bpd(-mean, ds.D)}, nil

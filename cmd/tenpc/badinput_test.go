@@ -53,6 +53,8 @@ func TestBadInput(t *testing.T) {
 		{"unknown layer", []string{"train", "-layer", "cq", "-out", fresh()}, []string{"-layer", `"cq"`}},
 		{"unknown rg", []string{"train", "-rg", "hex", "-limit", "10", "-out", fresh()}, []string{`"hex"`, "region graph"}},
 		{"image rg on tabular data", []string{"train", "-dataset", "debd:" + debd, "-rg", "qg", "-out", fresh()}, []string{"qg", "needs image data"}},
+		{"scale without gaussian", []string{"train", "-scale", "unit", "-out", fresh()}, []string{"-scale unit", "gaussian"}},
+		{"unknown scale", []string{"train", "-input", "gaussian", "-scale", "log", "-out", fresh()}, []string{"-scale", `"log"`}},
 		{"rank without cp-r", []string{"train", "-rank", "8", "-out", fresh()}, []string{"rank 8", "cp-r"}},
 		{"resume and force", []string{"train", "-resume", "-force", "-out", run}, []string{"-resume and -force"}},
 		{"resume and init", []string{"train", "-resume", "-init", model, "-out", run}, []string{"-resume and -init"}},

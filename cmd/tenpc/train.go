@@ -55,6 +55,7 @@ func runTrain(args []string, stdout io.Writer) error {
 	rank := fs.Int("rank", 0, "rank R of cp-r layers (default K)")
 	input := fs.String("input", def.Input.String(), "input distribution: categorical, bernoulli, binomial or gaussian")
 	param := fs.String("param", def.Param.String(), "weight parameterization: clamp, softmax or exp")
+	scale := fs.String("scale", "", "how values become gaussian inputs: none (raw), unit ([0, 1]) or standard ([0, 1], then the training set's mean and std per channel); default standard with -input gaussian, none otherwise")
 	optimizer := fs.String("optimizer", def.Optimizer.String(), "optimizer: adam, sgd or em (online EM: clamp weights, categorical inputs)")
 	lr := fs.Float64("lr", def.LR, "learning rate; EM's step size in (0, 1] with -optimizer em (with -rg pd and no -lr: 0.1, as in the reference protocol)")
 	batch := fs.Int("batch-size", def.BatchSize, "mini-batch size (evaluation too)")
@@ -95,6 +96,14 @@ func runTrain(args []string, stdout io.Writer) error {
 	}
 	if cfg.Param, err = circuit.ParseParam(*param); err != nil {
 		return badInput("-param: %v", err)
+	}
+	switch {
+	case *scale != "":
+		if cfg.Scale, err = experiments.ParseScale(*scale); err != nil {
+			return badInput("-scale: %v", err)
+		}
+	case cfg.Input == circuit.Gaussian:
+		cfg.Scale = experiments.ScaleStandard
 	}
 	if cfg.Optimizer, err = experiments.ParseOptimizer(*optimizer); err != nil {
 		return badInput("-optimizer: %v", err)
