@@ -15,6 +15,8 @@ const (
 	Float64
 	// Uint8 is for data inputs (category indices), never for parameters.
 	Uint8
+	// Int is for integer data inputs (class labels), never for parameters.
+	Int
 )
 
 func (d DType) String() string {
@@ -25,6 +27,8 @@ func (d DType) String() string {
 		return "float64"
 	case Uint8:
 		return "uint8"
+	case Int:
+		return "int"
 	}
 	return fmt.Sprintf("DType(%d)", int(d))
 }
@@ -47,6 +51,8 @@ func (d DType) Size() int {
 		return 8
 	case Uint8:
 		return 1
+	case Int:
+		return 8
 	}
 	return 4
 }
@@ -57,6 +63,8 @@ func (d DType) tensorType() tensor.Dtype {
 		return tensor.Float64
 	case Uint8:
 		return tensor.Uint8
+	case Int:
+		return tensor.Int
 	}
 	return tensor.Float32
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"gorgonia.org/gorgonia"
@@ -250,5 +251,20 @@ func TestGorgoniaByIndicesBackwardDefect(t *testing.T) {
 		if d := gcMaxAbsDiff(ours, truth); d > 1e-12 {
 			t.Errorf("gather backward %s: max |diff| %g", name, d)
 		}
+	}
+}
+
+// TestGorgoniaConstantOutsideGraphDefect: gorgonia.NewConstant makes a node
+// of no graph, so an op whose operands are all constants fails with "No
+// Graph Supplied" (and so does reading one); Graph.Const makes a graph leaf
+// instead, which works everywhere (see const_test.go).
+func TestGorgoniaConstantOutsideGraphDefect(t *testing.T) {
+	c := gorgonia.NewConstant(tensor.New(tensor.WithShape(2), tensor.WithBacking([]float64{0, 1})))
+	if _, err := gorgonia.Exp(c); err == nil || !strings.Contains(err.Error(), "No Graph Supplied") {
+		t.Errorf("gorgonia.Exp of a constant: err = %v; the defect (No Graph Supplied) is gone", err)
+	}
+	got, err := runConst(Float64, func(g *Graph) *Node { return Exp(g.Const([]float64{0, 1}, 2)) })
+	if err != nil || len(got) != 2 || got[0] != 1 || math.Abs(got[1]-math.E) > 1e-15 {
+		t.Errorf("Exp(Graph.Const) = %v, %v; want [1 e]", got, err)
 	}
 }

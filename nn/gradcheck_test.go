@@ -272,3 +272,53 @@ func (op *wrongGradOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Nod
 	d, err := gorgonia.ApplyOp(adj, grad)
 	return gorgonia.Nodes{d}, err
 }
+
+// nnBuild adapts a build over this package's Nodes to the checker: the raw
+// inputs are wrapped in a Graph of their dtype, and a wiring panic is
+// returned as an error.
+func nnBuild(build func(xs []*Node) *Node) gcBuild {
+	return func(eg *gorgonia.ExprGraph, raw []*gorgonia.Node) (y *gorgonia.Node, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("panic: %v", r)
+			}
+		}()
+		g := NewGraph(dtypeOf(raw[0].Dtype()))
+		g.g = eg
+		xs := make([]*Node, len(raw))
+		for i, n := range raw {
+			xs[i] = g.wrap(n)
+		}
+		return build(xs).n, nil
+	}
+}
+
+// gcCast32 returns x's values as a float32 tensor of the same shape.
+func gcCast32(x *tensor.Dense) *tensor.Dense {
+	src := x.Data().([]float64)
+	dst := make([]float32, len(src))
+	for i, v := range src {
+		dst[i] = float32(v)
+	}
+	return tensor.New(tensor.WithShape(x.Shape().Clone()...), tensor.WithBacking(dst))
+}
+
+// gcForward64 runs build on inputs and returns the output as float64s,
+// whatever its dtype.
+func gcForward64(inputs []*tensor.Dense, build gcBuild) ([]int, []float64, error) {
+	shape, d, err := gcForward(inputs, build)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch v := d.(type) {
+	case []float64:
+		return shape, v, nil
+	case []float32:
+		out := make([]float64, len(v))
+		for i, x := range v {
+			out[i] = float64(x)
+		}
+		return shape, out, nil
+	}
+	return nil, nil, fmt.Errorf("output data %T", d)
+}

@@ -25,8 +25,11 @@ type Graph struct {
 	porder  []*Param
 	outputs map[string]*Node
 	oorder  []string
-	err     error // first naming error; returned by Compile
-	nodeSeq int   // for unique internal node names
+	err     error          // first naming error; returned by Compile
+	nodeSeq int            // for unique internal node names
+	classes map[string]int // label inputs: the class count their values must stay below
+	// training is the mode Compile fixes: Dropout drops only in training.
+	training bool
 }
 
 // Node is a value in a Graph: an input, a parameter, or the result of an op.
@@ -43,6 +46,7 @@ func NewGraph(dt DType) *Graph {
 		inputs:  map[string]*Node{},
 		params:  map[*Param]*Node{},
 		outputs: map[string]*Node{},
+		classes: map[string]int{},
 	}
 }
 
@@ -69,6 +73,8 @@ func dtypeOf(t tensor.Dtype) DType {
 		return Float64
 	case tensor.Uint8:
 		return Uint8
+	case tensor.Int:
+		return Int
 	}
 	return Float32
 }
@@ -79,7 +85,8 @@ func (g *Graph) Input(name string, shape ...int) *Node {
 	return g.InputOf(name, g.dtype, shape...)
 }
 
-// InputOf declares an input of a given dtype (Uint8 for category data).
+// InputOf declares an input of a given dtype (Uint8 for category data, Int
+// for class labels).
 func (g *Graph) InputOf(name string, dt DType, shape ...int) *Node {
 	if _, dup := g.inputs[name]; dup {
 		if g.err == nil {
@@ -143,18 +150,24 @@ func (g *Graph) Output(name string, n *Node) {
 	g.oorder = append(g.oorder, name)
 }
 
-// Const returns a constant tensor node of the graph's dtype.
+// Const returns a constant node of the graph's dtype holding vals
+// (row-major) in the given shape; no shape makes a scalar. It is a leaf of
+// the graph like a parameter, never differentiated, so it mixes with every
+// op, alone or with other constants. (Gorgonia's own constants belong to no
+// graph: an op whose operands are all constants fails with "No Graph
+// Supplied", and so does reading one.)
 func (g *Graph) Const(vals []float64, shape ...int) *Node {
 	checkShape("Const", shape)
+	name := g.uniqueName("const")
 	if len(shape) == 0 {
 		if len(vals) != 1 {
 			panic(&ShapeError{Op: "Const", Shapes: [][]int{shape}, Msg: fmt.Sprintf("%d values for a scalar", len(vals))})
 		}
-		var v any = vals[0]
+		var v G.Value = G.NewF64(vals[0])
 		if g.dtype == Float32 {
-			v = float32(vals[0])
+			v = G.NewF32(float32(vals[0]))
 		}
-		return &Node{G.NewConstant(v, G.WithName(g.uniqueName("const"))), g}
+		return &Node{G.NewScalar(g.g, g.dtype.tensorType(), G.WithName(name), G.WithValue(v)), g}
 	}
 	t := tensor.New(tensor.WithShape(shape...), tensor.Of(g.dtype.tensorType()))
 	if t.Size() != len(vals) {
@@ -168,7 +181,7 @@ func (g *Graph) Const(vals []float64, shape ...int) *Node {
 	case []float64:
 		copy(d, vals)
 	}
-	return &Node{G.NewConstant(t, G.WithName(g.uniqueName("const"))), g}
+	return &Node{g.newTensorNode(t, name), g}
 }
 
 func (g *Graph) uniqueName(prefix string) string {

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"slices"
 
 	G "gorgonia.org/gorgonia"
@@ -9,23 +10,36 @@ import (
 // The elementwise and linear-algebra ops below check shapes before they reach
 // Gorgonia, so a mistake panics with a *ShapeError naming the op and both
 // shapes instead of a Gorgonia type-system message.
+//
+// Add, Sub, Mul and Div broadcast as NumPy and PyTorch do (see
+// broadcast.go): x (N, C, H, W) + b (C, 1, 1) -> (N, C, H, W).
 
-// Add returns a + b (equal shapes).
+// Add returns a + b, broadcast.
 func Add(a, b *Node) *Node { return elementwise("Add", G.Add, a, b) }
 
-// Sub returns a − b (equal shapes).
+// Sub returns a − b, broadcast.
 func Sub(a, b *Node) *Node { return elementwise("Sub", G.Sub, a, b) }
 
-// Mul returns the elementwise product a ⊙ b (equal shapes).
+// Mul returns the elementwise product a ⊙ b, broadcast.
 func Mul(a, b *Node) *Node { return elementwise("Mul", G.HadamardProd, a, b) }
 
-// Div returns the elementwise quotient a ⊘ b (equal shapes).
+// Div returns the elementwise quotient a ⊘ b, broadcast.
 func Div(a, b *Node) *Node { return elementwise("Div", G.HadamardDiv, a, b) }
 
 func elementwise(op string, f func(a, b *G.Node) (*G.Node, error), a, b *Node) *Node {
 	g := sameGraph(op, a, b)
-	requireSameShape(op, a, b)
-	n, err := f(a.n, b.n)
+	if a.n.Dtype() != b.n.Dtype() {
+		panic(shapeErr(op, fmt.Sprintf("element types %v and %v differ", a.n.Dtype(), b.n.Dtype()), a, b))
+	}
+	shape, ok := broadcastShape(a.Shape(), b.Shape())
+	if !ok {
+		panic(shapeErr(op, "shapes do not broadcast (aligned from the right, each pair of dimensions must be equal or one of them 1)", a, b))
+	}
+	an, err := broadcastTo(a.n, shape)
+	must(op, an, err, a, b)
+	bn, err := broadcastTo(b.n, shape)
+	must(op, bn, err, a, b)
+	n, err := f(an, bn)
 	return g.wrap(must(op, n, err, a, b))
 }
 

@@ -301,3 +301,26 @@ func BenchmarkLogSumExp(b *testing.B) {
 		})
 	}
 }
+
+// Sum and Mean of every element use Gorgonia's Sum over all axes, which is
+// right at ranks 4 and 5, unlike its middle-axis reductions.
+func TestSumAllAxes(t *testing.T) {
+	for _, shape := range [][]int{{2, 3, 4, 5}, {2, 3, 4, 3, 2}} {
+		n := tensor.Shape(shape).TotalSize()
+		vals := make([]float64, n)
+		want := 0.0
+		for i := range vals {
+			vals[i] = float64((i * 37) % 101)
+			want += vals[i]
+		}
+		for _, c := range []struct {
+			op   func(*Node) *Node
+			want float64
+		}{{Sum, want}, {Mean, want / float64(n)}} {
+			got, err := runConst(Float64, func(g *Graph) *Node { return c.op(g.Const(vals, shape...)) })
+			if err != nil || len(got) != 1 || math.Abs(got[0]-c.want) > 1e-9 {
+				t.Errorf("%v: got %v (%v), want %v", shape, got, err, c.want)
+			}
+		}
+	}
+}
