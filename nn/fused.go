@@ -20,6 +20,7 @@ type Buf struct {
 	F32   []float32
 	F64   []float64
 	U8    []uint8
+	Int   []int
 	// Fresh is set only on a gradient buffer handed to the Backward of a
 	// FreshWriter: one mark per slice along the first dimension (one in
 	// all for a scalar). A marked slice holds leftovers, not a gradient:
@@ -35,6 +36,8 @@ func (b Buf) Len() int {
 		return len(b.F32)
 	case b.F64 != nil:
 		return len(b.F64)
+	case b.Int != nil:
+		return len(b.Int)
 	}
 	return len(b.U8)
 }
@@ -50,6 +53,12 @@ func (b Buf) Float64s() []float64 {
 		return out
 	case b.F64 != nil:
 		return append([]float64(nil), b.F64...)
+	case b.Int != nil:
+		out := make([]float64, len(b.Int))
+		for i, v := range b.Int {
+			out[i] = float64(v)
+		}
+		return out
 	}
 	out := make([]float64, len(b.U8))
 	for i, v := range b.U8 {
@@ -73,6 +82,8 @@ func bufOf(v G.Value) Buf {
 			b.F64 = d
 		case []uint8:
 			b.U8 = d
+		case []int:
+			b.Int = d
 		case float32:
 			b.F32 = []float32{d}
 		case float64:
@@ -214,8 +225,8 @@ func clearMarked[T float32 | float64](d []T, fresh []bool) {
 func (s *fusedState) passes(i int) bool { return s.ident && s.outToken && s.srcAcc[i] == nil }
 
 // Apply adds f to the graph of its inputs and returns its output node.
-// Inputs of the graph's float dtype and Uint8 inputs are allowed; the output
-// has the graph's dtype. A shape f rejects panics with a *ShapeError.
+// Inputs of the graph's float dtype and Uint8 or Int inputs are allowed; the
+// output has the graph's dtype. A shape f rejects panics with a *ShapeError.
 func Apply(f Fused, inputs ...*Node) *Node {
 	if len(inputs) == 0 {
 		panic(&ShapeError{Op: f.Name(), Msg: "no inputs"})

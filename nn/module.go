@@ -12,8 +12,44 @@ import (
 // whole network. A module is a plain struct of *Param fields and sub-module
 // fields; Params finds them by reflection and names them by their field
 // path, so custom modules get listing, saving and loading for free.
+//
+// Module is what Sequential chains. A module of several inputs need not
+// implement it: any struct with a Forward of any signature, say
+// Forward(query, key, value *Node) *Node, is a module to Params, SaveModule
+// and the optimizers. MultiModule is the interface for the variadic case.
 type Module interface {
 	Forward(x *Node) *Node
+}
+
+// MultiModule is a model part of several inputs, such as a merge of the
+// branches of a Parallel.
+type MultiModule interface {
+	Forward(xs ...*Node) *Node
+}
+
+// FuncN adapts a function of several nodes to a MultiModule without
+// parameters: FuncN(func(xs ...*Node) *Node { return Concat(1, xs...) }).
+type FuncN func(xs ...*Node) *Node
+
+// Forward applies the function.
+func (f FuncN) Forward(xs ...*Node) *Node { return f(xs...) }
+
+// Parallel feeds one input to every branch and merges their outputs:
+// Forward(x) = Merge.Forward(Branches[0].Forward(x), Branches[1].Forward(x),
+// ...). An Inception block merges its branches with Concat along the
+// channels; a residual block has a branch Func returning x, and adds.
+type Parallel struct {
+	Branches []Module
+	Merge    MultiModule
+}
+
+// Forward maps x through every branch and merges the results.
+func (p *Parallel) Forward(x *Node) *Node {
+	ys := make([]*Node, len(p.Branches))
+	for i, b := range p.Branches {
+		ys[i] = b.Forward(x)
+	}
+	return p.Merge.Forward(ys...)
 }
 
 // Params returns every parameter reachable from m, each renamed to its path

@@ -62,12 +62,20 @@ func gradBuf(n *G.Node) **tensor.Dense {
 type Option func(*compileConfig)
 
 type compileConfig struct {
-	loss *Node
+	loss     *Node
+	training *bool
 }
 
 // Minimize makes the program differentiate loss (a scalar) with respect to
-// the parameters it depends on.
+// the parameters it depends on. It also puts the program in training mode,
+// unless Training says otherwise.
 func Minimize(loss *Node) Option { return func(c *compileConfig) { c.loss = loss } }
+
+// Training sets the program's mode, which decides what mode-dependent layers
+// (Dropout) do in every run: on, they train (drop); off, they evaluate (pass
+// through). Without it, a program compiled with Minimize trains and one
+// compiled without evaluates, as PyTorch's model.train() and model.eval().
+func Training(on bool) Option { return func(c *compileConfig) { c.training = &on } }
 
 // Compile turns the graph into a runnable Program. It returns the first
 // naming error recorded while the graph was built (duplicate inputs or
@@ -92,6 +100,10 @@ func (g *Graph) Compile(opts ...Option) (prog *Program, err error) {
 			err = fmt.Errorf("nn: compile: %v", r)
 		}
 	}()
+	g.training = cfg.loss != nil
+	if cfg.training != nil {
+		g.training = *cfg.training
+	}
 	p := &Program{g: g, outs: map[string]*G.Value{}}
 	if cfg.loss != nil {
 		if cfg.loss.g != g {
@@ -168,8 +180,9 @@ func (g *Graph) reachable(root *G.Node) map[int64]bool {
 	return seen
 }
 
-// Feed maps input names to data: []float32, []float64 or []uint8 of exactly
-// the input's size, row-major. Inputs left out keep their previous values.
+// Feed maps input names to data: []float32, []float64, []uint8 or []int of
+// exactly the input's size, row-major. Inputs left out keep their previous
+// values.
 type Feed map[string]any
 
 func (p *Program) feed(f Feed) error {
@@ -199,6 +212,19 @@ func (p *Program) feed(f Feed) error {
 				return fmt.Errorf("nn: feed %q: want []uint8, got %T", name, data)
 			}
 			n = copy(dst, src)
+		case []int:
+			src, ok := data.([]int)
+			if !ok {
+				return fmt.Errorf("nn: feed %q: want []int, got %T", name, data)
+			}
+			if c, ok := p.g.classes[name]; ok {
+				for i, v := range src {
+					if v < 0 || v >= c {
+						return fmt.Errorf("nn: feed %q: label %d at position %d is outside [0, %d) (%d classes)", name, v, i, c, c)
+					}
+				}
+			}
+			n = copy(dst, src)
 		}
 		if n != t.Size() || lenOf(data) != t.Size() {
 			return fmt.Errorf("nn: feed %q: %d values for shape %v (%d)", name, lenOf(data), t.Shape(), t.Size())
@@ -214,6 +240,8 @@ func lenOf(data any) int {
 	case []float64:
 		return len(d)
 	case []uint8:
+		return len(d)
+	case []int:
 		return len(d)
 	}
 	return -1
