@@ -20,9 +20,6 @@ func TestEMMonotone(t *testing.T) {
 			x[i] = uint8(min(rng.IntN(4), 2))
 		}
 		for _, layer := range []Layer{CP, CPXS, CPR, Tucker} {
-			if layer == Tucker && !binaryOnly(rg) {
-				continue
-			}
 			c, err := Build(rg, Options{Layer: layer, Units: 3, Rank: 2, Values: 3, LearnMixing: true, DType: nn.Float64, Seed: 9})
 			if err != nil {
 				t.Fatal(err)

@@ -43,25 +43,9 @@ func queryGraphs(t testing.TB) []queryGraph {
 	}
 }
 
-// binaryPartitions reports whether every partition of rg has two inputs
-// (the graphs Tucker layers accept).
-func binaryPartitions(rg *regiongraph.Graph) bool {
-	for _, p := range rg.Partitions {
-		if len(p.Inputs) != 2 {
-			return false
-		}
-	}
-	return true
-}
-
-// queryLayers are the layer kinds that apply to rg.
-func queryLayers(rg *regiongraph.Graph) []Layer {
-	ls := []Layer{CP, CPR, CPS, CPXS}
-	if binaryPartitions(rg) {
-		ls = append(ls, Tucker)
-	}
-	return ls
-}
+// queryLayers are the layer kinds that apply to rg: all of them (Tucker
+// on graphs with wider partitions through the binarized graph).
+func queryLayers(*regiongraph.Graph) []Layer { return []Layer{CP, CPR, CPS, CPXS, Tucker} }
 
 // buildQueryCircuit builds the float64 test circuit: 3 units, rank 2 (so
 // CP-R's R differs from K), learnable (non-uniform) mixing weights.
