@@ -68,9 +68,9 @@ type TrainConfig struct {
 	// SplitSeed seeds the validation split (default data.PaperSeed = 42).
 	SplitSeed uint64
 
-	// RG is the region graph: qg, qt2, qt4, pd (patches of 4, or pd:D for
-	// patches of D), rbt (one random binary tree), linear, cl (Chow-Liu
-	// tree learnt from the training data), or a region-graph JSON file.
+	// RG names the region graph (see RGVocabulary): qg, qt2, qt4,
+	// pd[:D[:DEPTH]], rbt[:R[:DEPTH]], linear[:R[:shuffle]], ff[:R], cl
+	// (Chow-Liu tree learnt from the training data) or FILE.json.
 	RG string
 	// Layer is the sum-product layer (default CP).
 	Layer circuit.Layer
@@ -199,6 +199,9 @@ func (c *TrainConfig) Validate() error {
 		return inputErrorf("-resume and -init contradict each other: a resumed run starts from its checkpoint, not from %s", c.Init)
 	}
 	if _, err := ParseDatasetSpec(c.Dataset); err != nil {
+		return err
+	}
+	if _, err := ParseRGSpec(c.RG); err != nil {
 		return err
 	}
 	return nil

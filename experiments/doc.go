@@ -1,8 +1,16 @@
 // Package experiments turns tenpc's libraries into reproducible runs: a
 // typed TrainConfig, Train (data, region graph, circuit, optimizer, epochs
 // with checkpoints, early stopping, plots), Evaluate, the queries behind
-// `tenpc sample` and `tenpc complete`, and the recipes of `tenpc recipe`.
-// cmd/tenpc only parses flags into these configs.
+// `tenpc sample` and `tenpc complete`, the recipes of `tenpc recipe`, the
+// region-graph tools of `tenpc rg` and the timings of `tenpc bench`
+// (Bench, BenchSuite). cmd/tenpc only parses flags into these configs.
+//
+// # Region graphs by name
+//
+// Train, BuildRG and Bench name region graphs in one vocabulary, parsed by
+// ParseRGSpec into an RGSpec and documented in RGVocabulary: qg, qt2, qt4,
+// pd[:D[:DEPTH]], rbt[:R[:DEPTH]], linear[:R[:shuffle]], ff[:R], cl and
+// FILE.json.
 //
 // # A run directory
 //

@@ -3,8 +3,6 @@ package experiments
 import (
 	"bytes"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/tenpc/tenpc/data"
 	"github.com/tenpc/tenpc/regiongraph"
@@ -19,54 +17,61 @@ const pdDelta = 4
 // the pairwise mutual information costs O(N·D²).
 const chowLiuSamples = 5000
 
-// BuildRegionGraph builds the region graph named by spec for a dataset like
-// ds (its shape, and its samples for cl). Image region graphs need image
-// data. A bad spec or a spec that does not fit the data is an *InputError.
+// BuildRegionGraph builds the region graph named by spec (see
+// RGVocabulary) for a dataset like ds. A bad spec or a spec that does not
+// fit the data is an *InputError.
 func BuildRegionGraph(spec string, ds *data.Dataset, seed uint64) (*regiongraph.Graph, error) {
+	s, err := ParseRGSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	return s.Build(ds, seed)
+}
+
+// Build builds the region graph s over the variables of ds: image graphs
+// use its shape (C, H, W), the others its D variables, cl learns from its
+// samples (ds may hold none for the other kinds), and seed draws rbt's
+// splits and linear's shuffled orders. A graph that does not fit ds is an
+// *InputError.
+func (s RGSpec) Build(ds *data.Dataset, seed uint64) (*regiongraph.Graph, error) {
+	spec := s.String()
 	var shape regiongraph.Shape
 	isImage := len(ds.Shape) == 3
 	if isImage {
 		shape = regiongraph.Shape{C: ds.Shape[0], H: ds.Shape[1], W: ds.Shape[2]}
 	}
-	needImage := func() error {
-		if !isImage {
-			return inputErrorf("region graph %s needs image data; %s has shape %v (use rbt, linear, cl or a JSON file)", spec, ds.Name, ds.Shape)
-		}
-		return nil
+	if s.Kind.NeedsImage() && !isImage {
+		return nil, inputErrorf("region graph %s needs image data; %s has shape %v (use rbt, linear, ff, cl or a JSON file)", spec, ds.Name, ds.Shape)
 	}
+	depth := s.Depth // regiongraph's "no bound" is -1
+	if depth <= 0 {
+		depth = -1
+	}
+	reps := max(s.Repetitions, 1)
 	var (
 		g   *regiongraph.Graph
 		err error
 	)
-	switch {
-	case spec == "qg" || spec == "qt2" || spec == "qt4":
-		if err := needImage(); err != nil {
-			return nil, err
+	switch s.Kind {
+	case RGQuadGraph:
+		g, err = regiongraph.QuadGraph(shape)
+	case RGQuadTree2:
+		g, err = regiongraph.QuadTree(shape, 2)
+	case RGQuadTree4:
+		g, err = regiongraph.QuadTree(shape, 4)
+	case RGPoonDomingos:
+		d := s.delta()
+		g, err = regiongraph.PoonDomingos(shape, d[:], depth)
+	case RGRandomBinaryTree:
+		g, err = regiongraph.RandomBinaryTree(ds.D, depth, reps, seed)
+	case RGLinear:
+		g, err = regiongraph.LinearTree(ds.D, reps, s.Shuffle, seed)
+	case RGFullyFactorized:
+		g, err = regiongraph.FullyFactorized(ds.D, reps)
+	case RGChowLiu:
+		if ds.N == 0 {
+			return nil, inputErrorf("region graph cl is learnt from samples; %s has none (give a dataset)", ds.Name)
 		}
-		switch spec {
-		case "qg":
-			g, err = regiongraph.QuadGraph(shape)
-		case "qt2":
-			g, err = regiongraph.QuadTree(shape, 2)
-		default:
-			g, err = regiongraph.QuadTree(shape, 4)
-		}
-	case spec == "pd" || strings.HasPrefix(spec, "pd:"):
-		if err := needImage(); err != nil {
-			return nil, err
-		}
-		delta := float64(pdDelta)
-		if s, ok := strings.CutPrefix(spec, "pd:"); ok {
-			if delta, err = strconv.ParseFloat(s, 64); err != nil || !(delta >= 1) {
-				return nil, inputErrorf("region graph %q: want pd:D with a patch side D ≥ 1", spec)
-			}
-		}
-		g, err = regiongraph.PoonDomingos(shape, []float64{delta}, -1)
-	case spec == "rbt":
-		g, err = regiongraph.RandomBinaryTree(ds.D, -1, 1, seed)
-	case spec == "linear":
-		g, err = regiongraph.LinearTree(ds.D, 1, false, seed)
-	case spec == "cl":
 		n := min(ds.N, chowLiuSamples)
 		rows := make([][]int, n)
 		for i := range rows {
@@ -76,8 +81,8 @@ func BuildRegionGraph(spec string, ds *data.Dataset, seed uint64) (*regiongraph.
 			}
 		}
 		g, err = regiongraph.ChowLiuTree(rows, -1, ds.Values)
-	case strings.HasSuffix(strings.ToLower(spec), ".json"):
-		g, err = regiongraph.Load(spec)
+	case RGFile:
+		g, err = regiongraph.Load(s.Path)
 		if err != nil {
 			return nil, &InputError{fmt.Errorf("region graph: %w", err)}
 		}
@@ -85,7 +90,7 @@ func BuildRegionGraph(spec string, ds *data.Dataset, seed uint64) (*regiongraph.
 			return nil, inputErrorf("region graph %s covers %d variables; dataset %s has %d", spec, n, ds.Name, ds.D)
 		}
 	default:
-		return nil, inputErrorf("unknown region graph %q (want qg, qt2, qt4, pd, pd:D, rbt, linear, cl or FILE.json)", spec)
+		return nil, inputErrorf("unknown region graph kind %v (want %s)", s.Kind, RGNames)
 	}
 	if err != nil {
 		return nil, &InputError{fmt.Errorf("region graph %s: %w", spec, err)}

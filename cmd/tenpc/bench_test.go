@@ -19,6 +19,10 @@ func TestBenchBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"-mode", "fit"},
 		{"-rg", "hex"},
+		{"-rg", "rbt:0"},
+		{"-rg", "rbt:1:11"}, // deeper than ⌈log2 784⌉ = 10
+		{"-rg", "cl"},       // learnt from data; bench has none
+		{"-rg", ","},
 		{"-layer", "dense"},
 		{"-k", "0"},
 		{"-k", "a"},
@@ -30,7 +34,7 @@ func TestBenchBadFlags(t *testing.T) {
 		{"extra"},
 	} {
 		status, _, stderr := runBenchTest(t, args...)
-		if status != 2 || !strings.HasPrefix(stderr, "tenpc bench: ") {
+		if status != 2 || !strings.HasPrefix(stderr, "tenpc bench: ") || strings.Count(stderr, "\n") != 1 {
 			t.Errorf("%v: status %d, stderr %q; want 2 and a one-line message", args, status, stderr)
 		}
 	}
@@ -82,39 +86,6 @@ func TestBenchJSON(t *testing.T) {
 	}
 }
 
-// TestBenchPresets checks the preset lists against the configurations the
-// issue and ../shared/peer/matrix.txt name.
-func TestBenchPresets(t *testing.T) {
-	has := func(p, rg, layer string, k, b int, mode string) bool {
-		for _, c := range benchPresets[p] {
-			if c.RG == rg && c.Layer.String() == layer && c.K == k && c.B == b && c.Mode == mode {
-				return true
-			}
-		}
-		return false
-	}
-	for _, c := range []struct {
-		rg    string
-		k, b  int
-		layer string
-		mode  string
-	}{
-		{"qg", 32, 256, "cp", "train"}, {"qg", 32, 100, "cp", "train"}, {"qg", 32, 100, "cp", "eval"},
-		{"qg", 10, 100, "cp", "train"}, {"qt4", 32, 100, "cp", "train"}, {"qt2", 32, 100, "cp", "train"},
-		{"rbt", 32, 100, "cp", "train"}, {"pd", 32, 100, "cp", "train"}, {"qt2", 32, 100, "tucker", "train"},
-	} {
-		if !has("peers", c.rg, c.layer, c.k, c.b, c.mode) {
-			t.Errorf("preset peers lacks %v", c)
-		}
-	}
-	if n := len(benchPresets["scaling"]); n != 5*3+3 {
-		t.Errorf("preset scaling has %d configurations, want 18", n)
-	}
-	if !has("scaling", "qg", "cp", 128, 1024, "train") || !has("scaling", "qt2", "tucker", 8, 100, "train") {
-		t.Error("preset scaling lacks its corners")
-	}
-}
-
 func benchAbs(x float64) float64 {
 	if x < 0 {
 		return -x
@@ -122,9 +93,11 @@ func benchAbs(x float64) float64 {
 	return x
 }
 
-// TestBenchCompare joins a tenpc result with peer lines: the cirkit line of
+// TestBenchCompare joins tenpc results with peer lines: the cirkit line of
 // the same configuration matches (ratio 814.4/81.44 = 10.0×), an EM line
-// and a binomial line do not, and a configuration without a peer says so.
+// and a binomial line do not, Einsum Networks' categorical PD line matches
+// pd:7 (named pd7 in results written before the names were unified), and
+// a configuration without a peer says so.
 func TestBenchCompare(t *testing.T) {
 	dir := t.TempDir()
 	ours := dir + "/tenpc.jsonl"
@@ -136,24 +109,29 @@ func TestBenchCompare(t *testing.T) {
 	}
 	write(ours, `{"rg":"qg","layer":"cp","k":32,"batch_size":256,"mode":"train","ms_median":81.44,"peak_rss_mb":500}
 {"rg":"qt4","layer":"cp","k":32,"batch_size":100,"mode":"eval","ms_median":10,"peak_rss_mb":100}
+{"rg":"pd7","layer":"tucker","k":32,"batch_size":100,"mode":"train","ms_median":100,"peak_rss_mb":300}
 `)
 	write(peers, `{"impl":"cirkit","structure":"quad-graph","layer":"cp","K":32,"batch":256,"family":"categorical","mode":"sgd","status":"ok","ms_median":814.4,"peak_rss_mb":1000}
 {"impl":"cirkit","structure":"quad-graph","layer":"cp","K":32,"batch":256,"family":"binomial","mode":"sgd","status":"ok","ms_median":1,"peak_rss_mb":1}
 {"impl":"EinsumNetworks","structure":"pd","pd_pieces":[4],"K":32,"batch":256,"family":"categorical","mode":"em","status":"ok","ms_median":1,"peak_rss_mb":1}
+{"impl":"EinsumNetworks","structure":"pd","pd_pieces":[4],"K":32,"batch":100,"family":"categorical","mode":"sgd","status":"ok","ms_median":1000,"peak_rss_mb":600}
 `)
 	status, stdout, stderr := runBenchTest(t, "-compare", ours, "-peers", peers)
 	if status != 0 {
 		t.Fatalf("status %d, stderr %q", status, stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	if len(lines) != 4 {
-		t.Fatalf("want header, rule and 2 rows, got:\n%s", stdout)
+	if len(lines) != 5 {
+		t.Fatalf("want header, rule and 3 rows, got:\n%s", stdout)
 	}
 	if !strings.Contains(lines[2], "| cirkit | 814.4 | 10.0× |") || !strings.Contains(lines[2], "| 500 | 1000 | 2.00 |") {
 		t.Errorf("qg row %q lacks the cirkit ratio 10.0× and RSS 2.00", lines[2])
 	}
 	if !strings.Contains(lines[3], "(no peer row)") {
 		t.Errorf("qt4 row %q should have no peer", lines[3])
+	}
+	if want := "| pd:7 | tucker | 32 | 100 | train | 100.0 | EinsumNetworks | 1000.0 | 10.0× | 300 | 600 | 2.00 |"; !strings.HasPrefix(lines[4], want) {
+		t.Errorf("pd7 row %q, want it to start with %q", lines[4], want)
 	}
 	if status, _, _ := runBenchTest(t, "-compare", ours); status != 2 {
 		t.Errorf("-compare without -peers: status %d, want 2", status)

@@ -3,9 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
-	"runtime"
 
-	"github.com/tenpc/tenpc/nn"
+	"github.com/tenpc/tenpc/experiments"
 )
 
 func init() {
@@ -14,7 +13,8 @@ func init() {
 		if err := parseFlags(fs, args, 0); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "tenpc %s (%s, BLAS: %s, kernels: %s)\n", nn.Version, runtime.Version(), nn.BLAS(), nn.Kernels())
+		p := experiments.CurrentPlatform()
+		fmt.Fprintf(out, "tenpc %s (%s, BLAS: %s, kernels: %s)\n", p.Version, p.Go, p.BLAS, p.Kernels)
 		return nil
 	})
 }
