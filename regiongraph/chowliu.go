@@ -18,6 +18,15 @@ const chowLiuAlpha = 0.01
 // the variable at the root of the tree; a negative root picks the variable
 // whose largest weighted distance to another variable is smallest (see
 // ChowLiuParents).
+//
+// With at most ChowLiuBins categories (binary data such as DEBD) the mutual
+// information is exact, as in cirkit. With more (256 pixel values) the
+// values are first quantized into ChowLiuBins equal-width bins, value v to
+// bin v·ChowLiuBins/numCategories, and the tree is the Chow-Liu tree of the
+// quantized data: cirkit's statistics over 256² cells per pair are too slow
+// for MNIST, and with 60,000 samples mostly smoothing. The joint counts come
+// from indicator bitsets or per-sample category codes (see ChowLiuParents),
+// so full MNIST (60,000 × 784) takes seconds (docs/PERFORMANCE.md).
 func ChowLiuTree(data [][]int, root, numCategories int) (*Graph, error) {
 	parents, err := ChowLiuParents(data, root, numCategories)
 	if err != nil {
@@ -29,12 +38,25 @@ func ChowLiuTree(data [][]int, root, numCategories int) (*Graph, error) {
 // ChowLiuParents learns a Chow-Liu tree and returns it as a list of
 // parents: parents[v] is the parent of variable v, -1 for the root.
 //
-// The pairwise mutual information is computed from the counts smoothed with
-// α = 0.01 as in cirkit: p(a, b) = (n(a, b) + α) / (N + K²α) and p(a) =
-// (n(a) + Kα) / (N + K²α). The tree is the maximum spanning tree of the
-// complete graph weighted by mutual information + 1 (Prim's algorithm from
-// variable 0, ties to the lower index); the distances that choose an
-// automatic root use the same weights, as cirkit does.
+// Values are first mapped to K categories: themselves when numCategories ≤
+// ChowLiuBins (K = numCategories), else ChowLiuBins equal-width bins (K =
+// ChowLiuBins). The pairwise mutual information of the categories is
+// computed from the counts smoothed with α = 0.01 as in cirkit: p(a, b) =
+// (n(a, b) + α) / (N + K²α) and p(a) = (n(a) + Kα) / (N + K²α).
+//
+// The sufficient statistics are, per variable, the marginal counts, a byte
+// code per sample and one indicator bitset over the samples per category
+// but the most frequent one (the reference). The joint counts of a pair
+// off the reference cost either (K−1)² AND+popcounts per 64 samples or one
+// visit per sample off the reference in both variables, whichever is less
+// (the visits win on images' zero backgrounds); the counts involving a
+// reference follow from the marginals.
+//
+// The tree is the maximum spanning tree of the complete graph weighted by
+// mutual information + 1 (Prim's algorithm from variable 0, ties to the
+// lower index); the distances that choose an automatic root use the same
+// weights, as cirkit does. The counts are integers, so the same data give
+// the same tree whatever the number of goroutines or the order of the rows.
 func ChowLiuParents(data [][]int, root, numCategories int) ([]int, error) {
 	const name = "ChowLiuTree"
 	if len(data) == 0 || len(data[0]) == 0 {
@@ -61,7 +83,7 @@ func ChowLiuParents(data [][]int, root, numCategories int) ([]int, error) {
 	if root >= d {
 		return nil, argError(name, "root", "%d is not a variable (there are %d)", root, d)
 	}
-	w := mutualInformation(data, numCategories)
+	w := pairwiseMI(data, numCategories)
 	for i := range w {
 		for j := range w[i] {
 			w[i][j]++
@@ -145,48 +167,6 @@ func centre(adj [][]int, w [][]float64) int {
 		}
 	}
 	return best
-}
-
-// mutualInformation returns the d x d matrix of smoothed pairwise mutual
-// information (zero diagonal) of data with k categories.
-func mutualInformation(data [][]int, k int) [][]float64 {
-	n, d := len(data), len(data[0])
-	alpha := chowLiuAlpha
-	denom := float64(n) + float64(k*k)*alpha
-	counts := make([][]int, d) // counts[i][a] = n(x_i = a)
-	marg := make([][]float64, d)
-	for i := range d {
-		counts[i] = make([]int, k)
-		for _, row := range data {
-			counts[i][row[i]]++
-		}
-		marg[i] = make([]float64, k)
-		for a, c := range counts[i] {
-			marg[i][a] = (float64(c) + float64(k)*alpha) / denom
-		}
-	}
-	mi := make([][]float64, d)
-	for i := range mi {
-		mi[i] = make([]float64, d)
-	}
-	joint := make([]int, k*k)
-	for i := range d {
-		for j := i + 1; j < d; j++ {
-			clear(joint)
-			for _, row := range data {
-				joint[row[i]*k+row[j]]++
-			}
-			s := 0.0
-			for a := range k {
-				for b := range k {
-					p := (float64(joint[a*k+b]) + alpha) / denom
-					s += p * (math.Log(p) - math.Log(marg[i][a]*marg[j][b]))
-				}
-			}
-			mi[i][j], mi[j][i] = s, s
-		}
-	}
-	return mi
 }
 
 // FromTree turns a forest, given by parents (parents[v] is the parent of
