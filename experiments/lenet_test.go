@@ -3,6 +3,9 @@ package experiments
 import (
 	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tenpc/tenpc/nn"
@@ -54,5 +57,24 @@ func TestTrainLeNetStopsOnCancel(t *testing.T) {
 	_, err := TrainLeNet(ctx, LeNetConfig{TrainLimit: 128, TestLimit: 10}, quietLogger())
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+// The recipe form writes its result file and prints the accuracy.
+func TestRunLeNetQuick(t *testing.T) {
+	var out strings.Builder
+	dir := t.TempDir()
+	if err := runLeNet(context.Background(), RecipeOptions{Out: dir, Quick: true, Log: quietLogger(), Stdout: &out}); err != nil {
+		t.Fatal(err)
+	}
+	var res LeNetResult
+	if err := readJSON(filepath.Join(dir, LeNetResultFile), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.History) != 1 || res.TestAccuracy != res.History[0].TestAccuracy {
+		t.Errorf("result file holds %+v, want one epoch", res)
+	}
+	if want := fmt.Sprintf("lenet: test accuracy %.2f%% after 1 epochs", 100*res.TestAccuracy); !strings.HasPrefix(out.String(), want) {
+		t.Errorf("output %q, want it to start with %q", out.String(), want)
 	}
 }
