@@ -15,7 +15,7 @@ RACE_QUICK := ./data ./optim ./nn/...
 RACE_ALL   := $(RACE_QUICK) ./circuit
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo 1)
 
-.PHONY: help setup build test test-short test-race bench lint fmt train
+.PHONY: help setup build test test-short test-race test-standalone bench lint fmt train
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -39,12 +39,16 @@ build: setup ## build bin/tenpc with the BLAS found by setup
 	$(GO) build $(GOTAGS) -o $(BIN) ./cmd/tenpc
 	@$(BIN) version
 
-test: setup ## run every test (with the detected BLAS and C kernels, plus the pure-Go build of the kernels, plus the quick race checks)
+test: setup ## run every test (detected BLAS and C kernels; the pure-Go kernels; quick race checks; the short suite on a lone copy of the tree)
 	$(GO) vet $(GOTAGS) ./...
 	$(GO) vet -tags purego ./internal/vec ./nn/...
 	$(GO) test $(GOTAGS) -count=1 ./...
 	$(GO) test -tags purego -count=1 ./internal/vec ./nn/... ./optim
 	$(GO) test $(GOTAGS) -race -short -count=1 $(RACE_QUICK)
+	GO=$(GO) GOTAGS="$(GOTAGS)" ./.ci/standalone-test
+
+test-standalone: ## run the short suite on a copy of the tree alone in an empty folder (catches reads outside the repository)
+	GO=$(GO) GOTAGS="$(GOTAGS)" ./.ci/standalone-test
 
 test-race: ## run the race detector (-short) over nn, circuit, data and optim (about 1.5 min on 2 cores)
 	$(GO) test $(GOTAGS) -race -short -count=1 $(RACE_ALL)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/tenpc/tenpc/circuit"
 	"github.com/tenpc/tenpc/data"
 )
 
@@ -30,6 +31,15 @@ func (s Scale) String() string {
 		return scaleNames[s]
 	}
 	return fmt.Sprintf("Scale(%d)", int(s))
+}
+
+// DefaultScale is the scale the CLI uses for input family in when none is
+// asked for: ScaleStandard for Gaussian inputs, ScaleNone otherwise.
+func DefaultScale(in circuit.InputKind) Scale {
+	if in == circuit.Gaussian {
+		return ScaleStandard
+	}
+	return ScaleNone
 }
 
 // ParseScale parses "none", "unit" or "standard".

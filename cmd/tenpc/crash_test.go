@@ -94,19 +94,22 @@ func runBinary(t *testing.T, env []string, args ...string) (int, string) {
 var (
 	fullOnce sync.Once
 	fullDir  string
+	fullTook time.Duration // the uninterrupted run's wall time
 )
 
 func uninterrupted(t *testing.T) string {
 	t.Helper()
+	bin := binDirOf(t) // skips with -short, before the Once is spent
 	fullOnce.Do(func() {
-		dir, err := os.MkdirTemp(binDirOf(t), "full-")
+		dir, err := os.MkdirTemp(bin, "full-")
 		if err != nil {
 			t.Fatal(err)
 		}
-		fullDir = filepath.Join(dir, "run")
-		if status, stderr := runBinary(t, nil, crashArgs(fullDir)...); status != 0 {
+		start := time.Now()
+		if status, stderr := runBinary(t, nil, crashArgs(filepath.Join(dir, "run"))...); status != 0 {
 			t.Fatalf("uninterrupted run: status %d\n%s", status, stderr)
 		}
+		fullDir, fullTook = filepath.Join(dir, "run"), time.Since(start)
 	})
 	if fullDir == "" {
 		t.Fatal("the uninterrupted run failed in an earlier test")
@@ -269,12 +272,13 @@ func TestKillAtRandomMoments(t *testing.T) {
 		case fileExists(dir):
 			args = append(args, "-force")
 		}
-		// Early attempts die after 0.15–1.65 s (loading the data takes
-		// about half a second, an epoch about one); from the eighth on the
-		// process is left to finish.
+		// Early attempts die after 10–90% of the uninterrupted run's wall
+		// time (data loading included), so on any machine they are killed
+		// in loading, in an epoch or in a checkpoint write; from the eighth
+		// on the process is left to finish.
 		limit := time.Hour
 		if attempt < 8 {
-			limit = time.Duration(150+rng.IntN(1500)) * time.Millisecond
+			limit = time.Duration(float64(fullTook) * (0.1 + 0.8*rng.Float64()))
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), limit)
 		cmd := exec.CommandContext(ctx, tenpcBinary(t), args...)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/tenpc/tenpc/circuit"
 	"github.com/tenpc/tenpc/experiments"
 )
 
@@ -49,7 +48,7 @@ func runTrain(args []string, stdout io.Writer) error {
 	fs := newFlagSet("train", stdout)
 	dataset := fs.String("dataset", def.Dataset, "dataset: mnist, fashion-mnist, debd:DIR/NAME or images:DIR")
 	dataDir := fs.String("data-dir", "", "directory of the MNIST / Fashion-MNIST files (default: the standard location)")
-	rg := fs.String("rg", def.RG, "region graph: qg, qt2, qt4, pd, pd:D, rbt, linear, cl or FILE.json")
+	rg := fs.String("rg", def.RG, "region graph: "+experiments.RGNames+" (see 'tenpc rg -h')")
 	layer := fs.String("layer", def.Layer.String(), "sum-product layer: cp, cp-r, cp-s, cp-xs or tucker")
 	k := fs.Int("k", def.Units, "units per region (K)")
 	rank := fs.Int("rank", 0, "rank R of cp-r layers (default K)")
@@ -88,22 +87,20 @@ func runTrain(args []string, stdout io.Writer) error {
 	if cfg.MaxMemory, err = parseMaxMemory(*maxMem); err != nil {
 		return err
 	}
-	if cfg.Layer, err = circuit.ParseLayer(*layer); err != nil {
+	if cfg.Layer, err = experiments.ParseLayer(*layer); err != nil {
 		return badInput("-layer: %v", err)
 	}
-	if cfg.Input, err = circuit.ParseInput(*input); err != nil {
+	if cfg.Input, err = experiments.ParseInput(*input); err != nil {
 		return badInput("-input: %v", err)
 	}
-	if cfg.Param, err = circuit.ParseParam(*param); err != nil {
+	if cfg.Param, err = experiments.ParseParam(*param); err != nil {
 		return badInput("-param: %v", err)
 	}
-	switch {
-	case *scale != "":
+	cfg.Scale = experiments.DefaultScale(cfg.Input)
+	if *scale != "" {
 		if cfg.Scale, err = experiments.ParseScale(*scale); err != nil {
 			return badInput("-scale: %v", err)
 		}
-	case cfg.Input == circuit.Gaussian:
-		cfg.Scale = experiments.ScaleStandard
 	}
 	if cfg.Optimizer, err = experiments.ParseOptimizer(*optimizer); err != nil {
 		return badInput("-optimizer: %v", err)
