@@ -56,7 +56,7 @@ type benchConfig struct {
 
 func (c benchConfig) String() string { return fmt.Sprintf("%s-%v-K%d-B%d", c.rg, c.layer, c.k, c.b) }
 
-// peerConfigs are the configurations of ../shared/peer/matrix.txt that
+// peerConfigs are the configurations of bench/peers-matrix.txt that
 // tenpc runs (cmd/tenpc bench -preset peers times the same ones).
 var peerConfigs = []benchConfig{
 	{"qg", CP, 32, 256},

@@ -60,7 +60,7 @@
 // MNIST and Fashion-MNIST ship no validation set. Split holds out
 // round(f*N) training samples chosen uniformly at random from a PCG
 // generator seeded with the given seed; both parts keep the original order.
-// The protocol of the reference results (DESIGN.md) is
+// The reference protocol (docs/DESIGN.md, "Reference protocol") is
 // Options{ValidFraction: PaperValidFraction, Seed: PaperSeed}: 5% of the
 // training set, seed 42, giving 57,000 / 3,000 / 10,000 samples; the test set
 // is the official one. The chosen samples are deterministic per seed but are

@@ -48,7 +48,7 @@ func ParseOptimizer(s string) (Optimizer, error) {
 // flags that say how to treat the directory (Resume, Force).
 //
 // Start from DefaultTrainConfig: it holds the reference protocol of
-// DESIGN.md ("Reference results"). The zero value is not a valid config.
+// docs/DESIGN.md ("Reference protocol"). The zero value is not a valid config.
 type TrainConfig struct {
 	// Dataset names the data: "mnist", "fashion-mnist", "debd:DIR/NAME"
 	// (the DEBD set NAME in DIR/NAME/ or DIR) or "images:DIR" (a folder of

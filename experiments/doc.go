@@ -50,7 +50,7 @@
 //
 // # Protocol
 //
-// DefaultTrainConfig is the reference protocol of DESIGN.md: validation is
+// DefaultTrainConfig is the reference protocol (docs/DESIGN.md): validation is
 // a random 5% of the training set (seed 42), test the official test set;
 // bpd = −LL / (ln 2 · D); Adam, lr 0.01, batch 256, early stopping with
 // patience 5 on validation LL, up to 200 epochs; clamp parameterization.

@@ -122,8 +122,9 @@ func TestReadPaperGrid(t *testing.T) {
 	}
 }
 
-// The shipped tables hold the paper's headline cells (DESIGN.md's protocol:
-// QG-CP K=16 1.248 on MNIST over 5 seeds; Fashion-MNIST QG-CP K=32 3.381).
+// The shipped tables hold the paper's headline cells under the reference
+// protocol (docs/DESIGN.md): QG-CP K=16 1.248 on MNIST over 5 seeds;
+// Fashion-MNIST QG-CP K=32 3.381.
 func TestPaperGridShipped(t *testing.T) {
 	for _, tc := range []struct {
 		dataset string

@@ -295,7 +295,7 @@ func benchGraph(b *testing.B, shapes [][]int, f func(xs []*gorgonia.Node) (*gorg
 }
 
 // BenchmarkEinsumFoldedMatMul: one folded layer's contraction at the sizes
-// of DESIGN.md's CP-layer measurement (F=64, B=256, K=32, float32),
+// of docs/PERFORMANCE.md's CP-op benchmarks (F=64, B=256, K=32, float32),
 // forward+backward.
 func BenchmarkEinsumFoldedMatMul(b *testing.B) {
 	benchGraph(b, [][]int{{64, 256, 32}, {64, 32, 32}}, func(xs []*gorgonia.Node) (*gorgonia.Node, error) {

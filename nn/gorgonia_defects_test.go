@@ -1,6 +1,7 @@
 package nn
 
-// Regression tests for the Gorgonia v0.9.18 defects listed in DESIGN.md.
+// Regression tests for the Gorgonia v0.9.18 defects in docs/DESIGN.md
+// ("Gorgonia defects").
 // Each test shows Gorgonia's own op disagreeing with a loop-computed truth
 // (or failing to build) and this package's replacement agreeing with it. If
 // a Gorgonia upgrade fixes a defect, the "Gorgonia is wrong" assertion

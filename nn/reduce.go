@@ -4,7 +4,8 @@ package nn
 //
 // Gorgonia's own Sum and Max give wrong values along a middle axis
 // (2 <= k <= ndim-2) of a 4-D or larger tensor, and its LogSumExp uses a
-// wrong formula (see DESIGN.md and gorgonia_defects_test.go). The ops here
+// wrong formula (see docs/DESIGN.md, "Gorgonia defects", and
+// gorgonia_defects_test.go). The ops here
 // view any tensor as (pre, n, post) around the reduced axis — pre is the
 // product of the dimensions before it, post of those after it — so one
 // kernel serves every rank and axis, and each op carries its own backward:

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// Benchmarks at the size DESIGN.md measured: F=64 folds, B=256, K=32,
+// Benchmarks at docs/PERFORMANCE.md's CP-op size: F=64 folds, B=256, K=32,
 // float32, binary folds reading a tree of source folds (no sharing).
 const benchF, benchB, benchK = 64, 256, 32
 
