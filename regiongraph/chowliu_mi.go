@@ -103,7 +103,7 @@ type miStats struct {
 // visitCost is the cost of counting one sample by visiting it, in units of
 // one 64-sample word of one bitset AND+popcount: about the ratio of the two
 // kernels' times per unit on BenchmarkChowLiuJoint (docs/PERFORMANCE.md).
-const visitCost = 3
+const visitCost = 2
 
 // newMIStats counts the categories lut[v] ∈ [0, k) of data, k ≤ 256.
 func newMIStats(data [][]int, lut []int, k int) *miStats {
