@@ -45,6 +45,7 @@ test: setup ## run every test (detected BLAS and C kernels; the pure-Go kernels;
 	$(GO) test $(GOTAGS) -count=1 ./...
 	$(GO) test -tags purego -count=1 ./internal/vec ./nn/... ./optim
 	$(GO) test $(GOTAGS) -race -short -count=1 $(RACE_QUICK)
+	@if command -v clang >/dev/null; then echo "CC=clang go test ./internal/vec"; CC=clang $(GO) test -count=1 ./internal/vec; else echo "clang not installed: the C kernels' clang build is not checked"; fi
 	GO=$(GO) GOTAGS="$(GOTAGS)" ./.ci/standalone-test
 
 test-standalone: ## run the short suite on a copy of the tree alone in an empty folder (catches reads outside the repository)

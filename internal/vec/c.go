@@ -2,7 +2,7 @@
 
 package vec
 
-// #cgo CFLAGS: -O3 -ffast-math
+// #cgo CFLAGS: -O3
 // #cgo LDFLAGS: -lm
 // #include "vec.h"
 import "C"

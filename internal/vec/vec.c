@@ -10,18 +10,16 @@
 // bit for bit, except the GEMM (fused multiply-adds where the CPU has them)
 // and libm's log against Go's math.Log (both within an ulp).
 
-// Compiled with -ffast-math (see c.go) only so that gcc treats sqrtf as a
-// pure function and vectorizes it (-fno-math-errno is not among the flags
-// cgo accepts); this pragma turns fast-math back off for every function
-// below, keeping IEEE semantics (NaN, ±Inf, signed zeros, no
-// reassociation), and keeps products and sums from being contracted into
-// FMAs, so that every level rounds like the Go reference (and like each
-// other) and results do not depend on the machine (the GEMM, below, opts
-// in to FMAs explicitly).
-#pragma GCC optimize("no-fast-math", "no-math-errno", "fp-contract=off")
-
+// IEEE semantics throughout (NaN, ±Inf, signed zeros, no reassociation),
+// and no contraction of products and sums into FMAs, so that every level
+// rounds like the Go reference (and like each other) and results do not
+// depend on the machine (the GEMM, below, opts in to FMAs explicitly). gcc
+// contracts by default in GNU C and clang within expressions: these pragmas
+// turn it off for every function below.
 #if defined(__clang__)
-#error "internal/vec: these kernels need gcc (clang ignores the pragma that undoes -ffast-math); build with CC=gcc, or with -tags purego for the Go loops"
+#pragma clang fp contract(off)
+#else
+#pragma GCC optimize("fp-contract=off")
 #endif
 
 #include <math.h>
@@ -380,13 +378,42 @@ BODY void softmax_table_body(const float *th, long K, long C, float *tab, double
 // max(θ, lo); see Adam in vec.go for h.
 MULTI(adam, (float *restrict th, const float *restrict g, float *restrict m, float *restrict v, long n, const float *h, int flags),
       (th, g, m, v, n, h, flags))
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+typedef float v4f __attribute__((vector_size(16)));
+typedef int v4i __attribute__((vector_size(16)));
+typedef float v4fu __attribute__((vector_size(16), aligned(4), may_alias));
+#endif
+
 BODY void adam_body(float *restrict th, const float *restrict g, float *restrict m, float *restrict v, long n, const float *h, int flags) {
 	const float b1 = h[0], b2 = h[1], c1 = h[2], c2 = h[3], step = h[4], sbc2 = h[5], eps = h[6],
 		    l2 = h[7], shrink = h[8], lo = h[9];
 	const int decay = flags & 1, coupled = flags & 2, clamp = flags & 4;
-	// Selects, not branches, and every store unconditional: the loop
-	// vectorizes.
-	for (long i = 0; i < n; i++) {
+	long i = 0;
+#if defined(__x86_64__)
+	// Four lanes at a time with SSE's square root: compilers keep sqrtf's
+	// errno path (no -fno-math-errno in cgo's flags) and then do not
+	// vectorize the loop. Same operations, in the same order, as the tail.
+	for (; i + 4 <= n; i += 4) {
+		v4f p = *(const v4fu *)(th + i);
+		if (decay)
+			p = p * shrink;
+		v4f g0 = *(const v4fu *)(g + i);
+		v4f gi = coupled ? g0 + l2 * p : g0;
+		v4f mi = b1 * *(const v4fu *)(m + i) + c1 * gi;
+		v4f vi = b2 * *(const v4fu *)(v + i) + c2 * gi * gi;
+		*(v4fu *)(m + i) = mi;
+		*(v4fu *)(v + i) = vi;
+		p = p - step * (mi / ((v4f)_mm_sqrt_ps((__m128)vi) / sbc2 + eps));
+		if (clamp) {
+			v4i keep = p >= lo; // NaN compares false and becomes lo
+			p = (v4f)((keep & (v4i)p) | (~keep & (v4i)(lo - (v4f){})));
+		}
+		*(v4fu *)(th + i) = p;
+	}
+#endif
+	// Selects, not branches, and every store unconditional.
+	for (; i < n; i++) {
 		float p = th[i];
 		p = decay ? p * shrink : p;
 		float g0 = g[i];
@@ -832,6 +859,15 @@ typedef float v8f __attribute__((vector_size(32)));
 typedef float v8fu __attribute__((vector_size(32), aligned(4), may_alias));
 typedef int v8i __attribute__((vector_size(32)));
 
+// SHUFFLE(a, b, i0, …, i7) picks lanes of a (0–7) and b (8–15): gcc's
+// __builtin_shuffle takes a mask vector, clang's __builtin_shufflevector
+// constant indices.
+#if defined(__clang__)
+#define SHUFFLE(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define SHUFFLE(a, b, ...) __builtin_shuffle(a, b, (v8i){__VA_ARGS__})
+#endif
+
 // tr8x8 writes the transpose of the 8×8 block at s (leading dimension ld)
 // to d (leading dimension ldd): pairs of rows interleaved, then pairs of
 // pairs, then the 128-bit halves.
@@ -839,25 +875,34 @@ BODY void tr8x8(const float *s, long ld, float *d, long ldd) {
 	v8f r0 = *(const v8fu *)(s), r1 = *(const v8fu *)(s + ld), r2 = *(const v8fu *)(s + 2 * ld),
 	    r3 = *(const v8fu *)(s + 3 * ld), r4 = *(const v8fu *)(s + 4 * ld), r5 = *(const v8fu *)(s + 5 * ld),
 	    r6 = *(const v8fu *)(s + 6 * ld), r7 = *(const v8fu *)(s + 7 * ld);
-	const v8i lo = {0, 8, 1, 9, 4, 12, 5, 13}, hi = {2, 10, 3, 11, 6, 14, 7, 15};
-	v8f t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi);
-	v8f t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);
-	v8f t4 = __builtin_shuffle(r4, r5, lo), t5 = __builtin_shuffle(r4, r5, hi);
-	v8f t6 = __builtin_shuffle(r6, r7, lo), t7 = __builtin_shuffle(r6, r7, hi);
-	const v8i lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
-	v8f u0 = __builtin_shuffle(t0, t2, lo2), u1 = __builtin_shuffle(t0, t2, hi2);
-	v8f u2 = __builtin_shuffle(t1, t3, lo2), u3 = __builtin_shuffle(t1, t3, hi2);
-	v8f u4 = __builtin_shuffle(t4, t6, lo2), u5 = __builtin_shuffle(t4, t6, hi2);
-	v8f u6 = __builtin_shuffle(t5, t7, lo2), u7 = __builtin_shuffle(t5, t7, hi2);
-	const v8i lo4 = {0, 1, 2, 3, 8, 9, 10, 11}, hi4 = {4, 5, 6, 7, 12, 13, 14, 15};
-	*(v8fu *)(d) = __builtin_shuffle(u0, u4, lo4);
-	*(v8fu *)(d + ldd) = __builtin_shuffle(u1, u5, lo4);
-	*(v8fu *)(d + 2 * ldd) = __builtin_shuffle(u2, u6, lo4);
-	*(v8fu *)(d + 3 * ldd) = __builtin_shuffle(u3, u7, lo4);
-	*(v8fu *)(d + 4 * ldd) = __builtin_shuffle(u0, u4, hi4);
-	*(v8fu *)(d + 5 * ldd) = __builtin_shuffle(u1, u5, hi4);
-	*(v8fu *)(d + 6 * ldd) = __builtin_shuffle(u2, u6, hi4);
-	*(v8fu *)(d + 7 * ldd) = __builtin_shuffle(u3, u7, hi4);
+#define LO 0, 8, 1, 9, 4, 12, 5, 13
+#define HI 2, 10, 3, 11, 6, 14, 7, 15
+	v8f t0 = SHUFFLE(r0, r1, LO), t1 = SHUFFLE(r0, r1, HI);
+	v8f t2 = SHUFFLE(r2, r3, LO), t3 = SHUFFLE(r2, r3, HI);
+	v8f t4 = SHUFFLE(r4, r5, LO), t5 = SHUFFLE(r4, r5, HI);
+	v8f t6 = SHUFFLE(r6, r7, LO), t7 = SHUFFLE(r6, r7, HI);
+#define LO2 0, 1, 8, 9, 4, 5, 12, 13
+#define HI2 2, 3, 10, 11, 6, 7, 14, 15
+	v8f u0 = SHUFFLE(t0, t2, LO2), u1 = SHUFFLE(t0, t2, HI2);
+	v8f u2 = SHUFFLE(t1, t3, LO2), u3 = SHUFFLE(t1, t3, HI2);
+	v8f u4 = SHUFFLE(t4, t6, LO2), u5 = SHUFFLE(t4, t6, HI2);
+	v8f u6 = SHUFFLE(t5, t7, LO2), u7 = SHUFFLE(t5, t7, HI2);
+#define LO4 0, 1, 2, 3, 8, 9, 10, 11
+#define HI4 4, 5, 6, 7, 12, 13, 14, 15
+	*(v8fu *)(d) = SHUFFLE(u0, u4, LO4);
+	*(v8fu *)(d + ldd) = SHUFFLE(u1, u5, LO4);
+	*(v8fu *)(d + 2 * ldd) = SHUFFLE(u2, u6, LO4);
+	*(v8fu *)(d + 3 * ldd) = SHUFFLE(u3, u7, LO4);
+	*(v8fu *)(d + 4 * ldd) = SHUFFLE(u0, u4, HI4);
+	*(v8fu *)(d + 5 * ldd) = SHUFFLE(u1, u5, HI4);
+	*(v8fu *)(d + 6 * ldd) = SHUFFLE(u2, u6, HI4);
+	*(v8fu *)(d + 7 * ldd) = SHUFFLE(u3, u7, HI4);
+#undef LO
+#undef HI
+#undef LO2
+#undef HI2
+#undef LO4
+#undef HI4
 }
 
 // transpose: dst[j·rows + i] = src[i·ld + j] for i < rows, j < cols: whole
