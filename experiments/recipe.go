@@ -46,6 +46,7 @@ type Recipe struct {
 var Recipes = []Recipe{
 	{Name: "mnist-default", Description: "QG-CP K=16, categorical inputs, Adam lr 0.01, batch 256 on MNIST (what `make train` runs; ≤ 10 minutes on 2 cores)", Run: runMNISTDefault},
 	{Name: "paper-grid", Description: "the reference paper's MNIST grid (K = 16, 32, 64): QG, QT-4, PD × CP, CP-XS, CP-S, Tucker (binarized on QT-4), next to the paper's test bpd", Run: runPaperGrid},
+	{Name: "lenet", Description: "a LeNet-style CNN built from nn modules on MNIST classification (Adam lr 1e-3, batch 64, 3 epochs): test accuracy; about a minute on 2 cores", Run: runLeNet},
 	{Name: "debd", Description: "the DEBD binary benchmarks in -data-dir DIR (DIR/NAME/NAME.{train,valid,test}.data): Chow-Liu (HCLT) region graph, CP K=16", Run: runDEBD},
 }
 

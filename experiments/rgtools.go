@@ -128,12 +128,14 @@ func WriteRGInfo(w io.Writer, path string, plan *PlanOptions) error {
 	if inK == 0 {
 		inK = plan.Units
 	}
-	p, err := circuit.NewPlan(g, inK, plan.Units, 1)
+	opts := circuit.Options{Layer: plan.Layer, Units: plan.Units, InputUnits: inK, Rank: plan.Rank, Values: plan.Values}
+	// PlanFor folds what Build would: Tucker layers over the binarized graph.
+	p, err := circuit.PlanFor(g, opts)
 	if err != nil {
 		return inputErrorf("%s: %v", path, err)
 	}
 	if _, err := io.WriteString(w, "\n"); err != nil {
 		return err
 	}
-	return p.Write(w, &circuit.Options{Layer: plan.Layer, Units: plan.Units, InputUnits: inK, Rank: plan.Rank, Values: plan.Values})
+	return p.Write(w, &opts)
 }

@@ -10,7 +10,7 @@ import (
 
 func TestRecipeList(t *testing.T) {
 	out := mustRun(t, "recipe", "list")
-	for _, name := range []string{"mnist-default", "paper-grid", "debd"} {
+	for _, name := range []string{"mnist-default", "paper-grid", "debd", "lenet"} {
 		if !strings.Contains(out, name) {
 			t.Errorf("recipe list lacks %s:\n%s", name, out)
 		}
@@ -78,5 +78,13 @@ func TestRecipeDEBDQuick(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, r[0], "samples.png")); err == nil {
 			t.Errorf("%s: a sample grid for tabular data", r[0])
 		}
+	}
+}
+
+func TestRecipeLeNetQuick(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lenet")
+	out := mustRun(t, "recipe", "run", "lenet", "-quick", "-out", dir)
+	if !strings.Contains(out, "test accuracy") {
+		t.Errorf("output lacks the test accuracy:\n%s", out)
 	}
 }

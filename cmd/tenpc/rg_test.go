@@ -183,6 +183,16 @@ func TestRGInfoPlan(t *testing.T) {
 	if !strings.Contains(out.String(), fmt.Sprintf("total parameters: %d", want)) {
 		t.Errorf("plan output lacks the total %d:\n%s", want, out.String())
 	}
+	// Tucker folds the binarized graph, as Build does: QT-2's layers over
+	// 8×8 (32, 16, 8, 4, 2 and 1 binary folds of K·K² weights).
+	out.Reset()
+	if st := run([]string{"rg", "info", "-plan", "-layer", "tucker", "-k", "4", g}, &out, &errOut); st != 0 {
+		t.Fatalf("info -plan tucker: status %d: %s", st, errOut.String())
+	}
+	want = 64*4*256 + (32+16+8+4+2)*4*4*4 + 1*4*4
+	if !strings.Contains(out.String(), fmt.Sprintf("total parameters: %d", want)) {
+		t.Errorf("tucker plan output lacks the total %d:\n%s", want, out.String())
+	}
 	errOut.Reset()
 	if st := run([]string{"rg", "info", "-plan", "-layer", "bogus", g}, &out, &errOut); st != 2 || !strings.Contains(errOut.String(), "unknown layer") {
 		t.Errorf("bad -layer: status %d, stderr %q", st, errOut.String())
