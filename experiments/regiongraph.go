@@ -13,9 +13,10 @@ import (
 // 3,136 partitions on MNIST).
 const pdDelta = 4
 
-// chowLiuSamples caps the training samples a Chow-Liu tree is learnt from:
-// the pairwise mutual information costs O(N·D²).
-const chowLiuSamples = 5000
+// chowLiuSamples caps the training samples a Chow-Liu tree is learnt from at
+// MNIST's 60,000, all of its training set: the tree's time grows linearly
+// in the samples, and full MNIST takes seconds (docs/PERFORMANCE.md).
+const chowLiuSamples = 60000
 
 // BuildRegionGraph builds the region graph named by spec (see
 // RGVocabulary) for a dataset like ds. A bad spec or a spec that does not
