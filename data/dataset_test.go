@@ -5,6 +5,9 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // seqDataset returns n samples of d variables where sample i holds
@@ -23,38 +26,27 @@ func seqDataset(n, d, values int) *Dataset {
 
 func TestRowSubsetLimit(t *testing.T) {
 	d := seqDataset(5, 3, 256)
-	if got := d.Row(2); !slices.Equal(got, []uint8{2, 3, 4}) || cap(got) != 3 {
-		t.Errorf("Row(2) = %v cap %d, want [2 3 4] cap 3", got, cap(got))
-	}
+	row := d.Row(2)
+	assert.Equal(t, []uint8{2, 3, 4}, row, "Row(2)")
+	assert.Equal(t, 3, cap(row), "cap(Row(2))")
 	s := d.Subset([]int{4, 0, 4})
-	if s.N != 3 || !slices.Equal(s.X, []uint8{4, 5, 6, 0, 1, 2, 4, 5, 6}) || !slices.Equal(s.Labels, []int{4, 0, 4}) {
-		t.Errorf("Subset = N %d X %v labels %v", s.N, s.X, s.Labels)
-	}
+	assert.Equal(t, 3, s.N, "Subset N")
+	assert.Equal(t, []uint8{4, 5, 6, 0, 1, 2, 4, 5, 6}, s.X, "Subset X")
+	assert.Equal(t, []int{4, 0, 4}, s.Labels, "Subset labels")
 	s.X[0] = 99
-	if d.X[12] != 4 {
-		t.Error("Subset shares storage with its source")
-	}
+	assert.Equal(t, uint8(4), d.X[12], "Subset shares storage with its source")
 	for _, tc := range []struct{ n, want int }{{2, 2}, {0, 0}, {-1, 5}, {9, 5}} {
 		l := d.Limit(tc.n)
-		if l.N != tc.want || len(l.X) != tc.want*3 || len(l.Labels) != tc.want {
-			t.Errorf("Limit(%d): N %d len(X) %d len(Labels) %d, want N %d", tc.n, l.N, len(l.X), len(l.Labels), tc.want)
-		}
-		if err := l.validate(); err != nil {
-			t.Error(err)
-		}
+		assert.Equal(t, tc.want, l.N, "Limit(%d) N", tc.n)
+		assert.Len(t, l.X, tc.want*3, "Limit(%d) X", tc.n)
+		assert.Len(t, l.Labels, tc.want, "Limit(%d) labels", tc.n)
+		assert.NoError(t, l.validate(), "Limit(%d)", tc.n)
 	}
-	if d.N != 5 {
-		t.Errorf("Limit changed its source: N = %d", d.N)
-	}
+	assert.Equal(t, 5, d.N, "Limit changed its source")
 }
 
 func TestRowPanics(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Error("Row(5) of 5 samples did not panic")
-		}
-	}()
-	seqDataset(5, 1, 256).Row(5)
+	assert.Panics(t, func() { seqDataset(5, 1, 256).Row(5) }, "Row(5) of 5 samples")
 }
 
 // epoch collects one pass of Batches: sample order, batch sizes, and checks
@@ -63,13 +55,13 @@ func epoch(t *testing.T, d *Dataset, size int, rng *rand.Rand) (order, sizes []i
 	t.Helper()
 	for b := range d.Batches(size, rng) {
 		sizes = append(sizes, b.N)
-		if len(b.X) != b.N*b.D || len(b.Index) != b.N || len(b.Labels) != b.N || b.D != d.D {
-			t.Fatalf("batch N=%d D=%d with len(X)=%d len(Index)=%d len(Labels)=%d", b.N, b.D, len(b.X), len(b.Index), len(b.Labels))
-		}
+		require.Equal(t, d.D, b.D, "batch D")
+		require.Len(t, b.X, b.N*b.D, "batch X of N=%d", b.N)
+		require.Len(t, b.Index, b.N, "batch Index of N=%d", b.N)
+		require.Len(t, b.Labels, b.N, "batch Labels of N=%d", b.N)
 		for k, i := range b.Index {
-			if !slices.Equal(b.X[k*b.D:(k+1)*b.D], d.Row(i)) || b.Labels[k] != d.Labels[i] {
-				t.Fatalf("batch row %d is not sample %d", k, i)
-			}
+			require.Equal(t, d.Row(i), b.X[k*b.D:(k+1)*b.D], "batch row %d is not sample %d", k, i)
+			require.Equal(t, d.Labels[i], b.Labels[k], "batch label %d is not sample %d's", k, i)
 		}
 		order = append(order, b.Index...)
 	}
@@ -78,6 +70,7 @@ func epoch(t *testing.T, d *Dataset, size int, rng *rand.Rand) (order, sizes []i
 
 func TestBatches(t *testing.T) {
 	d := seqDataset(10, 4, 7)
+	all := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 	for _, tc := range []struct {
 		size  int
 		sizes []int
@@ -88,25 +81,16 @@ func TestBatches(t *testing.T) {
 		{64, []int{10}},
 	} {
 		order, sizes := epoch(t, d, tc.size, nil)
-		if !slices.Equal(order, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}) || !slices.Equal(sizes, tc.sizes) {
-			t.Errorf("size %d in order: order %v sizes %v, want 0..9 and %v", tc.size, order, sizes, tc.sizes)
-		}
+		assert.Equal(t, all, order, "size %d in order: order", tc.size)
+		assert.Equal(t, tc.sizes, sizes, "size %d in order: batch sizes", tc.size)
 		rng := rand.New(rand.NewPCG(1, 2))
 		first, sizes := epoch(t, d, tc.size, rng)
-		if !slices.Equal(sizes, tc.sizes) {
-			t.Errorf("size %d shuffled: sizes %v, want %v", tc.size, sizes, tc.sizes)
-		}
-		if sorted := slices.Sorted(slices.Values(first)); !slices.Equal(sorted, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}) {
-			t.Errorf("size %d: epoch covers %v, want every sample once", tc.size, first)
-		}
+		assert.Equal(t, tc.sizes, sizes, "size %d shuffled: batch sizes", tc.size)
+		assert.ElementsMatch(t, all, first, "size %d: an epoch covers every sample once", tc.size)
 		second, _ := epoch(t, d, tc.size, rng)
-		if slices.Equal(first, second) {
-			t.Errorf("size %d: two epochs in the same order %v", tc.size, first)
-		}
+		assert.NotEqual(t, first, second, "size %d: two epochs in the same order", tc.size)
 		again, _ := epoch(t, d, tc.size, rand.New(rand.NewPCG(1, 2)))
-		if !slices.Equal(first, again) {
-			t.Errorf("size %d: same seed gave %v then %v", tc.size, first, again)
-		}
+		assert.Equal(t, first, again, "size %d: same seed, another order", tc.size)
 	}
 }
 
@@ -118,12 +102,12 @@ func TestBatchesEarlyStopAndEmpty(t *testing.T) {
 			break
 		}
 	}
-	if n != 2 {
-		t.Errorf("break after 2 batches ran %d", n)
-	}
+	assert.Equal(t, 2, n, "batches run by a loop that breaks after 2")
+	n = 0
 	for range seqDataset(0, 2, 3).Batches(2, nil) {
-		t.Error("empty dataset yielded a batch")
+		n++
 	}
+	assert.Zero(t, n, "batches of an empty dataset")
 }
 
 func TestSplit(t *testing.T) {
@@ -133,54 +117,34 @@ func TestSplit(t *testing.T) {
 		nValid int
 	}{{0, 0}, {0.05, 10}, {0.5, 100}, {0.0049, 1}} {
 		train, valid := Split(d, tc.frac, 42)
-		if valid.N != tc.nValid || train.N != 200-tc.nValid {
-			t.Errorf("Split(%v): %d/%d, want %d/%d", tc.frac, train.N, valid.N, 200-tc.nValid, tc.nValid)
-		}
+		assert.Equal(t, 200-tc.nValid, train.N, "Split(%v) train", tc.frac)
+		assert.Equal(t, tc.nValid, valid.N, "Split(%v) valid", tc.frac)
 		// Disjoint, covering, each in the original order.
+		assert.IsNonDecreasing(t, train.Labels, "Split(%v) reordered train", tc.frac)
+		assert.IsNonDecreasing(t, valid.Labels, "Split(%v) reordered valid", tc.frac)
 		all := append(slices.Clone(train.Labels), valid.Labels...)
-		if !slices.IsSorted(train.Labels) || !slices.IsSorted(valid.Labels) {
-			t.Errorf("Split(%v) reordered samples", tc.frac)
-		}
-		slices.Sort(all)
-		for i, l := range all {
-			if l != i {
-				t.Fatalf("Split(%v): train ∪ valid is not the dataset (at %d: %d)", tc.frac, i, l)
-			}
-		}
+		assert.ElementsMatch(t, d.Labels, all, "Split(%v): train ∪ valid is not the dataset", tc.frac)
 	}
 	_, a := Split(d, 0.1, 42)
 	_, b := Split(d, 0.1, 42)
 	_, c := Split(d, 0.1, 43)
-	if !slices.Equal(a.Labels, b.Labels) {
-		t.Errorf("same seed, different splits: %v %v", a.Labels, b.Labels)
-	}
-	if slices.Equal(a.Labels, c.Labels) {
-		t.Errorf("seeds 42 and 43 gave the same split %v", a.Labels)
-	}
+	assert.Equal(t, a.Labels, b.Labels, "same seed, different splits")
+	assert.NotEqual(t, a.Labels, c.Labels, "seeds 42 and 43 gave the same split")
 }
 
 func TestSplitPanics(t *testing.T) {
 	for _, f := range []float64{-0.1, 1, math.NaN()} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("Split(%v) did not panic", f)
-				}
-			}()
-			Split(seqDataset(3, 1, 2), f, 0)
-		}()
+		assert.Panics(t, func() { Split(seqDataset(3, 1, 2), f, 0) }, "Split(%v)", f)
 	}
 }
 
 func TestBinarize(t *testing.T) {
 	d := &Dataset{Name: "px", Shape: []int{6}, Values: 256, N: 1, D: 6, X: []uint8{0, 1, 127, 128, 200, 255}, Labels: []int{3}}
 	th := d.BinarizeThreshold(DefaultThreshold)
-	if !slices.Equal(th.X, []uint8{0, 0, 0, 1, 1, 1}) || th.Values != 2 || th.Labels[0] != 3 {
-		t.Errorf("threshold: X %v values %d labels %v", th.X, th.Values, th.Labels)
-	}
-	if d.X[5] != 255 {
-		t.Error("BinarizeThreshold changed its source")
-	}
+	assert.Equal(t, []uint8{0, 0, 0, 1, 1, 1}, th.X, "threshold X")
+	assert.Equal(t, 2, th.Values, "threshold values")
+	assert.Equal(t, []int{3}, th.Labels, "threshold labels")
+	assert.Equal(t, uint8(255), d.X[5], "BinarizeThreshold changed its source")
 
 	// Stochastic: 0 and 255 are certain; v has mean v/255; same seed, same draw.
 	const n = 20000
@@ -193,21 +157,17 @@ func TestBinarize(t *testing.T) {
 	for i, v := range s.X {
 		ones[i%3] += int(v)
 	}
+	assert.Zero(t, ones[0], "stochastic: ones for value 0 of %d", n)
+	assert.Equal(t, n, ones[2], "stochastic: ones for value 255")
 	// 51/255 = 0.2; the standard error over 20000 draws is 0.0028.
-	if ones[0] != 0 || ones[2] != n || math.Abs(float64(ones[1])/n-0.2) > 0.015 {
-		t.Errorf("stochastic: ones per value 0/51/255 = %v of %d, want 0, ~%d, %d", ones, n, n/5, n)
-	}
+	assert.InDelta(t, 0.2, float64(ones[1])/n, 0.015, "stochastic: fraction of ones for value 51")
 	again := big.BinarizeStochastic(rand.New(rand.NewPCG(7, 7)))
-	if !slices.Equal(s.X, again.X) || s.Values != 2 {
-		t.Error("stochastic binarization differs with the same seed")
-	}
+	assert.Equal(t, s.X, again.X, "stochastic binarization differs with the same seed")
+	assert.Equal(t, 2, s.Values, "stochastic values")
 }
 
 func TestValidate(t *testing.T) {
-	good := seqDataset(2, 3, 5)
-	if err := good.validate(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, seqDataset(2, 3, 5).validate())
 	for _, tc := range []struct {
 		name string
 		mod  func(d *Dataset)
@@ -219,8 +179,6 @@ func TestValidate(t *testing.T) {
 	} {
 		d := seqDataset(2, 3, 5)
 		tc.mod(d)
-		if d.validate() == nil {
-			t.Errorf("%s: validate accepted %+v", tc.name, d)
-		}
+		assert.Error(t, d.validate(), "%s: validate accepted %+v", tc.name, d)
 	}
 }

@@ -8,9 +8,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // smallDEBD holds two small DEBD subsets and their SHA256SUMS.txt
@@ -31,12 +33,12 @@ func TestReadDEBD(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, err := ReadDEBD(strings.NewReader(tc.in))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d.N != tc.n || d.D != tc.d || !slices.Equal(d.X, tc.x) || d.Values != 2 || !slices.Equal(d.Shape, []int{tc.d}) {
-				t.Errorf("got N=%d D=%d X=%v values %d shape %v, want N=%d D=%d X=%v values 2", d.N, d.D, d.X, d.Values, d.Shape, tc.n, tc.d, tc.x)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.n, d.N, "N")
+			assert.Equal(t, tc.d, d.D, "D")
+			assert.Equal(t, tc.x, d.X, "X")
+			assert.Equal(t, 2, d.Values, "values")
+			assert.Equal(t, []int{tc.d}, d.Shape, "shape")
 		})
 	}
 }
@@ -57,9 +59,7 @@ func TestReadDEBDErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ReadDEBD(strings.NewReader(tc.in))
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("ReadDEBD error %v, want one containing %q", err, tc.want)
-			}
+			assert.ErrorContains(t, err, tc.want)
 		})
 	}
 }
@@ -68,29 +68,24 @@ func TestReadDEBDErrors(t *testing.T) {
 func writeDEBD(t *testing.T, dir, name string, train, valid, test string) {
 	t.Helper()
 	for split, s := range map[string]string{"train": train, "valid": valid, "test": test} {
-		if err := os.WriteFile(filepath.Join(dir, name+"."+split+".data"), []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name+"."+split+".data"), []byte(s), 0o644))
 	}
 }
 
 func TestDEBD(t *testing.T) {
 	// The DEBD layout (dir/NAME/NAME.train.data) and a flat one.
 	nested := t.TempDir()
-	if err := os.Mkdir(filepath.Join(nested, "toy"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Mkdir(filepath.Join(nested, "toy"), 0o755))
 	writeDEBD(t, filepath.Join(nested, "toy"), "toy", "0,1\n1,1\n1,0\n", "0,0\n", "1,1\n0,1\n")
 	flat := t.TempDir()
 	writeDEBD(t, flat, "toy", "0,1\n1,1\n1,0\n", "0,0\n", "1,1\n0,1\n")
 	for _, dir := range []string{nested, flat} {
 		s, err := DEBD(dir, "toy", Options{ValidFraction: 0.5})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s.Train.N != 3 || s.Valid.N != 1 || s.Test.N != 2 || s.Test.Row(1)[0] != 0 || s.Train.Name != "toy" {
-			t.Errorf("%s: sizes %d/%d/%d name %q, want 3/1/2 toy (official valid file kept)", dir, s.Train.N, s.Valid.N, s.Test.N, s.Train.Name)
-		}
+		require.NoError(t, err)
+		// The official valid file is kept, not split off the train file.
+		assert.Equal(t, [3]int{3, 1, 2}, [3]int{s.Train.N, s.Valid.N, s.Test.N}, "%s: train/valid/test sizes", dir)
+		assert.Equal(t, uint8(0), s.Test.Row(1)[0], "%s: first value of test row 1", dir)
+		assert.Equal(t, "toy", s.Train.Name, "%s: name", dir)
 	}
 }
 
@@ -113,9 +108,7 @@ func TestDEBDErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := DEBD(tc.dir, "toy", tc.opt)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("DEBD error %v, want one containing %q", err, tc.want)
-			}
+			assert.ErrorContains(t, err, tc.want)
 		})
 	}
 }
@@ -154,9 +147,7 @@ func TestDEBDFull(t *testing.T) {
 func checkDEBD(t *testing.T, dir string, want map[string][4]int) {
 	t.Helper()
 	sums, err := os.ReadFile(filepath.Join(dir, "SHA256SUMS.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	checked := 0
 	sc := bufio.NewScanner(bytes.NewReader(sums))
 	for sc.Scan() {
@@ -166,38 +157,24 @@ func checkDEBD(t *testing.T, dir string, want map[string][4]int) {
 		}
 		path := filepath.Join(dir, strings.TrimPrefix(f[len(f)-1], "debd/"))
 		fh, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		h := sha256.New()
 		_, err = io.Copy(h, fh)
 		if cerr := fh.Close(); err == nil {
 			err = cerr
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := hex.EncodeToString(h.Sum(nil)); got != f[0] {
-			t.Errorf("%s: SHA-256 %s, SHA256SUMS.txt says %s", path, got, f[0])
-		}
+		require.NoError(t, err, "read %s", path)
+		assert.Equal(t, f[0], hex.EncodeToString(h.Sum(nil)), "%s: SHA-256 (want the one SHA256SUMS.txt gives)", path)
 		checked++
 	}
-	if checked != 3*len(want) {
-		t.Errorf("checked %d sums, want %d", checked, 3*len(want))
-	}
+	require.NoError(t, sc.Err())
+	assert.Equal(t, 3*len(want), checked, "sums checked")
 	for name, w := range want {
 		s, err := DEBD(dir, name, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := [4]int{s.Train.N, s.Valid.N, s.Test.N, s.Train.D}
-		if got != w {
-			t.Errorf("%s: (train, valid, test, D) = %v, want %v", name, got, w)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, w, [4]int{s.Train.N, s.Valid.N, s.Test.N, s.Train.D}, "%s: (train, valid, test, D)", name)
 		for _, d := range []*Dataset{s.Train, s.Valid, s.Test} {
-			if err := d.validate(); err != nil {
-				t.Error(err)
-			}
+			assert.NoError(t, d.validate())
 		}
 	}
 }

@@ -6,9 +6,11 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // idxBytes encodes an unsigned-byte IDX tensor with the given dimensions and
@@ -28,12 +30,9 @@ func gzipBytes(t testing.TB, b []byte) []byte {
 	t.Helper()
 	var z bytes.Buffer
 	w := gzip.NewWriter(&z)
-	if _, err := w.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	_, err := w.Write(b)
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
 	return z.Bytes()
 }
 
@@ -49,12 +48,9 @@ func TestReadIDX(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := ReadIDX(bytes.NewReader(tc.in))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(m.Dims, []int{2, 3, 2}) || !bytes.Equal(m.Data, data) {
-				t.Errorf("got dims %v data %v, want [2 3 2] %v", m.Dims, m.Data, data)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, []int{2, 3, 2}, m.Dims, "dims")
+			assert.Equal(t, data, m.Data, "data")
 		})
 	}
 }
@@ -83,9 +79,7 @@ func TestReadIDXErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ReadIDX(bytes.NewReader(tc.in))
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("ReadIDX error %v, want one containing %q", err, tc.want)
-			}
+			assert.ErrorContains(t, err, tc.want)
 		})
 	}
 }
@@ -103,26 +97,17 @@ func TestReadIDXFile(t *testing.T) {
 		raw: idxBytes([]int{3}, data),
 		bad: idxBytes([]int{4}, data),
 	} {
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(path, b, 0o644))
 	}
 	for _, path := range []string{gz, raw} {
 		m, err := ReadIDXFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(m.Data, data) {
-			t.Errorf("%s: data %v, want %v", path, m.Data, data)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, data, m.Data, "%s: data", path)
 	}
 	for _, path := range []string{bad, filepath.Join(dir, "missing")} {
 		_, err := ReadIDXFile(path)
-		if err == nil || !strings.Contains(err.Error(), path) {
-			t.Errorf("ReadIDXFile(%s) error %v, want one naming the file", path, err)
-		}
-		if strings.Contains(err.Error(), "\n") {
-			t.Errorf("error %q is not one line", err)
+		if assert.ErrorContains(t, err, path, "ReadIDXFile(%s) names the file", path) {
+			assert.NotContains(t, err.Error(), "\n", "ReadIDXFile(%s) error is one line", path)
 		}
 	}
 }
@@ -135,16 +120,10 @@ func TestReadIDXSum(t *testing.T) {
 	var sums []string
 	for _, in := range [][]byte{b, gzipBytes(t, b)} {
 		_, sum, err := readIDX(bytes.NewReader(in), true)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		sums = append(sums, sum)
 	}
-	for i, sum := range sums {
-		if sum != want {
-			t.Errorf("input %d (raw, gzip): sum %s, want %s", i, sum, want)
-		}
-	}
+	assert.Equal(t, []string{want, want}, sums, "sums of the raw and the gzip input")
 }
 
 // FuzzReadIDX checks that ReadIDX never panics and that what it accepts is

@@ -7,18 +7,18 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // writeImage encodes img as PNG or JPEG (by the extension of name) in dir.
 func writeImage(t testing.TB, dir, name string, img image.Image) {
 	t.Helper()
 	f, err := os.Create(filepath.Join(dir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if strings.HasSuffix(strings.ToLower(name), ".png") {
 		err = png.Encode(f, img)
 	} else {
@@ -27,9 +27,7 @@ func writeImage(t testing.TB, dir, name string, img image.Image) {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err, "write %s", name)
 }
 
 // quadrants returns a w×h image, w and h even, with a red top-left, green
@@ -74,22 +72,16 @@ func TestImageFolder(t *testing.T) {
 	writeImage(t, dir, "a.png", quadrants(12, 8, 2))
 	writeImage(t, dir, "b.jpg", quadrants(24, 16, 4))
 	writeImage(t, dir, "c.PNG", quadrants(6, 2, 2)) // 2×2 square upscaled
-	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not an image"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(filepath.Join(dir, "sub.png"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not an image"), 0o644))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "sub.png"), 0o755))
 	d, err := ImageFolder(dir, ImageOptions{Height: 4, Width: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.N != 3 || d.D != 48 || !slices.Equal(d.Shape, []int{3, 4, 4}) || d.Values != 256 || d.Name != filepath.Base(dir) {
-		t.Fatalf("N %d D %d shape %v values %d name %q, want 3 48 [3 4 4] 256", d.N, d.D, d.Shape, d.Values, d.Name)
-	}
-	if err := d.validate(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.Equal(t, 3, d.N, "N")
+	require.Equal(t, 48, d.D, "D")
+	require.Equal(t, []int{3, 4, 4}, d.Shape, "shape")
+	assert.Equal(t, 256, d.Values, "values")
+	assert.Equal(t, filepath.Base(dir), d.Name, "name")
+	require.NoError(t, d.validate())
 	want := map[[2]int][3]uint8{
 		{0, 0}: {255, 0, 0}, {1, 1}: {255, 0, 0},
 		{0, 3}: {0, 255, 0}, {1, 2}: {0, 255, 0},
@@ -97,17 +89,14 @@ func TestImageFolder(t *testing.T) {
 		{3, 3}: {255, 255, 255}, {2, 2}: {255, 255, 255},
 	}
 	for i, name := range []string{"a.png", "b.jpg", "c.PNG"} {
-		tol := 0
+		tol := 0.0
 		if strings.HasSuffix(name, ".jpg") {
 			tol = 40 // JPEG chroma subsampling blurs colour edges
 		}
 		for yx, c := range want {
 			got := pixel(d, i, yx[0], yx[1])
 			for k := range 3 {
-				if diff := int(got[k]) - int(c[k]); diff > tol || diff < -tol {
-					t.Errorf("%s pixel %v = %v, want %v", name, yx, got, c)
-					break
-				}
+				assert.InDelta(t, c[k], got[k], tol, "%s pixel %v = %v, want %v", name, yx, got, c)
 			}
 		}
 	}
@@ -125,20 +114,12 @@ func TestImageFolderResizeAverages(t *testing.T) {
 	dir := t.TempDir()
 	writeImage(t, dir, "g.png", img)
 	d, err := ImageFolder(dir, ImageOptions{Height: 1, Width: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(d.X, []uint8{50, 120, 50, 120, 50, 120}) {
-		t.Errorf("X = %v, want channels R, G, B each [50 120]", d.X)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, []uint8{50, 120, 50, 120, 50, 120}, d.X, "X: channels R, G, B, each [50 120]")
 	// Crop 2 keeps the centre columns 100 and 200.
 	d, err = ImageFolder(dir, ImageOptions{Height: 1, Width: 1, Crop: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(d.X, []uint8{150, 150, 150}) {
-		t.Errorf("crop 2: X = %v, want [150 150 150]", d.X)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, []uint8{150, 150, 150}, d.X, "crop 2: X")
 }
 
 func TestImageFolderDefaultsAndLimit(t *testing.T) {
@@ -147,23 +128,18 @@ func TestImageFolderDefaultsAndLimit(t *testing.T) {
 		writeImage(t, dir, name, quadrants(80, 70, 5))
 	}
 	d, err := ImageFolder(dir, ImageOptions{Limit: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.N != 2 || !slices.Equal(d.Shape, []int{3, 64, 64}) || d.D != 3*64*64 {
-		t.Errorf("N %d shape %v D %d, want 2 [3 64 64] 12288", d.N, d.Shape, d.D)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, 2, d.N, "N")
+	assert.Equal(t, []int{3, 64, 64}, d.Shape, "shape")
+	assert.Equal(t, 3*64*64, d.D, "D")
 	// A symbolic link to an image counts as an image.
 	if err := os.Symlink(filepath.Join(dir, "1.png"), filepath.Join(dir, "4.png")); err != nil {
 		t.Skip(err)
 	}
 	d, err = ImageFolder(dir, ImageOptions{Height: 2, Width: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.N != 4 || !slices.Equal(d.Row(0), d.Row(3)) {
-		t.Errorf("with a link: N %d, rows 0 and 3 equal %v; want 4, true", d.N, slices.Equal(d.Row(0), d.Row(3)))
-	}
+	require.NoError(t, err)
+	require.Equal(t, 4, d.N, "N with a link")
+	assert.Equal(t, d.Row(0), d.Row(3), "the link's row and its target's (rows 0 and 3)")
 }
 
 func TestAreaWeights(t *testing.T) {
@@ -178,14 +154,11 @@ func TestAreaWeights(t *testing.T) {
 				s += tp.w
 				cover[tp.i] += tp.w * float64(tc.in) / float64(tc.out)
 			}
-			if len(ts) == 0 || s < 1-1e-9 || s > 1+1e-9 {
-				t.Errorf("areaWeights(%d, %d)[%d] = %v, weights sum to %v", tc.in, tc.out, o, ts, s)
-			}
+			assert.NotEmpty(t, ts, "areaWeights(%d, %d)[%d]", tc.in, tc.out, o)
+			assert.InDelta(t, 1, s, 1e-9, "areaWeights(%d, %d)[%d] = %v: sum of weights", tc.in, tc.out, o, ts)
 		}
 		for i, c := range cover {
-			if c < 1-1e-9 || c > 1+1e-9 {
-				t.Errorf("areaWeights(%d, %d): source %d covered %v times, want 1", tc.in, tc.out, i, c)
-			}
+			assert.InDelta(t, 1, c, 1e-9, "areaWeights(%d, %d): times source %d is covered", tc.in, tc.out, i)
 		}
 	}
 }
@@ -193,9 +166,7 @@ func TestAreaWeights(t *testing.T) {
 func TestImageFolderErrors(t *testing.T) {
 	corrupt := t.TempDir()
 	writeImage(t, corrupt, "a.png", quadrants(4, 4, 0))
-	if err := os.WriteFile(filepath.Join(corrupt, "b.jpg"), []byte("\xff\xd8not really a jpeg"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(corrupt, "b.jpg"), []byte("\xff\xd8not really a jpeg"), 0o644))
 	small := t.TempDir()
 	writeImage(t, small, "s.png", quadrants(4, 4, 0))
 	empty := t.TempDir()
@@ -213,8 +184,8 @@ func TestImageFolderErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ImageFolder(tc.dir, tc.opt)
-			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
-				t.Errorf("ImageFolder error %v, want one line containing %q", err, tc.want)
+			if assert.ErrorContains(t, err, tc.want) {
+				assert.NotContains(t, err.Error(), "\n", "error is one line")
 			}
 		})
 	}
@@ -257,9 +228,8 @@ func TestRGBAt(t *testing.T) {
 		for y := b.Min.Y; y < b.Max.Y; y++ {
 			for x := b.Min.X; x < b.Max.X; x++ {
 				c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
-				if r, g, bl := at(x, y); r != c.R || g != c.G || bl != c.B {
-					t.Errorf("%T at (%d, %d): (%d, %d, %d), want (%d, %d, %d)", img, x, y, r, g, bl, c.R, c.G, c.B)
-				}
+				r, g, bl := at(x, y)
+				assert.Equal(t, [3]uint8{c.R, c.G, c.B}, [3]uint8{r, g, bl}, "%T at (%d, %d): (r, g, b)", img, x, y)
 			}
 		}
 	}

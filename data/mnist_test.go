@@ -6,9 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestEscapeModulePath(t *testing.T) {
@@ -18,9 +19,7 @@ func TestEscapeModulePath(t *testing.T) {
 		{"gonum.org/v1/gonum", "gonum.org/v1/gonum"},
 		{"v0.0.0-20150320212226-2fbe10d0fa63", "v0.0.0-20150320212226-2fbe10d0fa63"},
 	} {
-		if got := escapeModulePath(tc.in); got != tc.want {
-			t.Errorf("escapeModulePath(%q) = %q, want %q", tc.in, got, tc.want)
-		}
+		assert.Equal(t, tc.want, escapeModulePath(tc.in), "escapeModulePath(%q)", tc.in)
 	}
 }
 
@@ -39,9 +38,8 @@ func TestModuleCache(t *testing.T) {
 			t.Setenv("GOPATH", tc.gopath)
 			t.Setenv("HOME", home)
 			got, err := moduleCache()
-			if err != nil || got != tc.want {
-				t.Errorf("moduleCache() = %q, %v, want %q", got, err, tc.want)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
 		})
 	}
 }
@@ -52,37 +50,27 @@ func TestGoMNISTVersion(t *testing.T) {
 	if errors.Is(err, fs.ErrNotExist) {
 		t.Skip("no ../go.mod")
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	m := regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(gomnistPath) + `\s+(\S+)`).FindSubmatch(mod)
-	if m == nil {
-		t.Fatalf("go.mod does not require %s", gomnistPath)
-	}
-	if string(m[1]) != gomnistVersion {
-		t.Errorf("go.mod requires %s %s, gomnistVersion is %s", gomnistPath, m[1], gomnistVersion)
-	}
+	require.NotNil(t, m, "go.mod does not require %s", gomnistPath)
+	assert.Equal(t, gomnistVersion, string(m[1]), "version of %s: gomnistVersion, want the one go.mod requires", gomnistPath)
 }
 
 func TestMNISTDirMissing(t *testing.T) {
 	t.Setenv("GOMODCACHE", t.TempDir())
 	_, err := MNISTDir()
-	if err == nil || !strings.Contains(err.Error(), "make setup") || !strings.Contains(err.Error(), "!go!m!n!i!s!t@"+gomnistVersion) {
-		t.Errorf("MNISTDir error %v, want one naming the module directory and `make setup`", err)
-	}
+	assert.ErrorContains(t, err, "make setup", "MNISTDir")
+	assert.ErrorContains(t, err, "!go!m!n!i!s!t@"+gomnistVersion, "MNISTDir names the module directory")
 	_, err = MNIST(Options{})
-	if err == nil || !strings.Contains(err.Error(), "make setup") {
-		t.Errorf("MNIST error %v, want one saying `make setup`", err)
-	}
+	assert.ErrorContains(t, err, "make setup", "MNIST")
 }
 
 func TestFashionMNISTMissing(t *testing.T) {
 	dir := t.TempDir()
 	_, err := FashionMNIST(Options{Dir: dir})
-	want := filepath.Join(dir, trainImages)
-	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "apt-get install dataset-fashion-mnist") || !strings.Contains(err.Error(), "-data-dir") {
-		t.Errorf("FashionMNIST error %v, want one naming %s and how to install it", err, want)
-	}
+	assert.ErrorContains(t, err, filepath.Join(dir, trainImages), "FashionMNIST names the file")
+	assert.ErrorContains(t, err, "apt-get install dataset-fashion-mnist", "FashionMNIST says how to install it")
+	assert.ErrorContains(t, err, "-data-dir", "FashionMNIST says how to point at a copy")
 }
 
 // writeTinyIDXSet writes a 5-train, 2-test MNIST-style set of 2×3 images to
@@ -91,9 +79,7 @@ func TestFashionMNISTMissing(t *testing.T) {
 func writeTinyIDXSet(t *testing.T, dir string, nTrain, nTest int) {
 	t.Helper()
 	write := func(name string, dims []int, data []byte) {
-		if err := os.WriteFile(filepath.Join(dir, name+".gz"), gzipBytes(t, idxBytes(dims, data)), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name+".gz"), gzipBytes(t, idxBytes(dims, data)), 0o644))
 	}
 	for _, f := range []struct {
 		images, labels string
@@ -115,52 +101,38 @@ func TestLoadIDXSet(t *testing.T) {
 	dir := t.TempDir()
 	writeTinyIDXSet(t, dir, 20, 3)
 	s, err := loadIDXSet("tiny", dir, nil, Options{ValidFraction: 0.25, Seed: 1}, "hint")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.Train.N != 15 || s.Valid.N != 5 || s.Test.N != 3 {
-		t.Fatalf("sizes %d/%d/%d, want 15/5/3", s.Train.N, s.Valid.N, s.Test.N)
-	}
-	if !slices.Equal(s.Train.Shape, []int{1, 2, 3}) || s.Train.D != 6 || s.Train.Values != 256 {
-		t.Errorf("shape %v D %d values %d, want [1 2 3] 6 256", s.Train.Shape, s.Train.D, s.Train.Values)
-	}
+	require.NoError(t, err)
+	require.Equal(t, [3]int{15, 5, 3}, [3]int{s.Train.N, s.Valid.N, s.Test.N}, "train/valid/test sizes")
+	assert.Equal(t, []int{1, 2, 3}, s.Train.Shape, "shape")
+	assert.Equal(t, 6, s.Train.D, "D")
+	assert.Equal(t, 256, s.Train.Values, "values")
 	// Every image keeps its label (pixel = 10*label) through the split, and
 	// train ∪ valid is the training set.
 	seen := map[int]bool{}
 	for _, d := range []*Dataset{s.Train, s.Valid} {
 		for i := range d.N {
-			if d.Row(i)[5] != byte(10*d.Labels[i]) {
-				t.Errorf("%s sample %d: pixel %d with label %d", d.Name, i, d.Row(i)[5], d.Labels[i])
-			}
+			assert.Equal(t, byte(10*d.Labels[i]), d.Row(i)[5], "%s sample %d: pixel of label %d", d.Name, i, d.Labels[i])
 			seen[d.Labels[i]] = true
 		}
 	}
-	if len(seen) != 20 {
-		t.Errorf("train and valid hold %d distinct samples, want 20", len(seen))
-	}
+	assert.Len(t, seen, 20, "distinct samples in train and valid")
 
 	b, err := loadIDXSet("tiny", dir, nil, Options{Binarize: Threshold}, "hint")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.Valid.N != 0 || b.Train.Values != 2 || b.Train.Row(12)[0] != 0 || b.Train.Row(13)[0] != 1 {
-		t.Errorf("threshold: valid N %d, values %d, pixels 120→%d 130→%d; want 0, 2, 0, 1",
-			b.Valid.N, b.Train.Values, b.Train.Row(12)[0], b.Train.Row(13)[0])
-	}
+	require.NoError(t, err)
+	assert.Zero(t, b.Valid.N, "threshold: valid N")
+	assert.Equal(t, 2, b.Train.Values, "threshold: values")
+	assert.Equal(t, uint8(0), b.Train.Row(12)[0], "threshold: pixel 120")
+	assert.Equal(t, uint8(1), b.Train.Row(13)[0], "threshold: pixel 130")
 }
 
 func TestLoadIDXSetErrors(t *testing.T) {
 	mismatch := t.TempDir()
 	writeTinyIDXSet(t, mismatch, 4, 2)
 	// Labels for 3 images next to 4 images.
-	if err := os.WriteFile(filepath.Join(mismatch, trainLabels+".gz"), gzipBytes(t, idxBytes([]int{3}, []byte{0, 1, 2})), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(mismatch, trainLabels+".gz"), gzipBytes(t, idxBytes([]int{3}, []byte{0, 1, 2})), 0o644))
 	flat := t.TempDir()
 	writeTinyIDXSet(t, flat, 4, 2)
-	if err := os.WriteFile(filepath.Join(flat, testImages+".gz"), gzipBytes(t, idxBytes([]int{2, 6}, make([]byte, 12))), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(flat, testImages+".gz"), gzipBytes(t, idxBytes([]int{2, 6}, make([]byte, 12))), 0o644))
 	ok := t.TempDir()
 	writeTinyIDXSet(t, ok, 4, 2)
 	for _, tc := range []struct {
@@ -190,10 +162,7 @@ func TestLoadIDXSetErrors(t *testing.T) {
 		}, "unknown binarization Binarization(7)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := tc.run()
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %v, want one containing %q", err, tc.want)
-			}
+			assert.ErrorContains(t, tc.run(), tc.want)
 		})
 	}
 }
@@ -202,24 +171,18 @@ func TestLoadIDXSetErrors(t *testing.T) {
 // the paper protocol's split.
 func checkMNISTStyle(t *testing.T, s Splits) {
 	t.Helper()
-	if s.Train.N != 57000 || s.Valid.N != 3000 || s.Test.N != 10000 {
-		t.Errorf("sizes %d/%d/%d, want 57000/3000/10000", s.Train.N, s.Valid.N, s.Test.N)
-	}
+	assert.Equal(t, [3]int{57000, 3000, 10000}, [3]int{s.Train.N, s.Valid.N, s.Test.N}, "train/valid/test sizes")
 	for _, d := range []*Dataset{s.Train, s.Valid, s.Test} {
-		if err := d.validate(); err != nil {
-			t.Error(err)
-		}
-		if !slices.Equal(d.Shape, []int{1, 28, 28}) || d.D != 784 || d.Values != 256 {
-			t.Errorf("%s: shape %v D %d values %d, want [1 28 28] 784 256", d.Name, d.Shape, d.D, d.Values)
-		}
+		assert.NoError(t, d.validate())
+		assert.Equal(t, []int{1, 28, 28}, d.Shape, "%s: shape", d.Name)
+		assert.Equal(t, 784, d.D, "%s: D", d.Name)
+		assert.Equal(t, 256, d.Values, "%s: values", d.Name)
 		var counts [10]int
 		for _, l := range d.Labels {
 			counts[l]++
 		}
 		for c, n := range counts {
-			if n < d.N/20 {
-				t.Errorf("%s: class %d has %d of %d samples", d.Name, c, n, d.N)
-			}
+			assert.GreaterOrEqual(t, n, d.N/20, "%s: samples of class %d among %d", d.Name, c, d.N)
 		}
 	}
 }
@@ -232,14 +195,9 @@ func TestMNIST(t *testing.T) {
 		t.Skip(err)
 	}
 	s, err := MNIST(Options{ValidFraction: PaperValidFraction, Seed: PaperSeed})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	checkMNISTStyle(t, s)
-	// The first test digit is a 7.
-	if s.Test.Labels[0] != 7 {
-		t.Errorf("first test label %d, want 7", s.Test.Labels[0])
-	}
+	assert.Equal(t, 7, s.Test.Labels[0], "first test label (a 7)")
 }
 
 func TestFashionMNIST(t *testing.T) {
@@ -250,14 +208,9 @@ func TestFashionMNIST(t *testing.T) {
 		t.Skip(err)
 	}
 	s, err := FashionMNIST(Options{ValidFraction: PaperValidFraction, Seed: PaperSeed})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	checkMNISTStyle(t, s)
-	// The first test item is an ankle boot (class 9).
-	if s.Test.Labels[0] != 9 {
-		t.Errorf("first test label %d, want 9", s.Test.Labels[0])
-	}
+	assert.Equal(t, 9, s.Test.Labels[0], "first test label (an ankle boot)")
 }
 
 // TestMNISTRawFileSum checks that the recorded sums are of the IDX bytes, so
@@ -268,26 +221,16 @@ func TestMNISTRawFileSum(t *testing.T) {
 		t.Skip(err)
 	}
 	m, err := ReadIDXFile(filepath.Join(mod, testLabels+".gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, testLabels), idxBytes(m.Dims, m.Data), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, testLabels), idxBytes(m.Dims, m.Data), 0o644))
 	raw, err := readKnownIDX("mnist", dir, testLabels, mnistSHA256, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(raw.Dims, []int{10000}) || raw.Data[0] != 7 {
-		t.Errorf("raw labels: dims %v first %d, want [10000] 7", raw.Dims, raw.Data[0])
-	}
+	require.NoError(t, err)
+	assert.Equal(t, []int{10000}, raw.Dims, "raw labels: dims")
+	assert.Equal(t, uint8(7), raw.Data[0], "raw labels: first")
 	// One changed label is caught.
 	m.Data[0] = 1
-	if err := os.WriteFile(filepath.Join(dir, testLabels), idxBytes(m.Dims, m.Data), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := readKnownIDX("mnist", dir, testLabels, mnistSHA256, ""); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, testLabels)+" has SHA-256") {
-		t.Errorf("changed label: error %v, want a checksum mismatch naming the file", err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, testLabels), idxBytes(m.Dims, m.Data), 0o644))
+	_, err = readKnownIDX("mnist", dir, testLabels, mnistSHA256, "")
+	assert.ErrorContains(t, err, filepath.Join(dir, testLabels)+" has SHA-256", "changed label: a checksum mismatch naming the file")
 }
