@@ -7,14 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func readDir(t *testing.T, dir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var names []string
 	for _, e := range entries {
 		names = append(names, e.Name())
@@ -26,16 +27,12 @@ func TestWriteReplaces(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "f.json")
 	for _, s := range []string{"first", "second, longer", "3"} {
-		if err := WriteFile(path, []byte(s)); err != nil {
-			t.Fatal(err)
-		}
-		if b, err := os.ReadFile(path); err != nil || string(b) != s {
-			t.Errorf("after writing %q the file holds %q (%v)", s, b, err)
-		}
+		require.NoError(t, WriteFile(path, []byte(s)))
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		assert.Equal(t, s, string(b), "the file after writing %q", s)
 	}
-	if names := readDir(t, dir); len(names) != 1 {
-		t.Errorf("files left in the directory: %v, want only f.json", names)
-	}
+	assert.Equal(t, []string{"f.json"}, readDir(t, dir), "files left in the directory")
 }
 
 // A failed write leaves the old file as it was and no temporary file; the
@@ -43,9 +40,7 @@ func TestWriteReplaces(t *testing.T) {
 func TestWriteFailureKeepsOldFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "checkpoint.tenpc")
-	if err := WriteFile(path, []byte("old")); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, WriteFile(path, []byte("old")))
 	boom := errors.New("boom")
 	var tmp string
 	err := Write(path, func(w io.Writer) error {
@@ -55,21 +50,14 @@ func TestWriteFailureKeepsOldFile(t *testing.T) {
 		tmp = w.(interface{ Name() string }).Name()
 		return boom
 	})
-	if !errors.Is(err, boom) {
-		t.Fatalf("Write returned %v, want the writer's error", err)
-	}
-	if filepath.Dir(tmp) != dir || !IsTemp(filepath.Base(tmp), "checkpoint.tenpc") {
-		t.Errorf("temporary file %s: not in %s or not recognized by IsTemp", tmp, dir)
-	}
-	if b, err := os.ReadFile(path); err != nil || string(b) != "old" {
-		t.Errorf("after a failed write the file holds %q (%v), want \"old\"", b, err)
-	}
-	if names := readDir(t, dir); len(names) != 1 {
-		t.Errorf("files left in the directory: %v, want only checkpoint.tenpc", names)
-	}
-	if err := WriteFile(filepath.Join(dir, "no", "such", "dir"), nil); err == nil {
-		t.Error("a write into a missing directory succeeded")
-	}
+	require.ErrorIs(t, err, boom, "Write returns the writer's error")
+	assert.Equal(t, dir, filepath.Dir(tmp), "directory of the temporary file %s", tmp)
+	assert.True(t, IsTemp(filepath.Base(tmp), "checkpoint.tenpc"), "IsTemp does not recognize the temporary file %s", tmp)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, "old", string(b), "the file after a failed write")
+	assert.Equal(t, []string{"checkpoint.tenpc"}, readDir(t, dir), "files left in the directory")
+	assert.Error(t, WriteFile(filepath.Join(dir, "no", "such", "dir"), nil), "a write into a missing directory")
 }
 
 func TestIsTemp(t *testing.T) {
@@ -85,9 +73,7 @@ func TestIsTemp(t *testing.T) {
 		{".model.tenpc123", "checkpoint.tenpc", false},
 		{".model.tenpc-12", "model.tenpc", false},
 	} {
-		if got := IsTemp(tc.name, tc.target); got != tc.want {
-			t.Errorf("IsTemp(%q, %q) = %v, want %v", tc.name, tc.target, got, tc.want)
-		}
+		assert.Equal(t, tc.want, IsTemp(tc.name, tc.target), "IsTemp(%q, %q)", tc.name, tc.target)
 	}
 }
 

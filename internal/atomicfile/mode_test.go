@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // A written file has the mode os.WriteFile(path, b, Perm) gives it: Perm
@@ -16,30 +19,21 @@ func TestWriteMode(t *testing.T) {
 		old := syscall.Umask(umask)
 		dir := t.TempDir()
 		ref := filepath.Join(dir, "ref")
-		if err := os.WriteFile(ref, nil, Perm); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(ref, nil, Perm))
 		path := filepath.Join(dir, "f")
-		if err := os.WriteFile(path, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(path, nil, 0o600))
 		err := WriteFile(path, []byte("x"))
 		syscall.Umask(old)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, got := mode(t, ref), mode(t, path)
-		if want != Perm&^os.FileMode(umask) || got != want {
-			t.Errorf("umask %#o: mode %v, os.WriteFile gives %v", umask, got, want)
-		}
+		require.NoError(t, err)
+		want := mode(t, ref)
+		assert.Equal(t, Perm&^os.FileMode(umask), want, "umask %#o: mode os.WriteFile gives", umask)
+		assert.Equal(t, want, mode(t, path), "umask %#o: mode, want the one os.WriteFile gives", umask)
 	}
 }
 
 func mode(t *testing.T, path string) os.FileMode {
 	t.Helper()
 	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return st.Mode()
 }
