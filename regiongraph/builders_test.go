@@ -1,10 +1,11 @@
 package regiongraph
 
 import (
-	"errors"
 	"slices"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // checkGraph asserts the properties every built graph has: it validates, is
@@ -12,34 +13,22 @@ import (
 // inputs first.
 func checkGraph(t *testing.T, g *Graph) {
 	t.Helper()
-	if err := g.Validate(); err != nil {
-		t.Fatalf("Validate: %v", err)
-	}
-	if !g.IsSmooth() {
-		t.Error("not smooth")
-	}
-	if !g.IsDecomposable() {
-		t.Error("not decomposable")
-	}
+	require.NoError(t, g.Validate(), "Validate")
+	assert.True(t, g.IsSmooth(), "not smooth")
+	assert.True(t, g.IsDecomposable(), "not decomposable")
 	order := g.TopoOrder()
-	if len(order) != len(g.Regions) {
-		t.Fatalf("TopoOrder has %d regions, want %d", len(order), len(g.Regions))
-	}
+	require.Len(t, order, len(g.Regions), "TopoOrder")
 	pos := make([]int, len(g.Regions))
 	for i := range pos {
 		pos[i] = -1
 	}
 	for i, r := range order {
-		if pos[r] >= 0 {
-			t.Fatalf("TopoOrder lists region %d twice", r)
-		}
+		require.Negative(t, pos[r], "TopoOrder lists region %d twice", r)
 		pos[r] = i
 	}
 	for p, pt := range g.Partitions {
 		for _, in := range pt.Inputs {
-			if pos[in] > pos[pt.Output] {
-				t.Fatalf("TopoOrder puts input %d of partition %d after its output %d", in, p, pt.Output)
-			}
+			require.LessOrEqual(t, pos[in], pos[pt.Output], "TopoOrder puts input %d of partition %d after its output %d", in, p, pt.Output)
 		}
 	}
 }
@@ -126,38 +115,25 @@ func TestImageBuilderCounts(t *testing.T) {
 	} {
 		t.Run(tc.name+"/"+tc.shape.String(), func(t *testing.T) {
 			g, err := tc.build(tc.shape)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			checkGraph(t, g)
 			s := g.Stats()
-			if s.Regions != tc.regions || s.Partitions != tc.partitions || s.LeafRegions != tc.leaves {
-				t.Errorf("regions, partitions, leaves = %d, %d, %d; want %d, %d, %d",
-					s.Regions, s.Partitions, s.LeafRegions, tc.regions, tc.partitions, tc.leaves)
-			}
-			if s.MixingRegions != tc.mixing {
-				t.Errorf("mixing regions = %d, want %d", s.MixingRegions, tc.mixing)
-			}
-			if s.StructuredDecomposable != tc.structured {
-				t.Errorf("structured-decomposable = %t, want %t", s.StructuredDecomposable, tc.structured)
-			}
-			if g.NumVars != tc.shape.NumVars() || len(g.Roots) != 1 ||
-				len(g.Regions[g.Roots[0]].Scope) != g.NumVars {
-				t.Errorf("NumVars %d, roots %v: want one root over %d variables", g.NumVars, g.Roots, tc.shape.NumVars())
+			assert.Equal(t, [3]int{tc.regions, tc.partitions, tc.leaves}, [3]int{s.Regions, s.Partitions, s.LeafRegions}, "regions, partitions, leaves")
+			assert.Equal(t, tc.mixing, s.MixingRegions, "mixing regions")
+			assert.Equal(t, tc.structured, s.StructuredDecomposable, "structured-decomposable")
+			assert.Equal(t, tc.shape.NumVars(), g.NumVars, "NumVars")
+			if assert.Len(t, g.Roots, 1, "roots") {
+				assert.Len(t, g.Regions[g.Roots[0]].Scope, g.NumVars, "scope of the root")
 			}
 			// Every leaf holds all C channels of a rectangle of pixels.
 			sh := tc.shape
 			for _, r := range g.Leaves() {
 				sc := g.Regions[r].Scope
-				if len(sc)%sh.C != 0 {
-					t.Fatalf("leaf %d has %d variables, not a multiple of C = %d", r, len(sc), sh.C)
-				}
+				require.Zero(t, len(sc)%sh.C, "leaf %d has %d variables, not a multiple of C = %d", r, len(sc), sh.C)
 				n := len(sc) / sh.C
 				for c := 1; c < sh.C; c++ {
 					for i := range n {
-						if sc[c*n+i] != sc[i]+c*sh.H*sh.W {
-							t.Fatalf("leaf %d scope %v does not repeat its pixels in every channel", r, sc)
-						}
+						require.Equal(t, sc[i]+c*sh.H*sh.W, sc[c*n+i], "leaf %d scope %v does not repeat its pixels in every channel", r, sc)
 					}
 				}
 			}
@@ -170,9 +146,7 @@ func TestQuadStructure(t *testing.T) {
 	// over its 3 channels in CHW order (channel c of pixel (h, w) is
 	// c*4 + h*2 + w).
 	g, err := QuadGraph(Shape{3, 2, 2})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	wantScopes := [][]int{
 		{0, 4, 8}, {1, 5, 9}, {2, 6, 10}, {3, 7, 11}, // pixels (0,0) (0,1) (1,0) (1,1)
 		{0, 1, 4, 5, 8, 9},   // 4: top row
@@ -181,37 +155,22 @@ func TestQuadStructure(t *testing.T) {
 		{0, 2, 4, 6, 8, 10},  // 7: left column
 		{1, 3, 5, 7, 9, 11},  // 8: right column
 	}
-	if len(g.Regions) != len(wantScopes) {
-		t.Fatalf("%d regions, want %d", len(g.Regions), len(wantScopes))
-	}
+	require.Len(t, g.Regions, len(wantScopes), "regions")
 	for r, want := range wantScopes {
-		if !slices.Equal(g.Regions[r].Scope, want) {
-			t.Errorf("region %d scope %v, want %v", r, g.Regions[r].Scope, want)
-		}
+		assert.Equal(t, want, g.Regions[r].Scope, "region %d scope", r)
 	}
 	wantParts := []Partition{{4, []int{0, 1}}, {5, []int{2, 3}}, {6, []int{4, 5}}, {7, []int{0, 2}}, {8, []int{1, 3}}, {6, []int{7, 8}}}
-	for p, want := range wantParts {
-		got := g.Partitions[p]
-		if got.Output != want.Output || !slices.Equal(got.Inputs, want.Inputs) {
-			t.Errorf("partition %d = %v, want %v", p, got, want)
-		}
-	}
-	if !slices.Equal(g.Roots, []int{6}) {
-		t.Errorf("roots %v, want [6]", g.Roots)
-	}
+	assert.Equal(t, wantParts, g.Partitions, "partitions")
+	assert.Equal(t, []int{6}, g.Roots, "roots")
 
 	// QT4 on 1x4x4: the first level merges each 2x2 block with one 4-ary
 	// partition (top-left, top-right, bottom-left, bottom-right).
 	g, err = QuadTree(Shape{1, 4, 4}, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := g.Partitions[0].Inputs; !slices.Equal(got, []int{0, 1, 4, 5}) {
-		t.Errorf("QT4 first partition inputs %v, want [0 1 4 5]", got)
-	}
-	if s := g.Stats(); s.Arity[4] != 5 || len(s.Arity) != 1 || s.MaxDepth != 2 {
-		t.Errorf("QT4 arity %v max depth %d, want map[4:5] and 2", s.Arity, s.MaxDepth)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, []int{0, 1, 4, 5}, g.Partitions[0].Inputs, "QT4 first partition inputs")
+	s := g.Stats()
+	assert.Equal(t, map[int]int{4: 5}, s.Arity, "QT4 partition arities")
+	assert.Equal(t, 2, s.MaxDepth, "QT4 max depth")
 }
 
 func TestPoonDomingosDepthAndDeltas(t *testing.T) {
@@ -219,36 +178,27 @@ func TestPoonDomingosDepthAndDeltas(t *testing.T) {
 	// lines of the 4x4-cell grid: 6 partitions into 12 distinct halves
 	// ([0,1),[1,4),[0,2),[2,4),[0,3),[3,4) on each axis), all leaves.
 	g, err := PoonDomingos(Shape{1, 8, 8}, []float64{2}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	checkGraph(t, g)
-	if s := g.Stats(); s.Regions != 13 || s.Partitions != 6 || s.LeafRegions != 12 {
-		t.Errorf("maxDepth 0: %d regions, %d partitions, %d leaves; want 13, 6, 12", s.Regions, s.Partitions, s.LeafRegions)
-	}
+	s := g.Stats()
+	assert.Equal(t, [3]int{13, 6, 12}, [3]int{s.Regions, s.Partitions, s.LeafRegions}, "maxDepth 0: regions, partitions, leaves")
 	// Per-axis delta (rows 4, columns 2) on 1x8x8: 2x4 cells.
 	// Regions I(2)*I(4) = 3*10 = 30, leaves 8, partitions S(2)I(4)+I(2)S(4) = 10+30 = 40.
 	g, err = PoonDomingos(Shape{1, 8, 8}, []float64{4, 2}, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	checkGraph(t, g)
-	if s := g.Stats(); s.Regions != 30 || s.Partitions != 40 || s.LeafRegions != 8 {
-		t.Errorf("delta 4,2: %d regions, %d partitions, %d leaves; want 30, 40, 8", s.Regions, s.Partitions, s.LeafRegions)
-	}
+	s = g.Stats()
+	assert.Equal(t, [3]int{30, 40, 8}, [3]int{s.Regions, s.Partitions, s.LeafRegions}, "delta 4,2: regions, partitions, leaves")
 	// Two deltas: the root is cut at the multiples of 4 only (the first
 	// delta with a cut inside); the 4x4 quarters have no multiple of 4
 	// inside, so they are cut by delta 2. Regions: the 9 rectangles of the
 	// 2x2 coarse grid, each 4x4 quarter refined into the 9 rectangles of its
 	// own 2x2 grid (8 new each) -> 9 + 4*8 = 41.
 	g, err = PoonDomingosDeltas(Shape{1, 8, 8}, [][2]float64{{4, 4}, {2, 2}}, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	checkGraph(t, g)
-	if s := g.Stats(); s.Regions != 41 || s.LeafRegions != 16 {
-		t.Errorf("deltas 4,2: %d regions, %d leaves; want 41, 16", s.Regions, s.LeafRegions)
-	}
+	s = g.Stats()
+	assert.Equal(t, [2]int{41, 16}, [2]int{s.Regions, s.LeafRegions}, "deltas 4,2: regions, leaves")
 }
 
 func TestTreeBuilders(t *testing.T) {
@@ -276,21 +226,14 @@ func TestTreeBuilders(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g, err := tc.build()
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			checkGraph(t, g)
 			s := g.Stats()
-			if s.Regions != tc.regions || s.Partitions != tc.partitions || s.LeafRegions != tc.leaves {
-				t.Errorf("regions, partitions, leaves = %d, %d, %d; want %d, %d, %d",
-					s.Regions, s.Partitions, s.LeafRegions, tc.regions, tc.partitions, tc.leaves)
+			assert.Equal(t, [3]int{tc.regions, tc.partitions, tc.leaves}, [3]int{s.Regions, s.Partitions, s.LeafRegions}, "regions, partitions, leaves")
+			if tc.partitions > 0 {
+				assert.Equal(t, tc.partitions, s.Arity[tc.arity], "partitions of arity %d in the histogram %v", tc.arity, s.Arity)
 			}
-			if tc.partitions > 0 && s.Arity[tc.arity] != tc.partitions {
-				t.Errorf("arity histogram %v, want %d partitions of arity %d", s.Arity, tc.partitions, tc.arity)
-			}
-			if s.StructuredDecomposable != tc.structured {
-				t.Errorf("structured-decomposable = %t, want %t", s.StructuredDecomposable, tc.structured)
-			}
+			assert.Equal(t, tc.structured, s.StructuredDecomposable, "structured-decomposable")
 		})
 	}
 }
@@ -303,31 +246,26 @@ func TestRandomBuildersSeeded(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			a, err := build(1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := build(1)
-			c, _ := build(2)
-			if !equalGraphs(a, b) {
-				t.Error("same seed gave different graphs")
-			}
-			if equalGraphs(a, c) {
-				t.Error("seeds 1 and 2 gave the same graph")
-			}
+			require.NoError(t, err)
+			b, err := build(1)
+			require.NoError(t, err)
+			c, err := build(2)
+			require.NoError(t, err)
+			assert.True(t, equalGraphs(a, b), "same seed gave different graphs")
+			assert.False(t, equalGraphs(a, c), "seeds 1 and 2 gave the same graph")
 			// The two repetitions of one graph differ too.
-			if slices.Equal(a.Regions[1].Scope, a.Regions[a.Partitions[len(a.Partitions)/2].Inputs[0]].Scope) &&
-				slices.Equal(a.Regions[2].Scope, a.Regions[a.Partitions[len(a.Partitions)/2].Inputs[1]].Scope) {
-				t.Error("the two repetitions start with the same split")
-			}
+			second := a.Partitions[len(a.Partitions)/2].Inputs
+			assert.False(t, slices.Equal(a.Regions[1].Scope, a.Regions[second[0]].Scope) &&
+				slices.Equal(a.Regions[2].Scope, a.Regions[second[1]].Scope),
+				"the two repetitions start with the same split")
 		})
 	}
 	// LinearTree without randomize ignores the seed and peels 0, 1, 2, ...
-	g, _ := LinearTree(4, 1, false, 99)
+	g, err := LinearTree(4, 1, false, 99)
+	require.NoError(t, err)
 	for p, v := range []int{0, 1, 2} {
 		leaf := g.Partitions[p].Inputs[0]
-		if !slices.Equal(g.Regions[leaf].Scope, []int{v}) {
-			t.Errorf("partition %d peels %v, want [%d]", p, g.Regions[leaf].Scope, v)
-		}
+		assert.Equal(t, []int{v}, g.Regions[leaf].Scope, "scope that partition %d peels", p)
 	}
 }
 
@@ -377,17 +315,12 @@ func TestBuilderBadArguments(t *testing.T) {
 		{"tree parent", func() (*Graph, error) { return FromTree([]int{-1, 5}) }, "parent 5 of variable 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g, err := tc.build()
-			if err == nil {
-				t.Fatalf("no error, got a graph with %d regions", len(g.Regions))
-			}
+			_, err := tc.build()
+			require.Error(t, err, "no error for bad arguments")
 			var ae *ArgError
-			if !errors.As(err, &ae) {
-				t.Errorf("error %T %v is not an *ArgError", err, err)
-			}
-			if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
-				t.Errorf("error %q: want one line containing %q", err, tc.want)
-			}
+			assert.ErrorAs(t, err, &ae, "error %T is not an *ArgError", err)
+			assert.ErrorContains(t, err, tc.want)
+			assert.NotContains(t, err.Error(), "\n", "error is one line")
 		})
 	}
 }

@@ -1,10 +1,11 @@
 package regiongraph
 
 import (
-	"errors"
-	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // smallGraph returns a valid graph over 4 variables with a mixing root:
@@ -41,34 +42,20 @@ func smallGraph() *Graph {
 func TestSmallGraph(t *testing.T) {
 	g := smallGraph()
 	checkGraph(t, g)
-	if g.IsStructuredDecomposable() {
-		t.Error("structured-decomposable, but the root is split two ways")
-	}
-	if got, want := g.RegionHeights(), []int{3, 1, 1, 0, 2, 0, 0, 0}; !slices.Equal(got, want) {
-		t.Errorf("RegionHeights = %v, want %v", got, want)
-	}
-	if got, want := g.PartitionHeights(), []int{2, 3, 1, 1, 2}; !slices.Equal(got, want) {
-		t.Errorf("PartitionHeights = %v, want %v", got, want)
-	}
+	assert.False(t, g.IsStructuredDecomposable(), "structured-decomposable, but the root is split two ways")
+	assert.Equal(t, []int{3, 1, 1, 0, 2, 0, 0, 0}, g.RegionHeights(), "RegionHeights")
+	assert.Equal(t, []int{2, 3, 1, 1, 2}, g.PartitionHeights(), "PartitionHeights")
 	// Region 2 is reached at depth 1 (via partition 0) and 2 (via region
 	// 4), region 3 at depth 1 (partition 1) and 2 (region 1): the longest
 	// path counts.
-	if got, want := g.RegionDepths(), []int{0, 1, 2, 2, 1, 2, 3, 3}; !slices.Equal(got, want) {
-		t.Errorf("RegionDepths = %v, want %v", got, want)
-	}
-	if got, want := g.Leaves(), []int{3, 5, 6, 7}; !slices.Equal(got, want) {
-		t.Errorf("Leaves = %v, want %v", got, want)
-	}
+	assert.Equal(t, []int{0, 1, 2, 2, 1, 2, 3, 3}, g.RegionDepths(), "RegionDepths")
+	assert.Equal(t, []int{3, 5, 6, 7}, g.Leaves(), "Leaves")
 	s := g.Stats()
 	want := Stats{NumVars: 4, Regions: 8, Partitions: 5, LeafRegions: 4, Roots: 1, MaxDepth: 3,
 		Arity: map[int]int{2: 5}, MixingRegions: 1, Smooth: true, Decomposable: true}
-	if s.String() != want.String() {
-		t.Errorf("Stats:\n%s\nwant:\n%s", s, want)
-	}
+	assert.Equal(t, want.String(), s.String(), "Stats")
 	for _, line := range []string{"regions:                  8", "partition arity:          2:5", "structured-decomposable:  false"} {
-		if !strings.Contains(s.String(), line) {
-			t.Errorf("Stats.String() lacks %q:\n%s", line, s)
-		}
+		assert.Contains(t, s.String(), line, "Stats.String()")
 	}
 }
 
@@ -108,16 +95,10 @@ func TestValidateErrors(t *testing.T) {
 			g := smallGraph()
 			tc.mutate(g)
 			err := g.Validate()
-			if err == nil {
-				t.Fatal("Validate accepted an invalid graph")
-			}
+			require.Error(t, err, "Validate accepted an invalid graph")
 			var ge *GraphError
-			if !errors.As(err, &ge) {
-				t.Errorf("error %T is not a *GraphError", err)
-			}
-			if !strings.HasSuffix(err.Error(), tc.want) {
-				t.Errorf("error %q, want it to end with %q", err, tc.want)
-			}
+			assert.ErrorAs(t, err, &ge, "error %T is not a *GraphError", err)
+			assert.True(t, strings.HasSuffix(err.Error(), tc.want), "error %q, want it to end with %q", err, tc.want)
 		})
 	}
 }
@@ -125,27 +106,21 @@ func TestValidateErrors(t *testing.T) {
 func TestPropertiesOnInvalidGraphs(t *testing.T) {
 	g := smallGraph()
 	g.Regions[2].Scope = []int{2} // partition 0 no longer covers variable 3
-	if g.IsSmooth() {
-		t.Error("IsSmooth true with a non-covering partition")
-	}
-	if !g.IsDecomposable() {
-		t.Error("IsDecomposable false, but inputs are still disjoint")
-	}
+	assert.False(t, g.IsSmooth(), "IsSmooth with a non-covering partition")
+	assert.True(t, g.IsDecomposable(), "IsDecomposable false, but inputs are still disjoint")
 	g = smallGraph()
 	g.Regions[5].Scope = []int{1, 2} // partition 4's inputs overlap on 2
-	if g.IsDecomposable() || g.IsStructuredDecomposable() {
-		t.Error("IsDecomposable/IsStructuredDecomposable true with overlapping inputs")
-	}
+	assert.False(t, g.IsDecomposable(), "IsDecomposable with overlapping inputs")
+	assert.False(t, g.IsStructuredDecomposable(), "IsStructuredDecomposable with overlapping inputs")
 	g = smallGraph()
 	g.Partitions[0].Inputs[0] = 42
-	if g.IsSmooth() || g.IsDecomposable() || g.IsStructuredDecomposable() {
-		t.Error("properties true with a dangling input")
-	}
+	assert.False(t, g.IsSmooth(), "IsSmooth with a dangling input")
+	assert.False(t, g.IsDecomposable(), "IsDecomposable with a dangling input")
+	assert.False(t, g.IsStructuredDecomposable(), "IsStructuredDecomposable with a dangling input")
 	// Same split, inputs listed in a different order: still structured.
-	g, _ = LinearTree(3, 2, false, 0)
+	g, err := LinearTree(3, 2, false, 0)
+	require.NoError(t, err)
 	p := g.Partitions[2].Inputs
 	p[0], p[1] = p[1], p[0]
-	if !g.IsStructuredDecomposable() {
-		t.Error("input order should not matter for structured decomposability")
-	}
+	assert.True(t, g.IsStructuredDecomposable(), "input order should not matter for structured decomposability")
 }

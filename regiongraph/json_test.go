@@ -2,11 +2,13 @@ package regiongraph
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // cirkitQT2x2 is the file cirkit's RegionGraph.dump writes (json.dump with
@@ -33,13 +35,10 @@ const cirkitQT2x2 = `{
 
 func TestReadCirkitFile(t *testing.T) {
 	got, err := ReadJSON(strings.NewReader(cirkitQT2x2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, _ := QuadTree(Shape{1, 2, 2}, 2)
-	if !equalGraphs(got, want) {
-		t.Errorf("cirkit's QT file read as %+v, want QuadTree's %+v", got, want)
-	}
+	require.NoError(t, err)
+	want, err := QuadTree(Shape{1, 2, 2}, 2)
+	require.NoError(t, err)
+	assert.True(t, equalGraphs(got, want), "cirkit's QT file read as %+v, want QuadTree's %+v", got, want)
 }
 
 func TestJSONRoundTrip(t *testing.T) {
@@ -57,28 +56,16 @@ func TestJSONRoundTrip(t *testing.T) {
 	for name, build := range builds {
 		t.Run(name, func(t *testing.T) {
 			g, err := build()
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			var buf bytes.Buffer
-			if err := g.WriteJSON(&buf); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, g.WriteJSON(&buf))
 			first := buf.String()
 			h, err := ReadJSON(&buf)
-			if err != nil {
-				t.Fatalf("ReadJSON of WriteJSON output: %v", err)
-			}
-			if !equalGraphs(g, h) {
-				t.Fatal("round trip changed the graph")
-			}
+			require.NoError(t, err, "ReadJSON of WriteJSON output")
+			require.True(t, equalGraphs(g, h), "round trip changed the graph")
 			buf.Reset()
-			if err := h.WriteJSON(&buf); err != nil {
-				t.Fatal(err)
-			}
-			if buf.String() != first {
-				t.Error("writing the read graph gave different bytes")
-			}
+			require.NoError(t, h.WriteJSON(&buf))
+			assert.Equal(t, first, buf.String(), "writing the read graph gave different bytes")
 		})
 	}
 }
@@ -94,9 +81,7 @@ func TestReadJSONLenient(t *testing.T) {
 			{"output": 20, "inputs": [21, 22]}, {"output": 30, "inputs": [31, 32]}],
 		"metadata": {}}`
 	g, err := ReadJSON(strings.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// Sorted ids 10 20 21 22 30 31 32 become 0..6.
 	want := &Graph{NumVars: 4, Roots: []int{0},
 		Regions: []Region{
@@ -108,9 +93,7 @@ func TestReadJSONLenient(t *testing.T) {
 		},
 		Partitions: []Partition{{0, []int{1, 4}}, {1, []int{2, 3}}, {4, []int{5, 6}}},
 	}
-	if !equalGraphs(g, want) {
-		t.Errorf("read %+v, want %+v", g, want)
-	}
+	assert.True(t, equalGraphs(g, want), "read %+v, want %+v", g, want)
 }
 
 func TestReadJSONErrors(t *testing.T) {
@@ -136,12 +119,7 @@ func TestReadJSONErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g, err := ReadJSON(strings.NewReader(tc.in))
-			if err == nil {
-				t.Fatalf("accepted: %+v", g)
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %q, want it to contain %q", err, tc.want)
-			}
+			assert.ErrorContains(t, err, tc.want, "ReadJSON returned %+v", g)
 		})
 	}
 }
@@ -149,30 +127,19 @@ func TestReadJSONErrors(t *testing.T) {
 func TestSaveLoad(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "g.json")
-	g, _ := QuadGraph(Shape{1, 5, 7})
-	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Save(path); err != nil {
-		t.Fatal(err)
-	}
+	g, err := QuadGraph(Shape{1, 5, 7})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, []byte("old"), 0o644))
+	require.NoError(t, g.Save(path))
 	h, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !equalGraphs(g, h) {
-		t.Error("Load(Save(g)) != g")
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Errorf("Save left %d files in the directory, want 1", len(entries))
-	}
-	if _, err := Load(filepath.Join(dir, "missing.json")); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("Load of a missing file: %v, want ErrNotExist", err)
-	}
-	if err := g.Save(filepath.Join(dir, "no", "such", "dir.json")); err == nil {
-		t.Error("Save into a missing directory succeeded")
-	}
+	require.NoError(t, err)
+	assert.True(t, equalGraphs(g, h), "Load(Save(g)) != g")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "files Save left in the directory")
+	_, err = Load(filepath.Join(dir, "missing.json"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "Load of a missing file")
+	assert.Error(t, g.Save(filepath.Join(dir, "no", "such", "dir.json")), "Save into a missing directory")
 }
 
 func FuzzReadJSON(f *testing.F) {
