@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/tenpc/tenpc/circuit"
 )
 
@@ -15,38 +18,25 @@ func TestTrainConfigJSONRoundTrip(t *testing.T) {
 	cfg.Rank, cfg.TimeBudget, cfg.Out, cfg.Limit = 7, 90*time.Second, "x", 12
 	cfg.Resume = true // not part of the JSON: how to treat the directory
 	b, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, want := range []string{`"layer":"cp-r"`, `"input":"binomial"`, `"param":"softmax"`, `"optimizer":"sgd"`, `"time_budget":"1m30s"`} {
-		if !strings.Contains(string(b), want) {
-			t.Errorf("JSON %s lacks %s", b, want)
-		}
+		assert.Contains(t, string(b), want, "JSON")
 	}
 	var back TrainConfig
-	if err := json.Unmarshal(b, &back); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Unmarshal(b, &back))
 	cfg.Resume = false
-	if back != cfg {
-		t.Errorf("round trip:\n got %+v\nwant %+v", back, cfg)
-	}
-	if err := json.Unmarshal([]byte(`{"layer":"cp","input":"categorical","param":"clamp","optimizer":"lbfgs"}`), &back); err == nil {
-		t.Error("an unknown optimizer name was accepted")
-	}
+	assert.Equal(t, cfg, back, "round trip")
+	assert.Error(t, json.Unmarshal([]byte(`{"layer":"cp","input":"categorical","param":"clamp","optimizer":"lbfgs"}`), &back),
+		"an unknown optimizer name was accepted")
 }
 
 func TestSameRun(t *testing.T) {
 	a := DefaultTrainConfig()
 	b := a
 	b.Epochs, b.TimeBudget, b.Resume, b.Out = 500, time.Hour, true, "elsewhere"
-	if d := a.sameRun(b); d != "" {
-		t.Errorf("epochs, budget, resume and out may change on resume; got %q", d)
-	}
+	assert.Empty(t, a.sameRun(b), "epochs, budget, resume and out may change on resume")
 	b.Units = 32
-	if d := a.sameRun(b); !strings.Contains(d, "k is 16 here, 32 in the run") {
-		t.Errorf("sameRun = %q", d)
-	}
+	assert.Contains(t, a.sameRun(b), "k is 16 here, 32 in the run", "sameRun")
 }
 
 func TestValidate(t *testing.T) {
@@ -71,12 +61,12 @@ func TestValidate(t *testing.T) {
 		c.Out = "o"
 		tc.edit(&c)
 		err := c.Validate()
-		switch {
-		case tc.want == "" && err != nil:
-			t.Errorf("%+v: %v", c, err)
-		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !IsInputError(err)):
-			t.Errorf("%+v: error %v, want an input error containing %q", c, err, tc.want)
+		if tc.want == "" {
+			assert.NoError(t, err, "%+v", c)
+			continue
 		}
+		assert.ErrorContains(t, err, tc.want, "%+v", c)
+		assert.True(t, IsInputError(err), "%+v: error %v is not an input error", c, err)
 	}
 }
 
@@ -96,15 +86,21 @@ func TestParseDatasetSpec(t *testing.T) {
 		{"MNIST", 0, "", false},
 	} {
 		s, err := ParseDatasetSpec(tc.in)
-		if (err == nil) != tc.ok || tc.ok && (s.Kind != tc.kind || s.Path != tc.path || s.String() != strings.TrimSuffix(tc.in, "/")) {
-			t.Errorf("ParseDatasetSpec(%q) = %+v, %v", tc.in, s, err)
+		if !tc.ok {
+			assert.Error(t, err, "ParseDatasetSpec(%q) = %+v", tc.in, s)
+			continue
+		}
+		if assert.NoError(t, err, "ParseDatasetSpec(%q)", tc.in) {
+			assert.Equal(t, tc.kind, s.Kind, "ParseDatasetSpec(%q) kind", tc.in)
+			assert.Equal(t, tc.path, s.Path, "ParseDatasetSpec(%q) path", tc.in)
+			assert.Equal(t, strings.TrimSuffix(tc.in, "/"), s.String(), "ParseDatasetSpec(%q) String", tc.in)
 		}
 	}
 }
 
 func TestEpochRandIsPerEpoch(t *testing.T) {
-	a, b, c := epochRand(42, 3).Uint64(), epochRand(42, 3).Uint64(), epochRand(42, 4).Uint64()
-	if a != b || a == c || a == epochRand(43, 3).Uint64() {
-		t.Errorf("epoch generators: (42,3) %x %x, (42,4) %x", a, b, c)
-	}
+	a := epochRand(42, 3).Uint64()
+	assert.Equal(t, a, epochRand(42, 3).Uint64(), "seed 42 epoch 3, twice")
+	assert.NotEqual(t, a, epochRand(42, 4).Uint64(), "seed 42, epochs 3 and 4")
+	assert.NotEqual(t, a, epochRand(43, 3).Uint64(), "epoch 3, seeds 42 and 43")
 }

@@ -3,12 +3,13 @@ package experiments
 import (
 	"bytes"
 	"context"
-	"errors"
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tenpc/tenpc/circuit"
 	"github.com/tenpc/tenpc/nn"
@@ -27,12 +28,8 @@ func TestNonFiniteStopsTraining(t *testing.T) {
 	clean := cfg
 	clean.Out = filepath.Join(t.TempDir(), "clean")
 	want, err := Train(context.Background(), clean, quietLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want.History[0].Steps != 6 {
-		t.Fatalf("%d steps an epoch, the test assumes 6", want.History[0].Steps)
-	}
+	require.NoError(t, err)
+	require.Equal(t, 6, want.History[0].Steps, "steps an epoch (the test assumes 6)")
 
 	for _, tc := range []struct {
 		param string
@@ -57,37 +54,26 @@ func TestNonFiniteStopsTraining(t *testing.T) {
 					}
 				}
 				var err error
-				if atFault, err = os.ReadFile(ckpt); err != nil {
-					t.Errorf("no checkpoint before the fault: %v", err)
-				}
+				atFault, err = os.ReadFile(ckpt)
+				assert.NoError(t, err, "no checkpoint before the fault")
 			}
 			defer func() { beforeStep = nil }()
 			_, err := Train(context.Background(), run, quietLogger())
 			var se *StepError
-			if !errors.As(err, &se) {
-				t.Fatalf("err = %v, want a *StepError", err)
-			}
-			if se.Epoch != 2 || se.Batch != 3 || se.Step != 9 {
-				t.Errorf("stopped at epoch %d batch %d step %d, want 2, 3, 9", se.Epoch, se.Batch, se.Step)
-			}
+			require.ErrorAs(t, err, &se)
+			assert.Equal(t, [3]int{2, 3, 9}, [3]int{se.Epoch, se.Batch, se.Step}, "stopped at epoch, batch, step")
 			msg := err.Error()
 			t.Log(msg)
 			for _, w := range []string{"epoch 2 batch 3 (step 9)", tc.param, "not finite", "checkpoint of epoch 1", ckpt} {
-				if !strings.Contains(msg, w) {
-					t.Errorf("message %q lacks %q", msg, w)
-				}
+				assert.Contains(t, msg, w, "message")
 			}
-			if IsInputError(err) {
-				t.Error("a numerical failure is reported as bad input")
-			}
+			assert.False(t, IsInputError(err), "a numerical failure is reported as bad input")
 			after, err := os.ReadFile(ckpt)
-			if err != nil || atFault == nil || !bytes.Equal(after, atFault) {
-				t.Fatalf("the checkpoint of epoch 1 changed after the fault (err %v)", err)
-			}
+			require.NoError(t, err)
+			require.NotNil(t, atFault, "no checkpoint before the fault")
+			require.True(t, bytes.Equal(after, atFault), "the checkpoint of epoch 1 changed after the fault")
 			m, err := LoadModel(ckpt)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			for _, p := range m.Circuit.Params() {
 				for _, v := range p.Value() {
 					if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -99,21 +85,19 @@ func TestNonFiniteStopsTraining(t *testing.T) {
 			beforeStep = nil
 			run.Resume = true
 			got, err := Train(context.Background(), run, quietLogger())
-			if err != nil {
-				t.Fatal(err)
+			require.NoError(t, err)
+			// Bit-identical: exact float equality, not a tolerance.
+			assert.Equal(t, want.Test.LL, got.Test.LL, "resumed after the fault: test LL")
+			if assert.Len(t, got.History, 2, "resumed after the fault: history") {
+				assert.Equal(t, want.History[1].TrainNLL, got.History[1].TrainNLL, "resumed after the fault: epoch 2 train NLL")
 			}
-			if got.Test.LL != want.Test.LL || len(got.History) != 2 || got.History[1].TrainNLL != want.History[1].TrainNLL {
-				t.Errorf("resumed after the fault: test LL %v, want %v (history %+v)", got.Test.LL, want.Test.LL, got.History)
-			}
-			a, errA := nn.LoadState(ckpt)
-			b, errB := nn.LoadState(filepath.Join(clean.Out, CheckpointFile))
-			if errA != nil || errB != nil {
-				t.Fatal(errA, errB)
-			}
+			a, err := nn.LoadState(ckpt)
+			require.NoError(t, err)
+			b, err := nn.LoadState(filepath.Join(clean.Out, CheckpointFile))
+			require.NoError(t, err)
 			for i := range a.Arrays {
-				if x, y := a.Arrays[i].F32, b.Arrays[i].F32; len(x) != len(y) || !bitsEqual(x, y) {
-					t.Errorf("array %s differs from the run without the fault", a.Arrays[i].Name)
-				}
+				x, y := a.Arrays[i].F32, b.Arrays[i].F32
+				assert.True(t, len(x) == len(y) && bitsEqual(x, y), "array %s differs from the run without the fault", a.Arrays[i].Name)
 			}
 		})
 	}
@@ -132,12 +116,10 @@ func TestFirstStepFaultWritesNoCheckpoint(t *testing.T) {
 	}
 	defer func() { beforeStep = nil }()
 	_, err := Train(context.Background(), cfg, quietLogger())
-	if err == nil || !strings.Contains(err.Error(), "epoch 1 batch 1 (step 1)") || !strings.Contains(err.Error(), "no checkpoint was written") {
-		t.Fatalf("err = %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(cfg.Out, CheckpointFile)); err == nil {
-		t.Error("a checkpoint was written")
-	}
+	require.ErrorContains(t, err, "epoch 1 batch 1 (step 1)")
+	require.ErrorContains(t, err, "no checkpoint was written")
+	_, err = os.Stat(filepath.Join(cfg.Out, CheckpointFile))
+	assert.ErrorIs(t, err, os.ErrNotExist, "a checkpoint was written")
 }
 
 func bitsEqual(a, b []float32) bool {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"gonum.org/v1/plot"
 )
 
@@ -17,14 +19,10 @@ import (
 func decodePNG(t *testing.T, path string) image.Image {
 	t.Helper()
 	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer f.Close()
 	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("decode %s: %v", path, err)
-	}
+	require.NoError(t, err, "decode %s", path)
 	return img
 }
 
@@ -69,28 +67,21 @@ func samePixels(a, b image.Image) bool {
 func TestWriteCurve(t *testing.T) {
 	path := filepath.Join(t.TempDir(), CurveFile)
 	hist := []EpochMetrics{{Epoch: 1, TrainBPD: 3, ValidBPD: 2.5}, {Epoch: 2, TrainBPD: 2, ValidBPD: 1.9}, {Epoch: 3, TrainBPD: 1.7, ValidBPD: 1.8}}
-	if err := WriteCurve(path, hist); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, WriteCurve(path, hist))
 	img := decodePNG(t, path)
-	if b := img.Bounds(); b.Dx() != 640 || b.Dy() != 400 {
-		t.Fatalf("curve.png is %v, want 640×400", b)
-	}
+	b := img.Bounds()
+	require.Equal(t, [2]int{640, 400}, [2]int{b.Dx(), b.Dy()}, "width and height of curve.png")
 	// Both lines and their legend entries are drawn in their colours.
-	train, valid := near(img, palette[0]), near(img, palette[1])
-	if train < 200 || valid < 200 {
-		t.Errorf("%d pixels in the train colour and %d in the valid colour, want both ≥ 200", train, valid)
-	}
+	assert.GreaterOrEqual(t, near(img, palette[0]), 200, "pixels in the train colour")
+	assert.GreaterOrEqual(t, near(img, palette[1]), 200, "pixels in the valid colour")
 	// Without a validation set there is no valid line.
 	for i := range hist {
 		hist[i].ValidBPD = 0
 	}
-	if err := WriteCurve(path, hist); err != nil {
-		t.Fatal(err)
-	}
-	if img := decodePNG(t, path); near(img, palette[1]) != 0 || near(img, palette[0]) < 200 {
-		t.Errorf("without validation: %d valid-coloured and %d train-coloured pixels, want 0 and ≥ 200", near(img, palette[1]), near(img, palette[0]))
-	}
+	require.NoError(t, WriteCurve(path, hist))
+	img = decodePNG(t, path)
+	assert.Zero(t, near(img, palette[1]), "without validation: pixels in the valid colour")
+	assert.GreaterOrEqual(t, near(img, palette[0]), 200, "without validation: pixels in the train colour")
 }
 
 // A point with NaN or ±Inf (or a non-positive value on a log axis) is
@@ -119,17 +110,11 @@ func TestLinePlotSkipsUnplottable(t *testing.T) {
 			for i, s := range []Series{{Name: "a", X: tc.x, Y: tc.y}, {Name: "a", X: tc.cx, Y: tc.cy}} {
 				path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+string(rune('0'+i))+".png")
 				p := LinePlot{Title: tc.name, XLabel: "x", YLabel: "y", LogX: tc.logX, LogY: tc.logY, Series: []Series{s}}
-				if err := p.WritePNG(path, 320*Pixel, 240*Pixel); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, p.WritePNG(path, 320*Pixel, 240*Pixel))
 				imgs = append(imgs, decodePNG(t, path))
 			}
-			if !samePixels(imgs[0], imgs[1]) {
-				t.Error("the plot with unplottable points differs from the plot without them")
-			}
-			if near(imgs[0], palette[0]) < 50 {
-				t.Error("the series is not drawn")
-			}
+			assert.True(t, samePixels(imgs[0], imgs[1]), "the plot with unplottable points differs from the plot without them")
+			assert.GreaterOrEqual(t, near(imgs[0], palette[0]), 50, "pixels in the series' colour")
 		})
 	}
 }
@@ -145,13 +130,12 @@ func TestLinePlotDegenerate(t *testing.T) {
 		{{Name: "non-positive", X: []float64{1, 2}, Y: []float64{0, -3}}},
 	} {
 		path := filepath.Join(dir, string(rune('a'+i))+".png")
-		if err := (LinePlot{LogX: true, LogY: true, Series: s}).WritePNG(path, 200*Pixel, 100*Pixel); err != nil {
-			t.Errorf("series %v: %v", s, err)
+		err := (LinePlot{LogX: true, LogY: true, Series: s}).WritePNG(path, 200*Pixel, 100*Pixel)
+		if !assert.NoError(t, err, "series %v", s) {
 			continue
 		}
-		if b := decodePNG(t, path).Bounds(); b.Dx() != 200 || b.Dy() != 100 {
-			t.Errorf("series %v: image %v, want 200×100", s, b)
-		}
+		b := decodePNG(t, path).Bounds()
+		assert.Equal(t, [2]int{200, 100}, [2]int{b.Dx(), b.Dy()}, "series %v: width and height", s)
 	}
 }
 
@@ -159,15 +143,10 @@ func TestLinePlotRejects(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "bad.png")
 	bad := LinePlot{Series: []Series{{Name: "short", X: []float64{1, 2}, Y: []float64{1}}}}
-	if err := bad.WritePNG(path, 100*Pixel, 100*Pixel); err == nil || !strings.Contains(err.Error(), `"short" has 2 x values and 1 y values`) {
-		t.Errorf("mismatched series: error %v", err)
-	}
-	if err := (LinePlot{}).WritePNG(path, 0, 100*Pixel); err == nil || !strings.Contains(err.Error(), "not positive") {
-		t.Errorf("zero width: error %v", err)
-	}
-	if _, err := os.Stat(path); !os.IsNotExist(err) {
-		t.Errorf("a rejected plot left %s (%v)", path, err)
-	}
+	assert.ErrorContains(t, bad.WritePNG(path, 100*Pixel, 100*Pixel), `"short" has 2 x values and 1 y values`, "mismatched series")
+	assert.ErrorContains(t, (LinePlot{}).WritePNG(path, 0, 100*Pixel), "not positive", "zero width")
+	_, err := os.Stat(path)
+	assert.ErrorIs(t, err, os.ErrNotExist, "a rejected plot left %s", path)
 }
 
 // A log axis labels powers of ten across decades and round numbers within
@@ -176,35 +155,23 @@ func TestLogTicks(t *testing.T) {
 	labels := func(min, max float64) []string {
 		var l []string
 		for _, tk := range (logTicks{}).Ticks(min, max) {
-			if tk.Value <= 0 {
-				t.Errorf("Ticks(%v, %v) has a tick at %v", min, max, tk.Value)
-			}
+			assert.Positive(t, tk.Value, "Ticks(%v, %v) has a tick at %v", min, max, tk.Value)
 			if tk.Label != "" {
 				l = append(l, tk.Label)
 			}
 		}
 		return l
 	}
-	if got := strings.Join(labels(1, 1000), " "); got != "1 10 100 1000" {
-		t.Errorf("labels over 1..1000: %q", got)
-	}
-	if got := labels(1.3, 1.9); len(got) < 2 {
-		t.Errorf("labels over 1.3..1.9: %q, want at least 2", got)
-	}
-	if got := labels(0.01, 0.09); len(got) < 2 {
-		t.Errorf("labels over 0.01..0.09: %q, want at least 2", got)
-	}
+	assert.Equal(t, "1 10 100 1000", strings.Join(labels(1, 1000), " "), "labels over 1..1000")
+	fine := labels(1.3, 1.9)
+	assert.GreaterOrEqual(t, len(fine), 2, "labels over 1.3..1.9: %q", fine)
+	fine = labels(0.01, 0.09)
+	assert.GreaterOrEqual(t, len(fine), 2, "labels over 0.01..0.09: %q", fine)
 	// The plot puts its log axes on plot.LogScale.
 	pl, err := LinePlot{LogY: true, Series: []Series{{X: []float64{1, 2}, Y: []float64{1, 1000}}}}.plot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := pl.Y.Scale.(plot.LogScale); !ok {
-		t.Errorf("LogY: y scale %T, want plot.LogScale", pl.Y.Scale)
-	}
-	if _, ok := pl.X.Scale.(plot.LinearScale); !ok {
-		t.Errorf("x scale %T, want plot.LinearScale", pl.X.Scale)
-	}
+	require.NoError(t, err)
+	assert.IsType(t, plot.LogScale{}, pl.Y.Scale, "LogY: y scale")
+	assert.IsType(t, plot.LinearScale{}, pl.X.Scale, "x scale")
 }
 
 // An axis of integers (epochs) is labelled at integers only.
@@ -223,20 +190,12 @@ func TestIntTicks(t *testing.T) {
 		for _, tk := range (intTicks{}).Ticks(tc.min, tc.max) {
 			l = append(l, tk.Label)
 		}
-		if got := strings.Join(l, " "); got != tc.want {
-			t.Errorf("Ticks(%v, %v) = %q, want %q", tc.min, tc.max, got, tc.want)
-		}
+		assert.Equal(t, tc.want, strings.Join(l, " "), "Ticks(%v, %v)", tc.min, tc.max)
 	}
 	pl, err := LinePlot{Series: []Series{{X: []float64{1, 2, 3}, Y: []float64{0.5, 1, 2}}}}.plot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := pl.X.Tick.Marker.(intTicks); !ok {
-		t.Errorf("integer x: ticks %T, want intTicks", pl.X.Tick.Marker)
-	}
-	if _, ok := pl.Y.Tick.Marker.(plot.DefaultTicks); !ok {
-		t.Errorf("fractional y: ticks %T, want plot.DefaultTicks", pl.Y.Tick.Marker)
-	}
+	require.NoError(t, err)
+	assert.IsType(t, intTicks{}, pl.X.Tick.Marker, "integer x: ticks")
+	assert.IsType(t, plot.DefaultTicks{}, pl.Y.Tick.Marker, "fractional y: ticks")
 }
 
 // The legend goes in the emptier top corner: left of a rising line, right
@@ -247,11 +206,8 @@ func TestLegendCorner(t *testing.T) {
 		left bool
 	}{{[]float64{1, 2, 3, 4}, true}, {[]float64{4, 3, 2, 1}, false}} {
 		pl, err := LinePlot{Series: []Series{{Name: "a", X: []float64{1, 2, 3, 4}, Y: tc.y}}}.plot()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if pl.Legend.Left != tc.left || !pl.Legend.Top {
-			t.Errorf("y %v: legend top %v left %v, want top, left %v", tc.y, pl.Legend.Top, pl.Legend.Left, tc.left)
-		}
+		require.NoError(t, err)
+		assert.True(t, pl.Legend.Top, "y %v: legend at the top", tc.y)
+		assert.Equal(t, tc.left, pl.Legend.Left, "y %v: legend on the left", tc.y)
 	}
 }
