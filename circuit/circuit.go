@@ -51,8 +51,10 @@ func (c *Circuit) Plan() *Plan { return c.plan }
 // Options are the options the circuit was built with (defaults filled in).
 func (c *Circuit) Options() Options { return c.opts }
 
-// Params lists the circuit's parameters with their full names.
-func (c *Circuit) Params() []*nn.Param { return nn.Params(c) }
+// Params lists the circuit's parameters with their full names
+// ("input.logits", "layers.3.weight"): the names of model files,
+// checkpoints and optimizer state.
+func (c *Circuit) Params() []nn.NamedParam { return nn.NamedParams(c) }
 
 // Normalized reports whether the circuit is normalized by construction
 // (softmax weights, no CP-S scales), so log Z = 0 needs no pass of its own.

@@ -57,7 +57,7 @@ func checkCircuitGrad(t *testing.T, c *Circuit, x []uint8, tol float64) {
 			fd := (8*(at(h)-at(-h)) - (at(2*h) - at(-2*h))) / (12 * h)
 			w[i] = orig
 			if d := math.Abs(g[i] - fd); d > tol*math.Max(math.Abs(g[i]), math.Abs(fd))+1e-10 {
-				t.Errorf("%s[%d]: analytic %.10g, finite difference %.10g", p.Name(), i, g[i], fd)
+				t.Errorf("%s[%d]: analytic %.10g, finite difference %.10g", p.Name, i, g[i], fd)
 			}
 		}
 	}

@@ -72,7 +72,7 @@ func (c *Circuit) compile(b int, train, em bool) (*Program, error) {
 	default:
 		p.xf32 = make([]float32, b*c.plan.NumVars)
 	}
-	var opts []nn.Option
+	opts := []nn.Option{nn.ParamNames(c.Params())}
 	if train {
 		// loss = −Σ_b w_b c(x_b) + log Z with w_b = 1/n for the n real rows.
 		w := g.Input("w", b)

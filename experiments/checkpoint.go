@@ -152,7 +152,7 @@ func nonFiniteParam(c *circuit.Circuit) (name string, index int, ok bool) {
 	for _, p := range c.Params() {
 		for i, v := range p.Value() {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return p.Name(), i, true
+				return p.Name, i, true
 			}
 		}
 	}

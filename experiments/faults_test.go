@@ -49,7 +49,7 @@ func TestNonFiniteStopsTraining(t *testing.T) {
 					return
 				}
 				for _, p := range c.Params() {
-					if p.Name() == tc.param {
+					if p.Name == tc.param {
 						p.Float32s()[5] = tc.value
 					}
 				}
@@ -77,7 +77,7 @@ func TestNonFiniteStopsTraining(t *testing.T) {
 			for _, p := range m.Circuit.Params() {
 				for _, v := range p.Value() {
 					if math.IsNaN(v) || math.IsInf(v, 0) {
-						t.Fatalf("the kept checkpoint holds a non-finite %s", p.Name())
+						t.Fatalf("the kept checkpoint holds a non-finite %s", p.Name)
 					}
 				}
 			}

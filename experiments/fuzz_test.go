@@ -103,7 +103,7 @@ func FuzzModelFile(f *testing.F) {
 		for _, p := range m.Circuit.Params() {
 			for _, v := range p.Value() {
 				if math.IsNaN(v) || math.IsInf(v, 0) {
-					t.Fatalf("accepted a model with a non-finite %s", p.Name())
+					t.Fatalf("accepted a model with a non-finite %s", p.Name)
 				}
 			}
 		}

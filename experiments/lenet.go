@@ -157,7 +157,7 @@ func TrainLeNet(ctx context.Context, cfg LeNetConfig, log *logrus.Logger) (*LeNe
 		return nil, fmt.Errorf("lenet: compile the training program: %w", err)
 	}
 	eval := newClassifierEval(model, cfg.DType, 1000)
-	opt := optim.NewAdam(nn.Params(model), optim.AdamConfig{LR: cfg.LR})
+	opt := optim.NewAdam(nn.NamedParams(model), optim.AdamConfig{LR: cfg.LR})
 	res := &LeNetResult{Params: nn.ParamCount(model)}
 	log.WithFields(logrus.Fields{"params": res.Params, "train": train.N, "test": test.N, "batch": cfg.Batch, "blas": nn.BLAS()}).Info("lenet")
 

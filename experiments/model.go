@@ -245,7 +245,7 @@ func modelFromState(path string, st *nn.State) (*Model, error) {
 	for _, p := range m.Circuit.Params() {
 		for i, v := range p.Value() {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, inputErrorf("model %s: parameter %s is not finite (element %d is %v)", path, p.Name(), i, v)
+				return nil, inputErrorf("model %s: parameter %s is not finite (element %d is %v)", path, p.Name, i, v)
 			}
 		}
 	}

@@ -69,6 +69,12 @@ func NewConv2d(cfg Conv2dConfig, dt DType, rng *rand.Rand) *Conv2d {
 	return c
 }
 
+// Describe implements Describer: "In → Out, kernel kh×kw, stride, padding".
+func (c *Conv2d) Describe() string {
+	w := c.Weight.shape
+	return fmt.Sprintf("%d → %d, kernel %d×%d, stride %v, padding %v", w[1], w[0], w[2], w[3], c.Stride, c.Padding)
+}
+
 // Forward maps x (N, In, H, W) to (N, Out, Ho, Wo).
 func (c *Conv2d) Forward(x *Node) *Node {
 	g := x.Graph()
@@ -140,6 +146,11 @@ type MaxPool2d struct {
 // NewMaxPool2d returns square max pooling: kernel k×k, stride s, padding p.
 func NewMaxPool2d(k, s, p int) *MaxPool2d {
 	return &MaxPool2d{Kernel: [2]int{k, k}, Stride: [2]int{s, s}, Padding: [2]int{p, p}}
+}
+
+// Describe implements Describer: "kernel kh×kw, stride, padding".
+func (m *MaxPool2d) Describe() string {
+	return fmt.Sprintf("kernel %d×%d, stride %v, padding %v", m.Kernel[0], m.Kernel[1], m.Stride, m.Padding)
 }
 
 // Forward maps x (N, C, H, W) to (N, C, Ho, Wo).

@@ -12,12 +12,12 @@
 // (package optim) updates it in place between runs.
 //
 // A model is a plain Go struct of *Param fields and sub-modules. Nothing is
-// registered: Params walks the struct by reflection. A training loop is
+// registered: NamedParams walks the struct by reflection. A training loop is
 //
 //	g := nn.NewGraph(nn.Float32)
 //	loss := nn.CrossEntropy(model.Forward(g.Input("x", B, 1, 28, 28)), g.Labels("y", B))
 //	prog, err := g.Compile(nn.Minimize(loss))
-//	opt := optim.NewAdam(nn.Params(model), optim.AdamConfig{LR: 1e-3})
+//	opt := optim.NewAdam(nn.NamedParams(model), optim.AdamConfig{LR: 1e-3})
 //	for each batch {
 //		prog.Step(nn.Feed{"x": pixels, "y": labels})
 //		opt.Step()
@@ -78,12 +78,22 @@
 // several branches and merges them with a MultiModule. Params does not care
 // about Forward at all: it finds parameters in any struct.
 //
-// Params names each parameter by its path in the model: exported fields in
-// snake_case ("InputLayer" -> "input_layer"), slice and array elements by
-// index, so the weight of the second block's projection reads
+// NamedParams names each parameter by its path in the model: exported
+// fields in snake_case ("InputLayer" -> "input_layer"), slice and array
+// elements by index, so the weight of the second block's projection reads
 // "blocks.1.proj.weight". A field tag `nn:"name"` renames a field, `nn:"-"`
 // skips it; a parameter reached twice keeps its first path. These names key
-// SaveModule, LoadModule and optimizer state.
+// SaveModule, LoadModule and optimizer state. They are computed on every
+// call, never stored in the parameters (a Param keeps the local name it was
+// created with), so listing a sub-module gives paths relative to it and
+// changes nothing else. Prefix (or one struct holding several modules)
+// gives an optimizer the parameters of several modules under distinct
+// names; Params is NamedParams without the names; ParamNames makes a
+// program's errors use them.
+//
+// Summary prints a module tree the way PyTorch's print(model) and torchinfo
+// do: each module's path, type, shape (modules that implement Describer)
+// and parameter count, then the total.
 //
 // Built-in modules: Linear, Conv2d, MaxPool2d, Dropout, Sequential,
 // Parallel, Func, FuncN. Initialisers UniformInit and NormalInit draw from a

@@ -23,6 +23,9 @@ type Dropout struct {
 	rng *rand.Rand
 }
 
+// Describe implements Describer: "p = P".
+func (d *Dropout) Describe() string { return fmt.Sprintf("p = %g", d.P) }
+
 // NewDropout returns a dropout layer drawing its masks from rng. It panics
 // unless 0 ≤ p < 1.
 func NewDropout(p float64, rng *rand.Rand) *Dropout {

@@ -60,7 +60,7 @@ func Example_cnn() {
 		panic(err)
 	}
 
-	opt := optim.NewAdam(nn.Params(model), optim.AdamConfig{LR: 0.01})
+	opt := optim.NewAdam(nn.NamedParams(model), optim.AdamConfig{LR: 0.01})
 	for range 400 {
 		x, y := bars(rng, batch)
 		if _, err := train.Step(nn.Feed{"x": x, "y": y}); err != nil {

@@ -27,7 +27,7 @@ func Example_xor() {
 	if err != nil {
 		panic(err)
 	}
-	opt := optim.NewAdam(nn.Params(mlp), optim.AdamConfig{LR: 0.05})
+	opt := optim.NewAdam(nn.NamedParams(mlp), optim.AdamConfig{LR: 0.05})
 	feed := nn.Feed{"x": []float64{0, 0, 0, 1, 1, 0, 1, 1}, "y": []float64{0, 1, 1, 0}}
 	for range 500 {
 		if _, err := prog.Step(feed); err != nil {

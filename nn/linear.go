@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 )
@@ -38,6 +39,11 @@ func (l *Linear) Forward(x *Node) *Node {
 		y = AddBias(y, g.Param(l.Bias))
 	}
 	return y
+}
+
+// Describe implements Describer: "In → Out".
+func (l *Linear) Describe() string {
+	return fmt.Sprintf("%d → %d", l.Weight.shape[1], l.Weight.shape[0])
 }
 
 // Sequential applies its layers in order.

@@ -10,7 +10,7 @@ import (
 
 // Module is a model part that maps one node to another: a layer, a block, a
 // whole network. A module is a plain struct of *Param fields and sub-module
-// fields; Params finds them by reflection and names them by their field
+// fields; NamedParams finds them by reflection and names them by their field
 // path, so custom modules get listing, saving and loading for free.
 //
 // Module is what Sequential chains. A module of several inputs need not
@@ -52,23 +52,69 @@ func (p *Parallel) Forward(x *Node) *Node {
 	return p.Merge.Forward(ys...)
 }
 
-// Params returns every parameter reachable from m, each renamed to its path
-// in the module tree: exported struct fields contribute their name in
-// snake_case ("InputLayer" → "input_layer"), slice and array elements their
-// index, so a CP layer's weight four levels down reads "layers.3.cp.weight".
-// A field tag `nn:"name"` overrides the name; `nn:"-"` skips the field. The
-// order is deterministic (field order, then index order); a parameter met
-// twice (shared) is listed once, under its first path.
-func Params(m any) []*Param {
-	var out []*Param
+// NamedParam is a parameter together with its path in a module tree, the
+// name it is saved and optimized under. The path is computed by
+// NamedParams; the parameter itself keeps the local name it was created
+// with.
+type NamedParam struct {
+	Name string
+	*Param
+}
+
+// NamedParams returns every parameter reachable from m with its path in the
+// module tree: exported struct fields contribute their name in snake_case
+// ("InputLayer" → "input_layer"), slice and array elements their index, so
+// a CP layer's weight four levels down reads "layers.3.cp.weight". A field
+// tag `nn:"name"` overrides the name; `nn:"-"` skips the field. The order is
+// deterministic (field order, then index order); a parameter met twice
+// (shared) is listed once, under its first path. A parameter passed as m
+// itself is named by its own name. Nothing is written into the parameters,
+// so calling NamedParams on a sub-module gives paths relative to it and
+// changes nothing for its parent.
+//
+// To optimize several modules together, prefix their lists (Prefix) or put
+// them in one struct: NamedParams(struct{ Enc, Dec any }{enc, dec}).
+func NamedParams(m any) []NamedParam {
+	var out []NamedParam
 	seen := map[*Param]bool{}
 	walkParams(reflect.ValueOf(m), "", seen, &out)
 	return out
 }
 
+// Params returns the parameters of NamedParams(m), without their paths.
+func Params(m any) []*Param {
+	named := NamedParams(m)
+	out := make([]*Param, len(named))
+	for i, p := range named {
+		out[i] = p.Param
+	}
+	return out
+}
+
+// Named lists parameters under their own names (the names they were
+// created with), for optimizing parameters that belong to no module.
+func Named(ps ...*Param) []NamedParam {
+	out := make([]NamedParam, len(ps))
+	for i, p := range ps {
+		out[i] = NamedParam{p.Name(), p}
+	}
+	return out
+}
+
+// Prefix returns ps with every name prefixed by prefix and a dot:
+// Prefix("enc", NamedParams(enc)) names the encoder's weight
+// "enc.layers.0.weight".
+func Prefix(prefix string, ps []NamedParam) []NamedParam {
+	out := make([]NamedParam, len(ps))
+	for i, p := range ps {
+		out[i] = NamedParam{join(prefix, p.Name), p.Param}
+	}
+	return out
+}
+
 var paramType = reflect.TypeOf((*Param)(nil))
 
-func walkParams(v reflect.Value, path string, seen map[*Param]bool, out *[]*Param) {
+func walkParams(v reflect.Value, path string, seen map[*Param]bool, out *[]NamedParam) {
 	if !v.IsValid() {
 		return
 	}
@@ -81,10 +127,10 @@ func walkParams(v reflect.Value, path string, seen map[*Param]bool, out *[]*Para
 			return
 		}
 		seen[p] = true
-		if path != "" {
-			p.SetName(path)
+		if path == "" {
+			path = p.Name()
 		}
-		*out = append(*out, p)
+		*out = append(*out, NamedParam{path, p})
 		return
 	}
 	switch v.Kind() {
@@ -156,8 +202,8 @@ func ModuleState(m any, meta map[string]string) *State {
 	for k, v := range meta {
 		s.Meta[k] = v
 	}
-	for _, p := range Params(m) {
-		a := Array{Name: p.Name(), Shape: p.Shape()}
+	for _, p := range NamedParams(m) {
+		a := Array{Name: p.Name, Shape: p.Shape()}
 		switch p.dtype {
 		case Float32:
 			a.F32 = append([]float32(nil), p.Float32s()...)
@@ -173,18 +219,18 @@ func ModuleState(m any, meta map[string]string) *State {
 // parameter must be present with the same shape and dtype; arrays that are not
 // parameters of m (optimizer state, say) are ignored. On error m is unchanged.
 func LoadModuleState(m any, s *State) error {
-	ps := Params(m)
+	ps := NamedParams(m)
 	arrays := make([]*Array, len(ps))
 	for i, p := range ps {
-		a := s.Array(p.Name())
+		a := s.Array(p.Name)
 		if a == nil {
-			return fmt.Errorf("parameter %q is missing from the state (is it a model of another architecture?)", p.Name())
+			return fmt.Errorf("parameter %q is missing from the state (is it a model of another architecture?)", p.Name)
 		}
 		if fmt.Sprint(a.Shape) != fmt.Sprint(p.shape) {
-			return fmt.Errorf("parameter %q has shape %v in the state, the model has %v", p.Name(), a.Shape, p.shape)
+			return fmt.Errorf("parameter %q has shape %v in the state, the model has %v", p.Name, a.Shape, p.shape)
 		}
 		if (p.dtype == Float32) != (a.F32 != nil) || (p.dtype == Float64) != (a.F64 != nil) {
-			return fmt.Errorf("parameter %q has another element type in the state than the model's %v", p.Name(), p.dtype)
+			return fmt.Errorf("parameter %q has another element type in the state than the model's %v", p.Name, p.dtype)
 		}
 		arrays[i] = a
 	}

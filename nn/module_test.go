@@ -33,8 +33,8 @@ func TestMultiInputModule(t *testing.T) {
 		model.Blocks = append(model.Blocks, b)
 	}
 	var names []string
-	for _, p := range Params(model) {
-		names = append(names, p.Name())
+	for _, p := range NamedParams(model) {
+		names = append(names, p.Name)
 	}
 	want := "blocks.0.gate blocks.0.proj.weight blocks.1.gate blocks.1.proj.weight head.weight head.bias"
 	if got := strings.Join(names, " "); got != want {
@@ -66,8 +66,8 @@ func TestParallel(t *testing.T) {
 		NewLinear(9, 1, Float64, true, rng),
 	)
 	var names []string
-	for _, p := range Params(net) {
-		names = append(names, p.Name())
+	for _, p := range NamedParams(net) {
+		names = append(names, p.Name)
 	}
 	want := "layers.0.branches.0.weight layers.0.branches.0.bias layers.0.branches.2.weight layers.1.weight layers.1.bias"
 	if got := strings.Join(names, " "); got != want {

@@ -13,8 +13,9 @@ import (
 // evaluation program share their parameters). Optimizers update the value in
 // place; the next run of any program sees the new value.
 //
-// A Param's name is given by the module tree it lives in (see Params); a Param
-// built on its own has the name it was created with.
+// A Param keeps the local name it was created with ("weight"); its full
+// name is its path in the module tree it lives in, computed by NamedParams
+// ("layers.3.weight") and never written into the Param.
 //
 // The gradient is accumulated by Program.Step into a buffer of the same shape
 // and read with Grad32/Grad64; ZeroGrad clears it (optimizers do this after
@@ -33,7 +34,7 @@ type Param struct {
 }
 
 // NewParam returns a zero-valued parameter of the given shape. name is its
-// local name (for example "weight"); Params prefixes it with its path.
+// local name (for example "weight"); NamedParams gives its path in a module.
 func NewParam(name string, dt DType, shape ...int) *Param {
 	if len(shape) == 0 {
 		panic(fmt.Sprintf("nn.NewParam %q: empty shape", name))
@@ -54,12 +55,9 @@ func NewParam(name string, dt DType, shape ...int) *Param {
 	}
 }
 
-// Name is the parameter's full name once it has been registered through
-// Params (for example "layers.3.cp.weight"), its local name before.
+// Name is the local name the parameter was created with (for example
+// "weight"); NamedParams gives its path in a module tree.
 func (p *Param) Name() string { return p.name }
-
-// SetName renames the parameter. Params calls it; users rarely need to.
-func (p *Param) SetName(name string) { p.name = name }
 
 // Shape returns a copy of the parameter's shape.
 func (p *Param) Shape() []int { return append([]int(nil), p.shape...) }

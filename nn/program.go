@@ -25,7 +25,8 @@ type Program struct {
 	lossVal *G.Value
 	outs    map[string]*G.Value
 	grads   []gradRead
-	ran     bool // a run has completed
+	names   map[*Param]string // full names for errors (ParamNames)
+	ran     bool              // a run has completed
 }
 
 type gradRead struct {
@@ -64,6 +65,7 @@ type Option func(*compileConfig)
 type compileConfig struct {
 	loss     *Node
 	training *bool
+	names    []NamedParam
 }
 
 // Minimize makes the program differentiate loss (a scalar) with respect to
@@ -76,6 +78,11 @@ func Minimize(loss *Node) Option { return func(c *compileConfig) { c.loss = loss
 // through). Without it, a program compiled with Minimize trains and one
 // compiled without evaluates, as PyTorch's model.train() and model.eval().
 func Training(on bool) Option { return func(c *compileConfig) { c.training = &on } }
+
+// ParamNames gives the program the full names of its parameters (from
+// NamedParams), so that its errors name a parameter by its path in the
+// model ("layers.3.weight") rather than by its local name ("weight").
+func ParamNames(named []NamedParam) Option { return func(c *compileConfig) { c.names = named } }
 
 // Compile turns the graph into a runnable Program. It returns the first
 // naming error recorded while the graph was built (duplicate inputs or
@@ -104,7 +111,10 @@ func (g *Graph) Compile(opts ...Option) (prog *Program, err error) {
 	if cfg.training != nil {
 		g.training = *cfg.training
 	}
-	p := &Program{g: g, outs: map[string]*G.Value{}}
+	p := &Program{g: g, outs: map[string]*G.Value{}, names: map[*Param]string{}}
+	for _, np := range cfg.names {
+		p.names[np.Param] = np.Name
+	}
 	if cfg.loss != nil {
 		if cfg.loss.g != g {
 			return nil, errors.New("nn: compile: loss belongs to another graph")
@@ -283,7 +293,7 @@ func (p *Program) Step(f Feed) (float64, error) {
 	// the accumulated gradients as they were.
 	for _, gr := range p.grads {
 		if i, bad := nonFinite(gr.value()); bad {
-			return loss, &NonFiniteError{Param: gr.p.Name(), Index: i}
+			return loss, &NonFiniteError{Param: p.nameOf(gr.p), Index: i}
 		}
 	}
 	for _, gr := range p.grads {
@@ -297,6 +307,14 @@ func (p *Program) Step(f Feed) (float64, error) {
 		}
 	}
 	return loss, nil
+}
+
+// nameOf is a parameter's full name if ParamNames gave it, else its own.
+func (p *Program) nameOf(par *Param) string {
+	if n, ok := p.names[par]; ok {
+		return n
+	}
+	return par.Name()
 }
 
 // Loss is the loss computed by the last run.
@@ -385,7 +403,8 @@ func addOrCopy[T float32 | float64](dst, src []T, set bool) {
 }
 
 // NonFiniteError reports a NaN or infinite gradient: the parameter (its
-// full name, which names the layer) and the first offending element.
+// full name when the program was compiled with ParamNames, which names the
+// layer; its own name otherwise) and the first offending element.
 type NonFiniteError struct {
 	Param string
 	Index int

@@ -91,8 +91,8 @@ func TestParamsNames(t *testing.T) {
 		Head:   block{NewLinear(2, 2, Float32, false, rng), NewLinear(2, 2, Float32, false, rng), NewLinear(2, 2, Float32, false, rng)},
 	}
 	var names []string
-	for _, p := range Params(m) {
-		names = append(names, p.Name())
+	for _, p := range NamedParams(m) {
+		names = append(names, p.Name)
 	}
 	want := "layers.0.weight layers.0.bias layers.1.weight head.input_layer.weight head.cp.weight"
 	if got := strings.Join(names, " "); got != want {

@@ -94,7 +94,7 @@ type Adam struct {
 // NewAdam returns an Adam optimizer over params. It panics if cfg is
 // invalid (see AdamConfig.Validate), if a parameter is nil, or if two
 // parameters share a name (their state would clash).
-func NewAdam(params []*nn.Param, cfg AdamConfig) *Adam {
+func NewAdam(params []nn.NamedParam, cfg AdamConfig) *Adam {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
@@ -105,7 +105,7 @@ func NewAdam(params []*nn.Param, cfg AdamConfig) *Adam {
 		m:    make([]buffer, len(params)),
 		v:    make([]buffer, len(params)),
 	}
-	for i, p := range params {
+	for i, p := range a.params {
 		a.m[i] = newBuffer(p)
 		a.v[i] = newBuffer(p)
 	}
@@ -151,7 +151,7 @@ func (a *Adam) Step() {
 func (a *Adam) State() []nn.Array {
 	out := a.state()
 	for i, p := range a.params {
-		out = append(out, a.m[i].array(p.Name()+".adam.m", p), a.v[i].array(p.Name()+".adam.v", p))
+		out = append(out, a.m[i].array(a.names[i]+".adam.m", p), a.v[i].array(a.names[i]+".adam.v", p))
 	}
 	return out
 }
@@ -169,10 +169,10 @@ func (a *Adam) LoadState(arrays []nn.Array) error {
 	m := make([]buffer, len(a.params))
 	v := make([]buffer, len(a.params))
 	for i, p := range a.params {
-		if m[i], err = r.buffer(p.Name()+".adam.m", p); err != nil {
+		if m[i], err = r.buffer(a.names[i]+".adam.m", p, a.names[i]); err != nil {
 			return err
 		}
-		if v[i], err = r.buffer(p.Name()+".adam.v", p); err != nil {
+		if v[i], err = r.buffer(a.names[i]+".adam.v", p, a.names[i]); err != nil {
 			return err
 		}
 	}

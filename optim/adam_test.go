@@ -40,7 +40,7 @@ func TestAdamQuadraticByHand(t *testing.T) {
 	)
 	c := []float64{1, 10} // f = c0·x² + c1·y²
 	p := param64("xy", 1, 1)
-	opt := NewAdam([]*nn.Param{p}, AdamConfig{LR: lr})
+	opt := NewAdam(nn.Named(p), AdamConfig{LR: lr})
 
 	byHand := [][]float64{
 		{0.9000000004999999975, 0.90000000004999999997},
@@ -85,7 +85,7 @@ func TestAdamWeightDecay(t *testing.T) {
 	final := map[bool][]float64{}
 	for _, decoupled := range []bool{false, true} {
 		p := param64("w", 1, -2, 0.5)
-		opt := NewAdam([]*nn.Param{p}, AdamConfig{
+		opt := NewAdam(nn.Named(p), AdamConfig{
 			LR: lr, Beta1: b1, Beta2: b2, Eps: eps, WeightDecay: wd, Decoupled: decoupled,
 		})
 		want := p.Value()
@@ -123,8 +123,8 @@ func TestAdamFloat32(t *testing.T) {
 	c := []float64{1, 3, 0.5}
 	p32 := param32("w", 1, -1, 2)
 	p64 := param64("w", 1, -1, 2)
-	o32 := NewAdam([]*nn.Param{p32}, AdamConfig{LR: 0.05, WeightDecay: 0.01})
-	o64 := NewAdam([]*nn.Param{p64}, AdamConfig{LR: 0.05, WeightDecay: 0.01})
+	o32 := NewAdam(nn.Named(p32), AdamConfig{LR: 0.05, WeightDecay: 0.01})
+	o64 := NewAdam(nn.Named(p64), AdamConfig{LR: 0.05, WeightDecay: 0.01})
 	for range 20 {
 		quadGrad(p32, c...)
 		quadGrad(p64, c...)
@@ -191,7 +191,7 @@ func TestAdamSplitBitIdentical(t *testing.T) {
 		for i := range w {
 			w[i] = float32(i%97) / 97
 		}
-		opt := NewAdam([]*nn.Param{p}, AdamConfig{LR: 0.01})
+		opt := NewAdam(nn.Named(p), AdamConfig{LR: 0.01})
 		for step := range 3 {
 			g := p.Grad32()
 			for i := range g {

@@ -21,8 +21,12 @@ func benchStep(b *testing.B, dt nn.DType, n int, newOpt func([]*nn.Param) Optimi
 	}
 }
 
-func adam(ps []*nn.Param) Optimizer { return NewAdam(ps, AdamConfig{LR: 0.01, MaxGradNorm: 1}) }
-func sgdm(ps []*nn.Param) Optimizer { return NewSGD(ps, SGDConfig{LR: 0.01, Momentum: 0.9}) }
+func adam(ps []*nn.Param) Optimizer {
+	return NewAdam(nn.Named(ps...), AdamConfig{LR: 0.01, MaxGradNorm: 1})
+}
+func sgdm(ps []*nn.Param) Optimizer {
+	return NewSGD(nn.Named(ps...), SGDConfig{LR: 0.01, Momentum: 0.9})
+}
 
 func BenchmarkAdam1MFloat32(b *testing.B) { benchStep(b, nn.Float32, 1<<20, adam) }
 func BenchmarkAdam1MFloat64(b *testing.B) { benchStep(b, nn.Float64, 1<<20, adam) }

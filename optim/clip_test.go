@@ -80,7 +80,7 @@ func TestClipGradNormNonFinite(t *testing.T) {
 // SGD then moves by exactly α times the clipped gradient.
 func TestOptimizerClips(t *testing.T) {
 	p := param64("p", 1, 1)
-	opt := NewSGD([]*nn.Param{p}, SGDConfig{LR: 0.1, MaxGradNorm: 1})
+	opt := NewSGD(nn.Named(p), SGDConfig{LR: 0.1, MaxGradNorm: 1})
 	setGrad(p, 30, 40) // norm 50 → clipped to (0.6, 0.8)
 	opt.Step()
 	near(t, "after a clipped step", p.Value(), []float64{1 - 0.06, 1 - 0.08}, 1e-15)

@@ -6,11 +6,12 @@
 //
 // # The training loop
 //
-// An optimizer is built once over a fixed list of parameters; each training
-// step accumulates gradients (a compiled program's Step does it) and then
-// calls the optimizer's Step:
+// An optimizer is built once over a fixed list of named parameters
+// (nn.NamedParams of the model; nn.Prefix combines several modules'); each
+// training step accumulates gradients (a compiled program's Step does it)
+// and then calls the optimizer's Step:
 //
-//	opt := optim.NewAdam(model.Params(), optim.AdamConfig{LR: 0.01})
+//	opt := optim.NewAdam(nn.NamedParams(model), optim.AdamConfig{LR: 0.01})
 //	for batch := range batches {
 //		loss, err := prog.Step(batch) // forward + backward: fills the gradients
 //		...
@@ -114,8 +115,9 @@
 //	Adam:  "<name>.adam.m", "<name>.adam.v"   (first and second moments)
 //	SGD:   "<name>.sgd.momentum"              (only with Momentum > 0)
 //
-// where <name> is the parameter's Name. Append them to the model's arrays in
-// one nn.State and write it with nn.SaveState. LoadState takes all the
+// where <name> is the parameter's name in the list the optimizer was built
+// over (its path in the model, from nn.NamedParams). Append them to the
+// model's arrays in one nn.State and write it with nn.SaveState. LoadState takes all the
 // arrays of a loaded state, finds its own by name and ignores the rest. It
 // restores the step counter and the rate (as PyTorch's load_state_dict
 // does; call SetLR afterwards to override), so a restored optimizer built

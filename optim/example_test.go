@@ -13,7 +13,7 @@ import (
 // the gradient from a compiled program's Step; here it is written by hand.
 func Example() {
 	p := nn.NewParam("xy", nn.Float64, 2)
-	opt := optim.NewAdam([]*nn.Param{p}, optim.AdamConfig{LR: 0.1})
+	opt := optim.NewAdam(nn.Named(p), optim.AdamConfig{LR: 0.1})
 	for range 500 {
 		xy, g := p.Float64s(), p.Grad64()
 		g[0] += 2 * (xy[0] - 3) // gradients accumulate, as in a program
@@ -31,7 +31,7 @@ func ExampleClampMin() {
 	w := nn.NewParam("w", nn.Float64, 3)
 	w.SetValue([]float64{0.5, 0.01, 0.2})
 	w.SetMin(1.08e-19)
-	opt := optim.NewSGD([]*nn.Param{w}, optim.SGDConfig{LR: 1})
+	opt := optim.NewSGD(nn.Named(w), optim.SGDConfig{LR: 1})
 	copy(w.Grad64(), []float64{0.1, 5, 0.1}) // w[1] would become -4.99
 	opt.Step()
 	fmt.Println(w.Float64s())
@@ -61,7 +61,7 @@ func ExampleWarmUp() {
 // into a new optimizer.
 func ExampleAdam_State() {
 	w := nn.NewParam("w", nn.Float32, 2)
-	opt := optim.NewAdam([]*nn.Param{w}, optim.AdamConfig{LR: 0.01})
+	opt := optim.NewAdam(nn.Named(w), optim.AdamConfig{LR: 0.01})
 	copy(w.Grad32(), []float32{1, -1})
 	opt.Step()
 
@@ -85,7 +85,7 @@ func ExampleAdam_State() {
 	}
 	w2 := nn.NewParam("w", nn.Float32, 2)
 	copy(w2.Float32s(), loaded.Array("w").F32)
-	opt2 := optim.NewAdam([]*nn.Param{w2}, optim.AdamConfig{LR: 0.01})
+	opt2 := optim.NewAdam(nn.Named(w2), optim.AdamConfig{LR: 0.01})
 	if err := opt2.LoadState(loaded.Arrays); err != nil {
 		fmt.Println(err)
 		return
@@ -96,7 +96,7 @@ func ExampleAdam_State() {
 	fmt.Println("steps:", opt2.Steps())
 
 	// A state of the wrong kind is an error, not a panic.
-	sgd := optim.NewSGD([]*nn.Param{w2}, optim.SGDConfig{})
+	sgd := optim.NewSGD(nn.Named(w2), optim.SGDConfig{})
 	fmt.Println(sgd.LoadState(loaded.Arrays))
 	// Output:
 	// adam.step [1]

@@ -67,6 +67,7 @@ var stepNames = map[string]string{
 type core struct {
 	kind        string // "adam", "sgd": the middle of every state name
 	params      []*nn.Param
+	names       []string // each parameter's full name: its state is "<name>.<kind>.…"
 	lr          float64
 	steps       int
 	maxGradNorm float64 // 0: no clipping
@@ -75,20 +76,24 @@ type core struct {
 	live        []*nn.Param // scratch: the non-frozen params of this step
 }
 
-func newCore(kind string, params []*nn.Param, lr, maxGradNorm float64, s Schedule, proj []Projection) core {
-	seen := make(map[string]bool, len(params))
-	for i, p := range params {
-		if p == nil {
-			panic(fmt.Sprintf("optim: parameter %d is nil", i))
+func newCore(kind string, named []nn.NamedParam, lr, maxGradNorm float64, s Schedule, proj []Projection) core {
+	seen := make(map[string]bool, len(named))
+	params := make([]*nn.Param, len(named))
+	names := make([]string, len(named))
+	for i, p := range named {
+		if p.Param == nil {
+			panic(fmt.Sprintf("optim: parameter %d (%q) is nil", i, p.Name))
 		}
-		if seen[p.Name()] {
-			panic(fmt.Sprintf("optim: two parameters are named %q; state names would clash", p.Name()))
+		if seen[p.Name] {
+			panic(fmt.Sprintf("optim: two parameters are named %q; state names would clash (prefix the modules' names: nn.Prefix)", p.Name))
 		}
-		seen[p.Name()] = true
+		seen[p.Name] = true
+		params[i], names[i] = p.Param, p.Name
 	}
 	c := core{
 		kind:        kind,
-		params:      slices.Clone(params),
+		params:      params,
+		names:       names,
 		lr:          lr,
 		maxGradNorm: maxGradNorm,
 		schedule:    s,
@@ -268,9 +273,9 @@ func (b buffer) array(name string, p *nn.Param) nn.Array {
 	return a
 }
 
-// buffer reads the array called name into a new buffer for p after checking
-// its shape and element type.
-func (r *stateReader) buffer(name string, p *nn.Param) (buffer, error) {
+// buffer reads the array called name into a new buffer for p (called
+// pname) after checking its shape and element type.
+func (r *stateReader) buffer(name string, p *nn.Param, pname string) (buffer, error) {
 	a, err := r.get(name, p.Shape())
 	if err != nil {
 		return buffer{}, err
@@ -282,7 +287,7 @@ func (r *stateReader) buffer(name string, p *nn.Param) (buffer, error) {
 		return buffer{f64: slices.Clone(a.F64)}, nil
 	}
 	return buffer{}, fmt.Errorf("%w: array %q must hold %d %s values for parameter %q",
-		ErrState, name, p.Len(), p.DType(), p.Name())
+		ErrState, name, p.Len(), p.DType(), pname)
 }
 
 // float is the element type of parameters; every kernel is written once

@@ -13,17 +13,17 @@ var optimizers = []struct {
 	name string
 	new  func(params []*nn.Param) Optimizer
 }{
-	{"Adam", func(ps []*nn.Param) Optimizer { return NewAdam(ps, AdamConfig{LR: 0.1}) }},
-	{"Adam L2", func(ps []*nn.Param) Optimizer { return NewAdam(ps, AdamConfig{LR: 0.1, WeightDecay: 0.1}) }},
+	{"Adam", func(ps []*nn.Param) Optimizer { return NewAdam(nn.Named(ps...), AdamConfig{LR: 0.1}) }},
+	{"Adam L2", func(ps []*nn.Param) Optimizer { return NewAdam(nn.Named(ps...), AdamConfig{LR: 0.1, WeightDecay: 0.1}) }},
 	{"AdamW clipped", func(ps []*nn.Param) Optimizer {
-		return NewAdam(ps, AdamConfig{LR: 0.1, WeightDecay: 0.1, Decoupled: true, MaxGradNorm: 0.5})
+		return NewAdam(nn.Named(ps...), AdamConfig{LR: 0.1, WeightDecay: 0.1, Decoupled: true, MaxGradNorm: 0.5})
 	}},
-	{"SGD", func(ps []*nn.Param) Optimizer { return NewSGD(ps, SGDConfig{LR: 0.1}) }},
+	{"SGD", func(ps []*nn.Param) Optimizer { return NewSGD(nn.Named(ps...), SGDConfig{LR: 0.1}) }},
 	{"SGD momentum", func(ps []*nn.Param) Optimizer {
-		return NewSGD(ps, SGDConfig{LR: 0.1, Momentum: 0.9, WeightDecay: 0.01})
+		return NewSGD(nn.Named(ps...), SGDConfig{LR: 0.1, Momentum: 0.9, WeightDecay: 0.01})
 	}},
 	{"SGD Nesterov clipped scheduled", func(ps []*nn.Param) Optimizer {
-		return NewSGD(ps, SGDConfig{Momentum: 0.9, Nesterov: true, MaxGradNorm: 1,
+		return NewSGD(nn.Named(ps...), SGDConfig{Momentum: 0.9, Nesterov: true, MaxGradNorm: 1,
 			Schedule: WarmUp{Steps: 2, Then: Cosine{Base: 0.1, Steps: 10}}})
 	}},
 }
@@ -89,7 +89,7 @@ func TestProjectionsOrder(t *testing.T) {
 		calls = append(calls, "first")
 	}
 	second := func([]*nn.Param) { calls = append(calls, "second") }
-	opt := NewSGD([]*nn.Param{p, frozen}, SGDConfig{LR: 1, Projections: []Projection{first, second}})
+	opt := NewSGD(nn.Named(p, frozen), SGDConfig{LR: 1, Projections: []Projection{first, second}})
 	setGrad(p, 5, 0.5)
 	opt.Step()
 	if len(calls) != 2 || calls[0] != "first" || calls[1] != "second" {

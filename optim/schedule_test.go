@@ -57,7 +57,7 @@ func TestSchedules(t *testing.T) {
 func TestScheduleAppliedPerStep(t *testing.T) {
 	s := StepDecay{Base: 1, Gamma: 0.5, Every: 2}
 	p := param64("p", 0)
-	opt := NewSGD([]*nn.Param{p}, SGDConfig{LR: 123, Schedule: s})
+	opt := NewSGD(nn.Named(p), SGDConfig{LR: 123, Schedule: s})
 	want := 0.0
 	for step, rate := range []float64{1, 1, 0.5, 0.5, 0.25} {
 		if opt.LR() != rate {
@@ -76,7 +76,7 @@ func TestScheduleAppliedPerStep(t *testing.T) {
 func TestSchedulePerEpoch(t *testing.T) {
 	s := Cosine{Base: 0.1, Steps: 2}
 	p := param64("p", 0)
-	opt := NewSGD([]*nn.Param{p}, SGDConfig{})
+	opt := NewSGD(nn.Named(p), SGDConfig{})
 	want := 0.0
 	for epoch := range 3 {
 		opt.SetLR(s.LR(epoch))
@@ -94,7 +94,7 @@ func TestSchedulePerEpoch(t *testing.T) {
 
 func TestBadSchedulePanics(t *testing.T) {
 	p := param64("p", 0)
-	opt := NewSGD([]*nn.Param{p}, SGDConfig{Schedule: ScheduleFunc(func(t int) float64 {
+	opt := NewSGD(nn.Named(p), SGDConfig{Schedule: ScheduleFunc(func(t int) float64 {
 		if t == 1 {
 			return math.NaN()
 		}

@@ -79,7 +79,7 @@ type SGD struct {
 // NewSGD returns an SGD optimizer over params. It panics if cfg is invalid
 // (see SGDConfig.Validate), if a parameter is nil, or if two parameters
 // share a name (their state would clash).
-func NewSGD(params []*nn.Param, cfg SGDConfig) *SGD {
+func NewSGD(params []nn.NamedParam, cfg SGDConfig) *SGD {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
@@ -90,7 +90,7 @@ func NewSGD(params []*nn.Param, cfg SGDConfig) *SGD {
 	}
 	if cfg.Momentum != 0 {
 		s.buf = make([]buffer, len(params))
-		for i, p := range params {
+		for i, p := range s.params {
 			s.buf[i] = newBuffer(p)
 		}
 	}
@@ -168,7 +168,7 @@ func (s *SGD) State() []nn.Array {
 	out := s.state()
 	for i, p := range s.params {
 		if s.buf != nil {
-			out = append(out, s.buf[i].array(p.Name()+".sgd.momentum", p))
+			out = append(out, s.buf[i].array(s.names[i]+".sgd.momentum", p))
 		}
 	}
 	return out
@@ -189,7 +189,7 @@ func (s *SGD) LoadState(arrays []nn.Array) error {
 	if s.buf != nil {
 		buf = make([]buffer, len(s.params))
 		for i, p := range s.params {
-			if buf[i], err = r.buffer(p.Name()+".sgd.momentum", p); err != nil {
+			if buf[i], err = r.buffer(s.names[i]+".sgd.momentum", p, s.names[i]); err != nil {
 				return err
 			}
 		}

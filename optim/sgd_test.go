@@ -42,7 +42,7 @@ func TestSGDMomentumByHand(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := param64("xy", 1, 1)
-			opt := NewSGD([]*nn.Param{p}, tc.cfg)
+			opt := NewSGD(nn.Named(p), tc.cfg)
 			for i, want := range tc.want {
 				quadGrad(p, c...)
 				opt.Step()
@@ -59,7 +59,7 @@ func TestSGDRecurrence(t *testing.T) {
 	c := []float64{0.5, 3, 1}
 	for _, nesterov := range []bool{false, true} {
 		p := param64("w", 2, -1, 0.25)
-		opt := NewSGD([]*nn.Param{p}, SGDConfig{LR: lr, Momentum: mu, Nesterov: nesterov, WeightDecay: wd})
+		opt := NewSGD(nn.Named(p), SGDConfig{LR: lr, Momentum: mu, Nesterov: nesterov, WeightDecay: wd})
 		want := p.Value()
 		buf := make([]float64, len(want))
 		for range 10 {
@@ -84,8 +84,8 @@ func TestSGDFloat32(t *testing.T) {
 	c := []float64{1, 3, 0.5}
 	p32 := param32("w", 1, -1, 2)
 	p64 := param64("w", 1, -1, 2)
-	o32 := NewSGD([]*nn.Param{p32}, SGDConfig{LR: 0.05, Momentum: 0.9})
-	o64 := NewSGD([]*nn.Param{p64}, SGDConfig{LR: 0.05, Momentum: 0.9})
+	o32 := NewSGD(nn.Named(p32), SGDConfig{LR: 0.05, Momentum: 0.9})
+	o64 := NewSGD(nn.Named(p64), SGDConfig{LR: 0.05, Momentum: 0.9})
 	for range 20 {
 		quadGrad(p32, c...)
 		quadGrad(p64, c...)

@@ -3,6 +3,7 @@ package optim
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -133,15 +134,15 @@ func TestStateNames(t *testing.T) {
 		opt  Optimizer
 		want []string
 	}{
-		{NewAdam([]*nn.Param{p}, AdamConfig{}), []string{"adam.step", "adam.lr", "w.adam.m", "w.adam.v"}},
-		{NewSGD([]*nn.Param{p}, SGDConfig{Momentum: 0.9}), []string{"sgd.step", "sgd.lr", "w.sgd.momentum"}},
-		{NewSGD([]*nn.Param{p}, SGDConfig{}), []string{"sgd.step", "sgd.lr"}},
+		{NewAdam(nn.Named(p), AdamConfig{}), []string{"adam.step", "adam.lr", "w.adam.m", "w.adam.v"}},
+		{NewSGD(nn.Named(p), SGDConfig{Momentum: 0.9}), []string{"sgd.step", "sgd.lr", "w.sgd.momentum"}},
+		{NewSGD(nn.Named(p), SGDConfig{}), []string{"sgd.step", "sgd.lr"}},
 	} {
 		if got := names(tc.opt.State()); !slices.Equal(got, tc.want) {
 			t.Errorf("state names %v, want %v", got, tc.want)
 		}
 	}
-	st := NewAdam([]*nn.Param{p}, AdamConfig{}).State()
+	st := NewAdam(nn.Named(p), AdamConfig{}).State()
 	if st[0].I64 == nil || st[1].F64 == nil {
 		t.Errorf("step counter and learning rate must be int64 and float64: %+v %+v", st[0], st[1])
 	}
@@ -162,8 +163,8 @@ func TestBadState(t *testing.T) {
 		o.Step()
 		return o.State()
 	}
-	adamState := func() []nn.Array { return stateOf(NewAdam(mixed(), AdamConfig{})) }
-	sgdState := func() []nn.Array { return stateOf(NewSGD(mixed(), SGDConfig{Momentum: 0.5})) }
+	adamState := func() []nn.Array { return stateOf(NewAdam(nn.Named(mixed()...), AdamConfig{})) }
+	sgdState := func() []nn.Array { return stateOf(NewSGD(nn.Named(mixed()...), SGDConfig{Momentum: 0.5})) }
 	edit := func(arrays []nn.Array, name string, f func(*nn.Array)) []nn.Array {
 		for i := range arrays {
 			if arrays[i].Name == name {
@@ -175,8 +176,8 @@ func TestBadState(t *testing.T) {
 	drop := func(arrays []nn.Array, name string) []nn.Array {
 		return slices.DeleteFunc(arrays, func(a nn.Array) bool { return a.Name == name })
 	}
-	newAdam := func() Optimizer { return NewAdam(mixed(), AdamConfig{}) }
-	newSGD := func() Optimizer { return NewSGD(mixed(), SGDConfig{Momentum: 0.5}) }
+	newAdam := func() Optimizer { return NewAdam(nn.Named(mixed()...), AdamConfig{}) }
+	newSGD := func() Optimizer { return NewSGD(nn.Named(mixed()...), SGDConfig{Momentum: 0.5}) }
 
 	for _, tc := range []struct {
 		name   string
@@ -229,10 +230,10 @@ func TestBadState(t *testing.T) {
 // and ignores any it is given.
 func TestSGDWithoutMomentumIgnoresBuffers(t *testing.T) {
 	ps := testParams(nn.Float64)
-	src := NewSGD(ps, SGDConfig{Momentum: 0.9})
+	src := NewSGD(nn.Named(ps...), SGDConfig{Momentum: 0.9})
 	setTestGrads(ps, 0)
 	src.Step()
-	dst := NewSGD(testParams(nn.Float64), SGDConfig{})
+	dst := NewSGD(nn.Named(testParams(nn.Float64)...), SGDConfig{})
 	if err := dst.LoadState(src.State()); err != nil {
 		t.Fatal(err)
 	}
@@ -247,5 +248,36 @@ func TestDuplicateNamesPanic(t *testing.T) {
 			t.Error("two parameters with one name did not panic")
 		}
 	}()
-	NewAdam([]*nn.Param{param64("w", 1), param64("w", 2)}, AdamConfig{})
+	NewAdam(nn.Named(param64("w", 1), param64("w", 2)), AdamConfig{})
+}
+
+// Two sibling modules each have a parameter called "weight": listed with
+// prefixes they optimize together, and their state arrays carry the full
+// names, which a second optimizer over the same modules restores.
+func TestSiblingModulesWithPrefixes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	enc, dec := nn.NewLinear(3, 2, nn.Float64, false, rng), nn.NewLinear(2, 3, nn.Float64, false, rng)
+	params := append(nn.Prefix("enc", nn.NamedParams(enc)), nn.Prefix("dec", nn.NamedParams(dec))...)
+	opt := NewAdam(params, AdamConfig{LR: 0.1})
+	for _, p := range nn.Params(struct{ Enc, Dec *nn.Linear }{enc, dec}) {
+		for i := range p.Grad64() {
+			p.Grad64()[i] = 1
+		}
+	}
+	opt.Step()
+	var names []string
+	for _, a := range opt.State() {
+		names = append(names, a.Name)
+	}
+	if got, want := strings.Join(names, " "), "adam.step adam.lr enc.weight.adam.m enc.weight.adam.v dec.weight.adam.m dec.weight.adam.v"; got != want {
+		t.Fatalf("state arrays %s, want %s", got, want)
+	}
+	// The same names from one struct of both modules.
+	again := NewAdam(nn.NamedParams(struct{ Enc, Dec *nn.Linear }{enc, dec}), AdamConfig{LR: 0.1})
+	if err := again.LoadState(opt.State()); err != nil {
+		t.Fatal(err)
+	}
+	if again.Steps() != 1 {
+		t.Errorf("restored %d steps, want 1", again.Steps())
+	}
 }
