@@ -8,10 +8,10 @@ TAGS  := $(if $(filter openblas,$(BLAS)),openblas,)
 GOTAGS := $(if $(TAGS),-tags $(TAGS),)
 BIN   := bin/tenpc
 # Packages checked with the race detector (-race -short). Measured on the
-# 2-core machine: data 4 s, optim 4 s, nn 7 s, nn/kernel 14 s, circuit 59 s
+# 2-core machine: data 4 s, optim 4 s, nn 7 s, circuit/kernel 14 s, circuit 59 s
 # (wall time, build included). `make test` runs the quick ones; circuit's
 # minute is left to `make test-race` (see docs/RELIABILITY.md).
-RACE_QUICK := ./data ./optim ./nn/...
+RACE_QUICK := ./data ./optim ./nn/... ./circuit/kernel
 RACE_ALL   := $(RACE_QUICK) ./circuit
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo 1)
 
@@ -41,9 +41,9 @@ build: setup ## build bin/tenpc with the BLAS found by setup
 
 test: setup ## run every test (detected BLAS and C kernels; the pure-Go kernels; quick race checks; the short suite on a lone copy of the tree)
 	$(GO) vet $(GOTAGS) ./...
-	$(GO) vet -tags purego ./internal/vec ./nn/...
+	$(GO) vet -tags purego ./internal/vec ./nn/... ./circuit/kernel
 	$(GO) test $(GOTAGS) -count=1 ./...
-	$(GO) test -tags purego -count=1 ./internal/vec ./nn/... ./optim
+	$(GO) test -tags purego -count=1 ./internal/vec ./nn/... ./circuit/kernel ./optim
 	$(GO) test $(GOTAGS) -race -short -count=1 $(RACE_QUICK)
 	@if command -v clang >/dev/null; then echo "CC=clang go test ./internal/vec"; CC=clang $(GO) test -count=1 ./internal/vec; else echo "clang not installed: the C kernels' clang build is not checked"; fi
 	GO=$(GO) GOTAGS="$(GOTAGS)" ./.ci/standalone-test

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/tenpc/tenpc/nn"
-	"github.com/tenpc/tenpc/nn/kernel"
+	"github.com/tenpc/tenpc/circuit/kernel"
 	"github.com/tenpc/tenpc/regiongraph"
 )
 

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/tenpc/tenpc/nn/kernel"
+	"github.com/tenpc/tenpc/circuit/kernel"
 	"github.com/tenpc/tenpc/regiongraph"
 )
 

@@ -28,7 +28,7 @@
 // for a listing): each layer lists the earlier layers it reads (Sources) and,
 // for fold f and input a, the source and fold it gathers (Refs[f·A+a]).
 // Each folded layer becomes one nn.Fused op wrapping a kernel of package
-// nn/kernel, with a fused backward.
+// circuit/kernel, with a fused backward.
 //
 // Every layer family compiles every valid, smooth, decomposable region graph
 // with one root, whatever its partitions' arity. CP, CP-R, CP-S and CP-XS

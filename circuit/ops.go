@@ -6,10 +6,10 @@ import (
 
 	"github.com/tenpc/tenpc/internal/vec"
 	"github.com/tenpc/tenpc/nn"
-	"github.com/tenpc/tenpc/nn/kernel"
+	"github.com/tenpc/tenpc/circuit/kernel"
 )
 
-// This file wraps the kernels of nn/kernel as nn.Fused ops: one op per
+// This file wraps the kernels of circuit/kernel as nn.Fused ops: one op per
 // folded layer (forward and fused backward), plus the small ops around them
 // (weight reparameterization, the root read-out).
 
@@ -147,7 +147,9 @@ func (o *marginalOp[T]) Forward(in []nn.Buf, out nn.Buf)                   { ker
 func (o *marginalOp[T]) Backward(in []nn.Buf, out, g nn.Buf, dIn []nn.Buf) {}
 
 // layerOp is a folded inner layer (CP, CP-XS, CP-S, CP-R, Tucker or
-// mixing): sources first, then the layer's (reparameterized) weights.
+// mixing): sources first, then the layer's (reparameterized) weights. It
+// runs its kernel through kernel.Layer, made by the backend of the buffers'
+// device.
 //
 //	inputs: sources s (F_s, B, Kin+1)…, params…
 //	output: (F, B, Kout+1)
@@ -156,12 +158,7 @@ type layerOp[T kernel.Float] struct {
 	nsrc    int
 	srcGrad []bool // whether each source takes a gradient
 	out     []int
-	fwd     func(srcs, params [][]T, out []T)
-	bwd     func(srcs, params [][]T, g []T, dSrcs, dParams [][]T)
-	// fresh hands the kernel the Fresh marks of the next bwd: of every
-	// source (per fold) and of the first freshParams parameters.
-	fresh       func(srcs, params [][]bool)
-	freshParams int
+	k       kernel.Layer[T]
 }
 
 func (o *layerOp[T]) Name() string                       { return o.name }
@@ -170,9 +167,10 @@ func (o *layerOp[T]) DiffWRT(i int) bool                 { return i >= o.nsrc ||
 
 // WritesFresh implements nn.FreshWriter: every kernel writes the first
 // gradient of a source fold (see kernel.SetFresh); CP also of a weight fold.
-func (o *layerOp[T]) WritesFresh(i int) bool { return i < o.nsrc+o.freshParams }
+func (o *layerOp[T]) WritesFresh(i int) bool { return i < o.nsrc+o.k.FreshParams() }
 func (o *layerOp[T]) Forward(in []nn.Buf, out nn.Buf) {
-	o.fwd(views[T](in[:o.nsrc]), views[T](in[o.nsrc:]), view[T](out))
+	onCPU(o.name, in)
+	o.k.Forward(views[T](in[:o.nsrc]), views[T](in[o.nsrc:]), view[T](out))
 }
 func (o *layerOp[T]) Backward(in []nn.Buf, out, g nn.Buf, dIn []nn.Buf) {
 	d := make([][]T, len(dIn))
@@ -181,66 +179,41 @@ func (o *layerOp[T]) Backward(in []nn.Buf, out, g nn.Buf, dIn []nn.Buf) {
 		d[i] = optional[T](dIn[i])
 		fresh[i] = dIn[i].Fresh
 	}
-	o.fresh(fresh[:o.nsrc], fresh[o.nsrc:])
-	o.bwd(views[T](in[:o.nsrc]), views[T](in[o.nsrc:]), view[T](g), d[:o.nsrc], d[o.nsrc:])
+	o.k.SetFresh(fresh[:o.nsrc], fresh[o.nsrc:])
+	o.k.Backward(views[T](in[:o.nsrc]), views[T](in[o.nsrc:]), view[T](g), d[:o.nsrc], d[o.nsrc:])
+}
+
+// onCPU panics unless every buffer is on the CPU, the one device with
+// kernels (kernel.CPU).
+func onCPU(op string, bufs []nn.Buf) {
+	for i, b := range bufs {
+		if b.Device != nn.CPU {
+			panic(fmt.Sprintf("circuit: %s: input %d is on %v; only the CPU has kernels", op, i, b.Device))
+		}
+	}
 }
 
 // newLayerOp makes the op of plan layer l over wiring wr.
 func newLayerOp[T kernel.Float](layer Layer, rank int, l *LayerPlan, wr kernel.Wiring) (*layerOp[T], error) {
 	op := &layerOp[T]{out: shape3(l.F(), wr.B, l.Kout)}
-	if l.Kind == Mixing {
-		k, err := kernel.NewMixing[T](wr)
-		if err != nil {
-			return nil, err
-		}
-		op.fwd = func(srcs, p [][]T, out []T) { k.Forward(srcs, p[0], out) }
-		op.bwd = func(srcs, p [][]T, g []T, dSrcs, dP [][]T) { k.Backward(srcs, p[0], g, dSrcs, dP[0]) }
-		op.fresh = func(srcs, _ [][]bool) { k.SetFresh(srcs) }
-		return op, nil
-	}
-	switch layer {
-	case CP, CPXS, CPS:
-		var wfold []int32
-		if layer != CP {
-			wfold = make([]int32, l.F())
-		}
-		k, err := kernel.NewCP[T](wr, wfold)
-		if err != nil {
-			return nil, err
-		}
-		scale := func(p [][]T) []T {
-			if len(p) > 1 {
-				return p[1]
-			}
-			return nil
-		}
-		op.fwd = func(srcs, p [][]T, out []T) { k.Forward(srcs, p[0], scale(p), out) }
-		op.bwd = func(srcs, p [][]T, g []T, dSrcs, dP [][]T) {
-			k.Backward(srcs, p[0], scale(p), g, dSrcs, dP[0], scale(dP))
-		}
-		op.fresh = func(srcs, p [][]bool) {
-			k.SetFresh(srcs)
-			k.SetFreshWeights(p[0])
-		}
-		op.freshParams = 1
-	case CPR:
-		k, err := kernel.NewCPR[T](wr, rank)
-		if err != nil {
-			return nil, err
-		}
-		op.fwd = func(srcs, p [][]T, out []T) { k.Forward(srcs, p[0], p[1], out) }
-		op.bwd = func(srcs, p [][]T, g []T, dSrcs, dP [][]T) { k.Backward(srcs, p[0], p[1], g, dSrcs, dP[0], dP[1]) }
-		op.fresh = func(srcs, _ [][]bool) { k.SetFresh(srcs) }
-	case Tucker:
-		k, err := kernel.NewTucker[T](wr)
-		if err != nil {
-			return nil, err
-		}
-		op.fwd = func(srcs, p [][]T, out []T) { k.Forward(srcs, p[0], out) }
-		op.bwd = func(srcs, p [][]T, g []T, dSrcs, dP [][]T) { k.Backward(srcs, p[0], g, dSrcs, dP[0]) }
-		op.fresh = func(srcs, _ [][]bool) { k.SetFresh(srcs) }
+	be := kernel.CPU[T]()
+	var err error
+	switch {
+	case l.Kind == Mixing:
+		op.k, err = be.Mixing(wr)
+	case layer == CP:
+		op.k, err = be.CP(wr, nil)
+	case layer == CPXS, layer == CPS:
+		op.k, err = be.CP(wr, make([]int32, l.F()))
+	case layer == CPR:
+		op.k, err = be.CPR(wr, rank)
+	case layer == Tucker:
+		op.k, err = be.Tucker(wr)
 	default:
-		return nil, fmt.Errorf("unknown layer %v", layer)
+		err = fmt.Errorf("unknown layer %v", layer)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return op, nil
 }

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tenpc/tenpc/nn/kernel"
+	"github.com/tenpc/tenpc/circuit/kernel"
 	"github.com/tenpc/tenpc/regiongraph"
 )
 

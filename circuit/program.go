@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/tenpc/tenpc/nn"
-	"github.com/tenpc/tenpc/nn/kernel"
+	"github.com/tenpc/tenpc/circuit/kernel"
 )
 
 // Program is a circuit compiled for a batch size: for training (Step:

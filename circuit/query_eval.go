@@ -5,7 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/tenpc/tenpc/nn/kernel"
+	"github.com/tenpc/tenpc/circuit/kernel"
 )
 
 // This file is the plain-Go float64 evaluator behind the exact queries

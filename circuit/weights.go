@@ -4,7 +4,7 @@ import (
 	"math"
 
 	"github.com/tenpc/tenpc/internal/vec"
-	"github.com/tenpc/tenpc/nn/kernel"
+	"github.com/tenpc/tenpc/circuit/kernel"
 )
 
 // Effective parameters in float64, after reparameterization: what the layers

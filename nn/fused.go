@@ -13,10 +13,27 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// Buf is a view of a tensor's storage: its shape and exactly one non-nil
-// backing slice.
+// Device is where a buffer's elements live. Every buffer is on the CPU
+// today, a Go slice; a backend for an accelerator would add its device and
+// hand its kernels buffers in that device's memory.
+type Device int
+
+// CPU is the host: the buffer's elements are its Go slice.
+const CPU Device = 0
+
+func (d Device) String() string {
+	if d == CPU {
+		return "cpu"
+	}
+	return fmt.Sprintf("Device(%d)", int(d))
+}
+
+// Buf is a view of a tensor's storage: its shape, its device and exactly
+// one non-nil backing slice.
 type Buf struct {
 	Shape []int
+	// Device is where the elements live (CPU: in the slice below).
+	Device Device
 	F32   []float32
 	F64   []float64
 	U8    []uint8

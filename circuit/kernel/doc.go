@@ -1,7 +1,8 @@
 // Package kernel holds the numerical kernels behind tenpc's fused circuit
-// layers: plain Go over slices, no Gorgonia. Package nn wraps each kernel in
-// a Gorgonia op (forward) and its backward op; package circuit decides which
-// folds feed which.
+// layers: plain Go over slices, no Gorgonia. Package circuit wraps each
+// kernel in an nn.Fused op (forward and fused backward), seeing it only
+// through the Layer interface made by a Backend (CPU, this package's), and
+// decides which folds feed which.
 //
 // # Representation between layers
 //

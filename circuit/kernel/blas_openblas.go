@@ -4,7 +4,7 @@ package kernel
 
 // gonum's netlib binding carries no linker flag; package nn links OpenBLAS
 // for programs, this file does it for kernel's own test binary (test files
-// cannot use cgo), so that `go test -tags openblas ./nn/kernel/` links.
+// cannot use cgo), so that `go test -tags openblas ./circuit/kernel/` links.
 // Which BLAS the kernels call is still chosen by package nn (or, in tests,
 // by blas_openblas_test.go).
 

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/tenpc/tenpc/nn/kernel"
+	"github.com/tenpc/tenpc/circuit/kernel"
 )
 
 // A categorical input layer over two three-valued variables with K = 2
