@@ -34,24 +34,12 @@ const (
 	BenchEval
 )
 
-var benchModeNames = []string{"train", "eval"}
+var benchModes = enum[BenchMode]{"mode", []string{"train", "eval"}}
 
-func (m BenchMode) String() string {
-	if m >= 0 && int(m) < len(benchModeNames) {
-		return benchModeNames[m]
-	}
-	return fmt.Sprintf("BenchMode(%d)", int(m))
-}
+func (m BenchMode) String() string { return benchModes.name(m) }
 
 // ParseBenchMode parses "train" or "eval".
-func ParseBenchMode(s string) (BenchMode, error) {
-	for i, n := range benchModeNames {
-		if s == n {
-			return BenchMode(i), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown mode %q (want %s)", s, strings.Join(benchModeNames, " or "))
-}
+func ParseBenchMode(s string) (BenchMode, error) { return benchModes.parse(s) }
 
 // Bench's defaults: the steps and warm-up steps of `tenpc bench`, and the
 // seed of its region graphs (cirkit's data_modalities.image_data seeds its

@@ -3,7 +3,6 @@ package experiments
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tenpc/tenpc/circuit"
@@ -23,24 +22,12 @@ const (
 	EM
 )
 
-var optimizerNames = []string{"adam", "sgd", "em"}
+var optimizers = enum[Optimizer]{"optimizer", []string{"adam", "sgd", "em"}}
 
-func (o Optimizer) String() string {
-	if o >= 0 && int(o) < len(optimizerNames) {
-		return optimizerNames[o]
-	}
-	return fmt.Sprintf("Optimizer(%d)", int(o))
-}
+func (o Optimizer) String() string { return optimizers.name(o) }
 
 // ParseOptimizer parses "adam", "sgd" or "em".
-func ParseOptimizer(s string) (Optimizer, error) {
-	for i, n := range optimizerNames {
-		if s == n {
-			return Optimizer(i), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown optimizer %q (want %s)", s, strings.Join(optimizerNames, ", "))
-}
+func ParseOptimizer(s string) (Optimizer, error) { return optimizers.parse(s) }
 
 // TrainConfig is everything that determines a training run. It is written
 // as config.json in the run's directory; a resumed run must have the same

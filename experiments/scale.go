@@ -3,7 +3,6 @@ package experiments
 import (
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/tenpc/tenpc/circuit"
 	"github.com/tenpc/tenpc/data"
@@ -24,14 +23,12 @@ const (
 	ScaleStandard
 )
 
-var scaleNames = []string{"none", "unit", "standard"}
+var scales = enum[Scale]{"scale", []string{"none", "unit", "standard"}}
 
-func (s Scale) String() string {
-	if s >= 0 && int(s) < len(scaleNames) {
-		return scaleNames[s]
-	}
-	return fmt.Sprintf("Scale(%d)", int(s))
-}
+func (s Scale) String() string { return scales.name(s) }
+
+// ParseScale parses "none", "unit" or "standard".
+func ParseScale(s string) (Scale, error) { return scales.parse(s) }
 
 // DefaultScale is the scale the CLI uses for input family in when none is
 // asked for: ScaleStandard for Gaussian inputs, ScaleNone otherwise.
@@ -40,16 +37,6 @@ func DefaultScale(in circuit.InputKind) Scale {
 		return ScaleStandard
 	}
 	return ScaleNone
-}
-
-// ParseScale parses "none", "unit" or "standard".
-func ParseScale(s string) (Scale, error) {
-	for i, n := range scaleNames {
-		if s == n {
-			return Scale(i), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown scale %q (want %s)", s, strings.Join(scaleNames, ", "))
 }
 
 // Scaling is a fitted Scale, recorded in the model file so that evaluation,
