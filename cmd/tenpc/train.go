@@ -17,6 +17,7 @@ import (
 
 func init() {
 	register("train", "train a circuit on a dataset (checkpoints, early stopping, plots)", runTrain)
+	register("finetune", "train a model file further (train with -init required; the architecture is the model's)", runFinetune)
 }
 
 // logOut receives the logs and progress bars of long-running commands.
@@ -43,9 +44,16 @@ func interruptible() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt)
 }
 
-func runTrain(args []string, stdout io.Writer) error {
+func runTrain(args []string, stdout io.Writer) error { return trainCommand("train", args, stdout) }
+
+func runFinetune(args []string, stdout io.Writer) error {
+	return trainCommand("finetune", args, stdout)
+}
+
+// trainCommand runs train, or finetune: train with -init required.
+func trainCommand(name string, args []string, stdout io.Writer) error {
 	def := experiments.DefaultTrainConfig()
-	fs := newFlagSet("train", stdout)
+	fs := newFlagSet(name, stdout)
 	dataset := fs.String("dataset", def.Dataset, "dataset: mnist, fashion-mnist, debd:DIR/NAME or images:DIR")
 	dataDir := fs.String("data-dir", "", "directory of the MNIST / Fashion-MNIST files (default: the standard location)")
 	rg := fs.String("rg", def.RG, "region graph: "+experiments.RGNames+" (see 'tenpc rg -h')")
@@ -67,7 +75,7 @@ func runTrain(args []string, stdout io.Writer) error {
 	out := fs.String("out", "", "run directory (required)")
 	resume := fs.Bool("resume", false, "continue the run in -out from its last checkpoint")
 	force := fs.Bool("force", false, "replace the run in -out if there is one")
-	init := fs.String("init", "", "start from the parameters of this model file (same architecture)")
+	init := fs.String("init", "", "start from the parameters of this model file, a compressed one included; the architecture flags (-rg, -layer, -k, -rank, -input, -param, -scale) default to the model's and must agree with it")
 	maxMem := fs.String("max-memory", "", "refuse a model whose parameters and activations would need more memory than this, e.g. 512M or 2G (default: the memory available)")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
@@ -80,8 +88,8 @@ func runTrain(args []string, stdout io.Writer) error {
 	cfg.LR, cfg.BatchSize, cfg.Epochs, cfg.Patience, cfg.TimeBudget = *lr, *batch, *epochs, *patience, *budget
 	cfg.Seed, cfg.ValidFraction, cfg.Limit = *seed, *validFrac, *limit
 	cfg.Out, cfg.Resume, cfg.Force, cfg.Init = *out, *resume, *force, *init
-	if (*rg == "pd" || strings.HasPrefix(*rg, "pd:")) && !set["lr"] {
-		cfg.LR = 0.1
+	if name == "finetune" && cfg.Init == "" {
+		return badInput("missing -init MODEL (the model to fine-tune)")
 	}
 	var err error
 	if cfg.MaxMemory, err = parseMaxMemory(*maxMem); err != nil {
@@ -107,6 +115,16 @@ func runTrain(args []string, stdout io.Writer) error {
 	}
 	if cfg.Out == "" {
 		return badInput("missing -out DIR (the run directory)")
+	}
+	if cfg.Init != "" && !cfg.Resume {
+		// The architecture comes from the model file; flags the user set
+		// must agree with it.
+		if err := cfg.ArchFromInit(set); err != nil {
+			return inputErr(err)
+		}
+	}
+	if (cfg.RG == "pd" || strings.HasPrefix(cfg.RG, "pd:")) && !set["lr"] {
+		cfg.LR = 0.1
 	}
 	ctx, stop := interruptible()
 	defer stop()

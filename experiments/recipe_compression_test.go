@@ -1,0 +1,83 @@
+package experiments
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The shipped compression table decodes into the cells the issue quotes.
+func TestPaperCompressionShipped(t *testing.T) {
+	rows, err := PaperCompression()
+	require.NoError(t, err)
+	require.Len(t, rows, 98)
+	find := func(dataset, rg string, k int, mode CompressionMode, rank int) float64 {
+		t.Helper()
+		var got []float64
+		for _, r := range rows {
+			if r.Dataset == dataset && r.RG == rg && r.K == k && r.Mode == mode && r.Rank == rank {
+				got = append(got, r.TestBPD)
+			}
+		}
+		require.Len(t, got, 1, "%s %s K=%d %v rank %d", dataset, rg, k, mode, rank)
+		return got[0]
+	}
+	for _, tc := range []struct {
+		dataset string
+		mode    CompressionMode
+		rank    int
+		want    float64
+	}{
+		{"mnist", CompressionTucker, 0, 1.2229},
+		{"mnist", CompressionCompressed, 32, 1.2864},
+		{"mnist", CompressionFineTuned, 32, 1.2104},
+		{"mnist", CompressionFineTuned, 8, 1.2644},
+		{"mnist", CompressionScratch, 8, 1.3209},
+		{"fashion-mnist", CompressionTucker, 0, 3.4130},
+		{"fashion-mnist", CompressionFineTuned, 32, 3.3538},
+	} {
+		assert.InDelta(t, tc.want, find(tc.dataset, "qg", 32, tc.mode, tc.rank), 5e-5, "%s %v rank %d", tc.dataset, tc.mode, tc.rank)
+	}
+	// Every cell the recipe reports has the paper's value, for both datasets.
+	for _, ds := range []string{"mnist", "fashion-mnist"} {
+		for _, r := range CompressionRanks {
+			for _, mode := range []CompressionMode{CompressionCompressed, CompressionFineTuned, CompressionScratch} {
+				find(ds, "qg", 32, mode, r)
+			}
+		}
+	}
+	assert.Equal(t, "out/compressed/mnist/QG_32/tucker.mdl", rows[50].Path)
+	assert.Equal(t, CompressionRow{Path: rows[50].Path, Dataset: "mnist", RG: "qg", K: 32, Mode: CompressionTucker,
+		TrainBPD: 1.137650284913152, ValidBPD: 1.2624090530415222, TestBPD: 1.222855513828228}, rows[50])
+}
+
+func TestReadPaperCompression(t *testing.T) {
+	const head = "path,train_bpd,valid_bpd,test_bpd\n"
+	rows, err := readPaperCompression(strings.NewReader(head +
+		"out/compressed/celeba/PD_64/from_scratch/rank_16.mdl,1,2,3\n" +
+		"out/compressed/fashion_mnist/QG_8/rank_4finetuned.mdl,4,5,6\n" +
+		"out/compressed/mnist/QG_8/rank_2.mdl,7,8,9\n"))
+	require.NoError(t, err)
+	assert.Equal(t, []CompressionRow{
+		{Path: "out/compressed/celeba/PD_64/from_scratch/rank_16.mdl", Dataset: "celeba", RG: "pd", K: 64, Mode: CompressionScratch, Rank: 16, TrainBPD: 1, ValidBPD: 2, TestBPD: 3},
+		{Path: "out/compressed/fashion_mnist/QG_8/rank_4finetuned.mdl", Dataset: "fashion-mnist", RG: "qg", K: 8, Mode: CompressionFineTuned, Rank: 4, TrainBPD: 4, ValidBPD: 5, TestBPD: 6},
+		{Path: "out/compressed/mnist/QG_8/rank_2.mdl", Dataset: "mnist", RG: "qg", K: 8, Mode: CompressionCompressed, Rank: 2, TrainBPD: 7, ValidBPD: 8, TestBPD: 9},
+	}, rows)
+	for _, bad := range []string{
+		"",
+		head,
+		"path,train_bpd,valid_bpd\nout/compressed/mnist/QG_8/rank_2.mdl,1,2\n",
+		head + "out/compressed/mnist/QG_8/rank_2.mdl,1,2,x\n",
+		head + "out/compressed/cifar/QG_8/rank_2.mdl,1,2,3\n",
+		head + "out/compressed/mnist/XX_8/rank_2.mdl,1,2,3\n",
+		head + "out/compressed/mnist/QG_8/rank_0.mdl,1,2,3\n",
+		head + "out/compressed/mnist/QG_0/tucker.mdl,1,2,3\n",
+		head + "out/compressed/mnist/QG_8/cp.mdl,1,2,3\n",
+		head + "out/compressed/mnist/QG_8/rank_2.mdl,1,2\n",
+	} {
+		_, err := readPaperCompression(strings.NewReader(bad))
+		assert.Error(t, err, "%q", bad)
+	}
+}
