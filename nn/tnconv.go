@@ -88,3 +88,50 @@ func (c *TNConv2d) FLOPs(n, h, w int) int64 {
 
 // Dense reconstructs the kernel (Out, In, kh, kw), row-major.
 func (c *TNConv2d) Dense() []float64 { return c.Map.Dense() }
+
+// Patches returns the im2col matrix of x (n, In, h, w) that Forward feeds
+// to Map: (n·Ho·Wo, In·kh·kw), rows in (image, output row, output column)
+// order, columns in (channel, kernel row, kernel column) order, zeros for
+// the padding.
+func (c *TNConv2d) Patches(x []float64, n, h, w int) ([]float64, error) {
+	if n < 1 || h < 1 || w < 1 || len(x) != n*c.In*h*w {
+		return nil, fmt.Errorf("nn.TNConv2d.Patches: x has %d values, want n·%d·h·w for n, h, w = %d, %d, %d", len(x), c.In, n, h, w)
+	}
+	ho, wo := c.OutSize(h, w)
+	if ho < 1 || wo < 1 {
+		return nil, fmt.Errorf("nn.TNConv2d.Patches: the %v kernel with padding %v does not fit %d×%d images", c.Kernel, c.Padding, h, w)
+	}
+	kh, kw := c.Kernel[0], c.Kernel[1]
+	cols := c.In * kh * kw
+	out := make([]float64, n*ho*wo*cols)
+	for b := range n {
+		for oy := range ho {
+			for ox := range wo {
+				row := out[((b*ho+oy)*wo+ox)*cols:]
+				for ch := range c.In {
+					for ky := range kh {
+						iy := oy*c.Stride[0] - c.Padding[0] + ky
+						for kx := range kw {
+							ix := ox*c.Stride[1] - c.Padding[1] + kx
+							if iy >= 0 && iy < h && ix >= 0 && ix < w {
+								row[(ch*kh+ky)*kw+kx] = x[((b*c.In+ch)*h+iy)*w+ix]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// BondActivations returns Map's bond statistics over every patch of x
+// (n, In, h, w).
+func (c *TNConv2d) BondActivations(x []float64, n, h, w int) ([]BondStats, error) {
+	p, err := c.Patches(x, n, h, w)
+	if err != nil {
+		return nil, err
+	}
+	ho, wo := c.OutSize(h, w)
+	return c.Map.BondActivations(p, n*ho*wo)
+}

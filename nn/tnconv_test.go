@@ -66,3 +66,34 @@ func TestTNConv2dWrongInput(t *testing.T) {
 		}()
 	}
 }
+
+// Patches times Dense()ᵀ plus the bias is the convolution (rows are the
+// output pixels).
+func TestTNConv2dPatches(t *testing.T) {
+	c := tnConvCase(t, [2]int{2, 1}, [2]int{1, 2}, 5)
+	const n, h, w = 2, 5, 4
+	x := tnRand(rand.New(rand.NewPCG(6, 6)), n*2*h*w)
+	p, err := c.Patches(x, n, h, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ho, wo := c.OutSize(h, w)
+	rows := denseForward(c.Dense(), c.Map.(*MPOLinear).Bias.Value(), p, n*ho*wo, 6, 12) // (n·Ho·Wo, 6)
+	y := runForward(t, c, x, []int{n, 2, h, w}, Float64)                                // (n, 6, Ho, Wo)
+	for b := range n {
+		for o := range 6 {
+			for i := range ho * wo {
+				if d := rows[(b*ho*wo+i)*6+o] - y[(b*6+o)*ho*wo+i]; d > 1e-12 || d < -1e-12 {
+					t.Fatalf("image %d channel %d pixel %d differs by %g", b, o, i, d)
+				}
+			}
+		}
+	}
+	st, err := c.BondActivations(x, n, h, w)
+	if err != nil || len(st) != 1 || len(st[0].RMS) != 3 {
+		t.Fatalf("BondActivations: %v, %+v; want bond 1 of 3 indices", err, st)
+	}
+	if _, err := c.Patches(x[:3], n, h, w); err == nil {
+		t.Error("Patches accepted x of the wrong length")
+	}
+}
