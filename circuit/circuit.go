@@ -5,51 +5,45 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/tenpc/tenpc/nn"
 	"github.com/tenpc/tenpc/circuit/kernel"
+	"github.com/tenpc/tenpc/nn"
 	"github.com/tenpc/tenpc/regiongraph"
 )
 
-// Circuit is a folded tensorized circuit: its plan and its parameters, laid
-// out as an nn module tree (so nn.Params names them "input.logits",
-// "layers.3.weight", … and nn.SaveModule/LoadModule work on it).
+// Circuit is a folded tensorized circuit as a tree of nn modules: the
+// input layer and one module per folded inner layer, in plan order (so
+// nn.NamedParams names the parameters "input.logits", "layers.3.weight", …
+// and nn.SaveModule/LoadModule and nn.Summary work on it). Compile and
+// Wire build its graph; the queries read its current parameters.
 type Circuit struct {
-	Input  *InputLayer
-	Layers []*InnerLayer
+	Input *InputLayer
+	// Layers[i] is the module of Plan().Layers[i]: a *MixingLayer for a
+	// mixing layer, the layer family's module (*CPLayer, *CPRLayer,
+	// *TuckerLayer or a registered one) for a sum-product layer.
+	Layers []InnerLayer
 
 	plan *Plan
 	opts Options
-}
-
-// InputLayer holds the input distributions' parameters, one row per input
-// slot (Plan.Slots): Logits (S, K, C) for categorical inputs, Logits (S, K)
-// for Bernoulli/binomial, Mean and LogStd (S, K) for Gaussian.
-type InputLayer struct {
-	Logits *nn.Param
-	Mean   *nn.Param
-	LogStd *nn.Param
-}
-
-// InnerLayer holds one folded layer's parameters (raw, before
-// reparameterization):
-//
-//	CP        Weight (F, A, Kout, Kin)
-//	CP-XS     Weight (1, A, Kout, Kin)
-//	CP-S      Weight (1, A, Kout, Kin), Scale (F, Kout)
-//	CP-R      Weight (F, A, R, Kin), Out (F, Kout, R)
-//	Tucker    Weight (F, Kout, Kin·Kin)
-//	mixing    Weight (F, H, K)
-type InnerLayer struct {
-	Weight *nn.Param
-	Scale  *nn.Param
-	Out    *nn.Param
+	ref  refState // the reference evaluator's float64 copy and programs
 }
 
 // Plan is the circuit's folded structure.
 func (c *Circuit) Plan() *Plan { return c.plan }
 
-// Options are the options the circuit was built with (defaults filled in).
+// Options are the options the circuit was built with (defaults filled in),
+// with the engine of SetEngine.
 func (c *Circuit) Options() Options { return c.opts }
+
+// SetEngine chooses the engine of the programs compiled from now on
+// (Options.Engine; programs compiled before keep theirs). The engine is
+// not part of the model: both compute the same circuit.
+func (c *Circuit) SetEngine(e Engine) error {
+	if e != Fused && e != Graph {
+		return fmt.Errorf("circuit: unknown engine %v", e)
+	}
+	c.opts.Engine = e
+	return nil
+}
 
 // Params lists the circuit's parameters with their full names
 // ("input.logits", "layers.3.weight"): the names of model files,
@@ -59,7 +53,14 @@ func (c *Circuit) Params() []nn.NamedParam { return nn.NamedParams(c) }
 // Normalized reports whether the circuit is normalized by construction
 // (softmax weights, no CP-S scales), so log Z = 0 needs no pass of its own.
 func (c *Circuit) Normalized() bool {
-	return c.opts.Param == Softmax && c.opts.Layer != CPS
+	def, _ := layerDef(c.opts.Layer)
+	return c.opts.Param == Softmax && def.Normalized
+}
+
+// Describe implements nn.Describer: the circuit's variables, layers and
+// root units.
+func (c *Circuit) Describe() string {
+	return fmt.Sprintf("%v, %d variables, %d layers → %d", c.opts.Layer, c.plan.NumVars, len(c.Layers)+1, c.plan.Classes)
 }
 
 // Build compiles a region graph and options into a circuit with freshly
@@ -75,20 +76,65 @@ func Build(rg *regiongraph.Graph, opt Options) (*Circuit, error) {
 	if err != nil {
 		return nil, err
 	}
+	def, _ := layerDef(opt.Layer)
 	total := int64(inputParamCount(plan, &opt))
+	counted := true
 	for i := range plan.Layers {
-		total += int64(layerParamCount(&plan.Layers[i], &opt))
+		n, ok := layerParamCount(&plan.Layers[i], &opt, def)
+		total += int64(n)
+		counted = counted && ok
 	}
-	if total > opt.MaxParams {
-		return nil, fmt.Errorf("circuit: %d parameters (%.1f GiB as %v) exceed the limit of %d", total, float64(total)*float64(opt.DType.Size())/(1<<30), opt.DType, opt.MaxParams)
+	if err := opt.checkParams(total); err != nil {
+		return nil, err
 	}
 	c := &Circuit{plan: plan, opts: opt}
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x7e9c))
 	c.Input = newInputLayer(plan, &opt, rng)
 	for i := range plan.Layers {
-		c.Layers = append(c.Layers, newInnerLayer(&plan.Layers[i], &opt, rng))
+		l := &plan.Layers[i]
+		s := layerSpec(l, &opt, rng)
+		if l.Kind == Mixing {
+			c.Layers = append(c.Layers, newMixing(s, opt.LearnMixing))
+			continue
+		}
+		m, err := def.New(s)
+		if err != nil {
+			return nil, fmt.Errorf("circuit: layers.%d (%v F=%d A=%d): %w", i, opt.Layer, l.F(), l.Arity, err)
+		}
+		if m == nil {
+			return nil, fmt.Errorf("circuit: layers.%d: the %v factory returned no layer", i, opt.Layer)
+		}
+		c.Layers = append(c.Layers, m)
+	}
+	if !counted {
+		if err := opt.checkParams(int64(nn.ParamCount(c))); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
+}
+
+// layerSpec is the spec of plan layer l under o.
+func layerSpec(l *LayerPlan, o *Options, rng *rand.Rand) LayerSpec {
+	s := LayerSpec{Layer: o.Layer, Folds: l.F(), Arity: l.Arity, Kin: l.Kin, Kout: l.Kout,
+		Rank: o.Rank, Param: o.Param, Init: o.Init, DType: o.DType, Rand: rng}
+	if l.Kind == Mixing {
+		s.Layer = "mixing"
+	}
+	return s
+}
+
+// layerParamCount is one folded layer's parameter count (mixing: F·H·K) and
+// whether it is known before the layer is built (a registered layer
+// without ParamCount).
+func layerParamCount(l *LayerPlan, o *Options, def LayerDef) (int, bool) {
+	if l.Kind == Mixing {
+		return l.F() * l.Arity * l.Kout, true
+	}
+	if def.ParamCount == nil {
+		return 0, false
+	}
+	return def.ParamCount(layerSpec(l, o, nil)), true
 }
 
 // PlanFor returns the plan Build folds rg into under opt: NewPlan(rg), or,
@@ -107,7 +153,8 @@ func PlanFor(rg *regiongraph.Graph, opt Options) (*Plan, error) {
 
 // planFor is PlanFor with defaults filled in and validated options.
 func planFor(rg *regiongraph.Graph, o *Options) (*Plan, error) {
-	if o.Layer != Tucker || !hasWidePartition(rg) {
+	def, _ := layerDef(o.Layer)
+	if !def.Binary || !hasWidePartition(rg) {
 		return NewPlan(rg, o.InputUnits, o.Units, o.Classes)
 	}
 	bin, err := regiongraph.Binarize(rg)
@@ -116,7 +163,7 @@ func planFor(rg *regiongraph.Graph, o *Options) (*Plan, error) {
 	}
 	p, err := NewPlan(bin, o.InputUnits, o.Units, o.Classes)
 	if err != nil {
-		return nil, fmt.Errorf("%w (in the region graph binarized for Tucker layers)", err)
+		return nil, fmt.Errorf("%w (in the region graph binarized for %v layers)", err, o.Layer)
 	}
 	return p, nil
 }
@@ -132,237 +179,12 @@ func hasWidePartition(rg *regiongraph.Graph) bool {
 	return false
 }
 
-func newInputLayer(p *Plan, o *Options, rng *rand.Rand) *InputLayer {
-	v, k := p.NumSlots, p.InputUnits
-	in := &InputLayer{}
-	switch o.Input {
-	case Categorical:
-		in.Logits = nn.NewParam("logits", o.DType, v, k, o.Values)
-		nn.NormalInit(in.Logits, 0, 1, rng)
-	case Bernoulli, Binomial:
-		in.Logits = nn.NewParam("logits", o.DType, v, k)
-		nn.NormalInit(in.Logits, 0, 1, rng)
-	case Gaussian:
-		in.Mean = nn.NewParam("mean", o.DType, v, k)
-		nn.NormalInit(in.Mean, 0, 1, rng)
-		in.LogStd = nn.NewParam("log_std", o.DType, v, k)
-	}
-	return in
-}
-
-func newInnerLayer(l *LayerPlan, o *Options, rng *rand.Rand) *InnerLayer {
-	f, a := l.F(), l.Arity
-	il := &InnerLayer{}
-	if l.Kind == Mixing {
-		il.Weight = nn.NewParam("weight", o.DType, f, a, l.Kout)
-		if o.LearnMixing {
-			initWeights(il.Weight, o, rng, 1, a, l.Kout)
-		} else {
-			// Frozen at uniform weights 1/H (softmax: logits 0).
-			fill := 1 / float64(a)
-			if o.Param != Clamp {
-				fill = 0
-				if o.Param == Exp {
-					fill = math.Log(1 / float64(a))
-				}
-			}
-			il.Weight.SetValue(constant(il.Weight.Len(), fill))
-			il.Weight.Freeze()
-		}
-		return il
-	}
-	switch o.Layer {
-	case CP:
-		il.Weight = nn.NewParam("weight", o.DType, f, a, l.Kout, l.Kin)
-		initWeights(il.Weight, o, rng, f*a*l.Kout, l.Kin, 1)
-	case CPXS, CPS:
-		il.Weight = nn.NewParam("weight", o.DType, 1, a, l.Kout, l.Kin)
-		initWeights(il.Weight, o, rng, a*l.Kout, l.Kin, 1)
-		if o.Layer == CPS {
-			// Scales start uniform(0.9, 1.1), the reference protocol's.
-			il.Scale = nn.NewParam("scale", o.DType, f, l.Kout)
-			nn.UniformInit(il.Scale, 0.9, 1.1, rng)
-			if o.Param == Clamp {
-				il.Scale.SetMin(ClampMin)
-			} else {
-				logInPlace(il.Scale)
-			}
-		}
-	case CPR:
-		il.Weight = nn.NewParam("weight", o.DType, f, a, o.Rank, l.Kin)
-		initWeights(il.Weight, o, rng, f*a*o.Rank, l.Kin, 1)
-		il.Out = nn.NewParam("out", o.DType, f, l.Kout, o.Rank)
-		initWeights(il.Out, o, rng, f*l.Kout, o.Rank, 1)
-	case Tucker:
-		il.Weight = nn.NewParam("weight", o.DType, f, l.Kout, l.Kin*l.Kin)
-		initWeights(il.Weight, o, rng, f*l.Kout, l.Kin*l.Kin, 1)
-	}
-	return il
-}
-
-func constant(n int, v float64) []float64 {
-	out := make([]float64, n)
-	for i := range out {
-		out[i] = v
-	}
-	return out
-}
-
-// initWeights draws positive weights for a parameter seen as (outer, n,
-// inner), n being the axis a unit's weights are normalized over, then stores
-// them as the parameterization wants: as they are (clamp, with the lower
-// bound set) or as their logarithm (softmax, exp), so every
-// parameterization starts from the same circuit up to normalization.
-func initWeights(p *nn.Param, o *Options, rng *rand.Rand, outer, n, inner int) {
-	w := make([]float64, p.Len())
-	switch o.Init {
-	case Uniform:
-		// The reference protocol's uniform(0.01, 0.99).
-		for i := range w {
-			w[i] = 0.01 + 0.98*rng.Float64()
-		}
-	case Normal:
-		for i := range w {
-			w[i] = math.Abs(rng.NormFloat64()) + ClampMin
-		}
-	case Dirichlet:
-		// Dirichlet(1): normalized standard exponentials along n.
-		for a := range outer {
-			for c := range inner {
-				s := 0.0
-				for j := range n {
-					i := a*n*inner + j*inner + c
-					w[i] = rng.ExpFloat64() + ClampMin
-					s += w[i]
-				}
-				for j := range n {
-					w[a*n*inner+j*inner+c] /= s
-				}
-			}
-		}
-	}
-	if o.Param != Clamp {
-		for i := range w {
-			w[i] = math.Log(w[i])
-		}
-	}
-	p.SetValue(w)
-	if o.Param == Clamp {
-		p.SetMin(ClampMin)
-	}
-}
-
 func logInPlace(p *nn.Param) {
 	v := p.Value()
 	for i := range v {
 		v[i] = math.Log(v[i])
 	}
 	p.SetValue(v)
-}
-
-// pass holds the nodes of one evaluation of the circuit on a graph.
-type pass struct {
-	layers []*nn.Node // layer outputs, 0 = input layer
-}
-
-// weights binds a layer parameter through its reparameterization op (under
-// clamp an nn.Identity, which costs no copy and funnels both passes'
-// gradients into one buffer that becomes the parameter's gradient).
-func (c *Circuit) weights(g *nn.Graph, p *nn.Param, outer, n, inner int, kind Param) *nn.Node {
-	node := g.Param(p)
-	switch c.opts.DType {
-	case nn.Float64:
-		return nn.Apply(&reparamOp[float64]{kind: kind, shape: p.Shape(), outer: outer, n: n, inner: inner}, node)
-	default:
-		return nn.Apply(&reparamOp[float32]{kind: kind, shape: p.Shape(), outer: outer, n: n, inner: inner}, node)
-	}
-}
-
-// reparams binds every inner layer's parameters once per graph, so the data
-// and partition-function passes share the reparameterized weights.
-type reparams struct {
-	w, scale, out []*nn.Node
-}
-
-func (c *Circuit) bindParams(g *nn.Graph) *reparams {
-	r := &reparams{
-		w:     make([]*nn.Node, len(c.Layers)),
-		scale: make([]*nn.Node, len(c.Layers)),
-		out:   make([]*nn.Node, len(c.Layers)),
-	}
-	for i, il := range c.Layers {
-		l := &c.plan.Layers[i]
-		sh := il.Weight.Shape()
-		switch {
-		case l.Kind == Mixing:
-			r.w[i] = c.weights(g, il.Weight, sh[0], sh[1], sh[2], c.opts.Param)
-		default:
-			// Every other weight is normalized over its last axis.
-			last := sh[len(sh)-1]
-			r.w[i] = c.weights(g, il.Weight, il.Weight.Len()/last, last, 1, c.opts.Param)
-		}
-		if il.Scale != nil {
-			kind := c.opts.Param
-			if kind == Softmax {
-				kind = Exp // a scale is not a distribution: exp keeps it positive
-			}
-			r.scale[i] = c.weights(g, il.Scale, il.Scale.Len(), 1, 1, kind)
-		}
-		if il.Out != nil {
-			osh := il.Out.Shape()
-			r.out[i] = c.weights(g, il.Out, il.Out.Len()/osh[2], osh[2], 1, c.opts.Param)
-		}
-	}
-	return r
-}
-
-// forward wires one pass of the circuit over batch b: input is the input
-// layer's output node.
-func (c *Circuit) forward(g *nn.Graph, input *nn.Node, b int, r *reparams, marginal bool) (*pass, error) {
-	ps := &pass{layers: []*nn.Node{input}}
-	for i := range c.plan.Layers {
-		l := &c.plan.Layers[i]
-		srcs := make([]*nn.Node, len(l.Sources))
-		srcFolds := make([]int, len(l.Sources))
-		srcGrad := make([]bool, len(l.Sources))
-		for s, li := range l.Sources {
-			srcs[s] = ps.layers[li]
-			srcFolds[s], _ = c.plan.LayerWidth(li)
-			srcGrad[s] = !(marginal && li == 0)
-		}
-		wr := kernel.Wiring{F: l.F(), A: l.Arity, B: b, Kin: l.Kin, Kout: l.Kout, Refs: l.Refs, SrcFolds: srcFolds}
-		name := fmt.Sprintf("%v[layer %d F=%d A=%d]", c.opts.Layer, i+1, l.F(), l.Arity)
-		if l.Kind == Mixing {
-			name = fmt.Sprintf("mixing[layer %d F=%d H=%d]", i+1, l.F(), l.Arity)
-		}
-		var out *nn.Node
-		var err error
-		if c.opts.DType == nn.Float64 {
-			out, err = innerLayerOp[float64](c, l, wr, name, srcGrad, srcs, r, i)
-		} else {
-			out, err = innerLayerOp[float32](c, l, wr, name, srcGrad, srcs, r, i)
-		}
-		if err != nil {
-			return nil, err
-		}
-		ps.layers = append(ps.layers, out)
-	}
-	return ps, nil
-}
-
-func innerLayerOp[T kernel.Float](c *Circuit, l *LayerPlan, wr kernel.Wiring, name string, srcGrad []bool, srcs []*nn.Node, r *reparams, i int) (*nn.Node, error) {
-	op, err := newLayerOp[T](c.opts.Layer, c.opts.Rank, l, wr)
-	if err != nil {
-		return nil, fmt.Errorf("circuit: %s: %w", name, err)
-	}
-	op.name, op.nsrc, op.srcGrad = name, len(srcs), srcGrad
-	ins := append(append([]*nn.Node(nil), srcs...), r.w[i])
-	for _, extra := range []*nn.Node{r.scale[i], r.out[i]} {
-		if extra != nil {
-			ins = append(ins, extra)
-		}
-	}
-	return nn.Apply(op, ins...), nil
 }
 
 // inputNode wires the data pass's input layer: x (B, V) and missing (B, V).
@@ -423,23 +245,6 @@ func inputOpNode[T kernel.Float](c *Circuit, g *nn.Graph, x, missing *nn.Node, b
 	return nn.Apply(op, ins...), nil
 }
 
-func (c *Circuit) anyInputParam() *nn.Param {
-	if c.Input.Logits != nil {
-		return c.Input.Logits
-	}
-	return c.Input.Mean
-}
-
-func (c *Circuit) readout(root *nn.Node, b int) *nn.Node {
-	p := c.plan
-	folds, _ := p.LayerWidth(p.RegionLoc[p.Root].Layer)
-	fold := p.RegionLoc[p.Root].Fold
-	if c.opts.DType == nn.Float64 {
-		return nn.Apply(&readoutOp[float64]{F: folds, Fold: fold, B: b, K: p.Classes}, root)
-	}
-	return nn.Apply(&readoutOp[float32]{F: folds, Fold: fold, B: b, K: p.Classes}, root)
-}
-
 // Nodes are the graph nodes of a circuit wired into a graph by Wire.
 type Nodes struct {
 	// X (B, V) and Missing (B, V) are the inputs: category indices as uint8
@@ -454,17 +259,20 @@ type Nodes struct {
 	LogZ *nn.Node
 }
 
-// Wire builds the circuit's evaluation for a batch of b samples on g: inputs
-// named prefix+"x" and prefix+"missing", and the circuit's and partition
-// function's log-values.
+// Wire builds the circuit's evaluation for a batch of b samples on g, on
+// the engine of Options.Engine: inputs named prefix+"x" and
+// prefix+"missing", and the circuit's and partition function's log-values.
+// Its outputs are ordinary nodes: a larger network can take them as
+// inputs (a classifier head on c(x) − log Z, say), and gradients flow back
+// into the circuit's parameters through either engine.
 func (c *Circuit) Wire(g *nn.Graph, b int, prefix string) (*Nodes, error) {
-	return c.wire(g, b, prefix, false, false)
+	return c.wire(g, b, prefix, c.opts.Engine, false, false)
 }
 
-// wire builds the evaluation; em selects the EM wiring (exp-parameterized
-// categorical inputs, no partition-function pass: EM keeps the circuit
-// normalized).
-func (c *Circuit) wire(g *nn.Graph, b int, prefix string, em, train bool) (*Nodes, error) {
+// wire builds the evaluation on engine e; em selects the EM wiring
+// (exp-parameterized categorical inputs, no partition-function pass: EM
+// keeps the circuit normalized).
+func (c *Circuit) wire(g *nn.Graph, b int, prefix string, e Engine, em, train bool) (*Nodes, error) {
 	if g.DType() != c.opts.DType {
 		return nil, fmt.Errorf("circuit: graph is %v, circuit is %v", g.DType(), c.opts.DType)
 	}
@@ -475,30 +283,23 @@ func (c *Circuit) wire(g *nn.Graph, b int, prefix string, em, train bool) (*Node
 		n.X = g.InputOf(prefix+"x", nn.Uint8, b, c.plan.NumVars)
 	}
 	n.Missing = g.InputOf(prefix+"missing", nn.Uint8, b, c.plan.NumVars)
-	r := c.bindParams(g)
-	in, err := c.inputNode(g, n.X, n.Missing, b, em, train)
+	w := newWiring(c, g, e)
+	in, err := w.inputAct(n.X, n.Missing, b, em, train, sumProduct)
 	if err != nil {
 		return nil, err
 	}
-	data, err := c.forward(g, in, b, r, false)
+	data, err := w.pass(in, b, sumProduct, false)
 	if err != nil {
 		return nil, err
 	}
 	root := c.plan.RegionLoc[c.plan.Root].Layer
-	n.Circuit = c.readout(data.layers[root], b)
+	n.Circuit = w.readout(data[root])
 	if !c.Normalized() && !em {
-		var marg *nn.Node
-		anchor := g.Param(c.anyInputParam())
-		if c.opts.DType == nn.Float64 {
-			marg = nn.Apply(&marginalOp[float64]{F: len(c.plan.Leaves), B: 1, K: c.plan.InputUnits}, anchor)
-		} else {
-			marg = nn.Apply(&marginalOp[float32]{F: len(c.plan.Leaves), B: 1, K: c.plan.InputUnits}, anchor)
-		}
-		zp, err := c.forward(g, marg, 1, r, true)
+		zp, err := w.pass(w.marginalAct(), 1, sumProduct, true)
 		if err != nil {
 			return nil, err
 		}
-		n.LogZ = c.readout(zp.layers[root], 1)
+		n.LogZ = w.readout(zp[root])
 	}
 	return n, nil
 }

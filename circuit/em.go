@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/tenpc/tenpc/nn"
 )
@@ -58,6 +59,8 @@ func (c *Circuit) emSupported() error {
 		return fmt.Errorf("circuit: EM supports categorical inputs, the circuit has %v inputs", c.opts.Input)
 	case c.opts.Layer == CPS:
 		return errors.New("circuit: EM does not apply to CP-S layers (their scales are not sum weights)")
+	case !slices.Contains(builtinLayers, c.opts.Layer):
+		return fmt.Errorf("circuit: EM supports the built-in layers, not %v (it needs to know which weights form a sum unit)", c.opts.Layer)
 	case c.plan.Classes != 1:
 		return fmt.Errorf("circuit: EM needs one root unit, the circuit has %d", c.plan.Classes)
 	}
@@ -79,21 +82,13 @@ func NewEM(c *Circuit, cfg EMConfig) (*EM, error) {
 	e := &EM{c: c, eta: cfg.StepSize}
 	in := c.Input.Logits.Shape() // (S, K, C)
 	e.rows = append(e.rows, emRows{p: c.Input.Logits, outer: in[0] * in[1], n: in[2], inner: 1, logSpace: true})
-	for i, il := range c.Layers {
-		l := &c.plan.Layers[i]
-		sh := il.Weight.Shape()
-		switch {
-		case l.Kind == Mixing:
-			if !il.Weight.Frozen() {
-				e.rows = append(e.rows, emRows{p: il.Weight, outer: sh[0], n: sh[1], inner: sh[2]})
+	for _, l := range c.Layers {
+		// A built-in layer's kernel parameters are its sum units: each
+		// (outer, inner) pair normalized along n.
+		for _, fp := range l.(fusedLayer).fusedParams() {
+			if !fp.p.Frozen() {
+				e.rows = append(e.rows, emRows{p: fp.p, outer: fp.outer, n: fp.n, inner: fp.inner})
 			}
-		default:
-			last := sh[len(sh)-1]
-			e.rows = append(e.rows, emRows{p: il.Weight, outer: il.Weight.Len() / last, n: last, inner: 1})
-		}
-		if il.Out != nil {
-			osh := il.Out.Shape()
-			e.rows = append(e.rows, emRows{p: il.Out, outer: il.Out.Len() / osh[2], n: osh[2], inner: 1})
 		}
 	}
 	for _, r := range e.rows {
@@ -196,7 +191,7 @@ func gradOf(p *nn.Param) []float64 {
 
 // ZeroGrad clears the gradients of every parameter.
 func (e *EM) ZeroGrad() {
-	for _, p := range e.c.Params() {
+	for _, p := range nn.Params(e.c) {
 		p.ZeroGrad()
 	}
 }

@@ -72,13 +72,9 @@ func (c *Circuit) mapQuery(x any, observed []bool, what string) (*queryData, []f
 		return nil, nil, err
 	}
 	values := make([]float64, ev.n)
-	out, err := c.complete(ev, maxProduct, &chooser{}, what, values)
+	out, err := c.complete(ev, maxProduct, &Downward{}, what, values)
 	if err != nil {
 		return nil, nil, err
-	}
-	logZ := newEvaluator(c).logZ()[0]
-	for i := range values {
-		values[i] -= logZ
 	}
 	return out, values, nil
 }

@@ -6,49 +6,67 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/tenpc/tenpc/nn"
 )
 
 // MemoryEstimate is the memory, in bytes, a program of batch size b would
-// hold: parameters (with their gradients and two Adam moments when
-// training), every layer's output buffer (and gradient buffer when
-// training) for the data pass, the kernels' caches (the projections CP and
-// CP-R keep for their backward, Tucker's outputs), and the input layer's
-// per-step table. It errs on the high side by a few percent and leaves out
-// Gorgonia's small per-step values.
+// hold on the circuit's engine: parameters (with their gradients and two
+// Adam moments when training), every layer's output buffer (and gradient
+// buffer when training) for the data pass, the fused kernels' caches (the
+// projections CP and CP-R keep for their backward, Tucker's outputs), and
+// the input layer's per-step table. For a fused layer it errs on the high
+// side by a few percent and leaves out Gorgonia's small per-step values;
+// for a layer on the graph engine it counts its nn ops' intermediates
+// roughly (a few copies of its gathered input and of its output before the
+// sum over inputs).
 func (c *Circuit) MemoryEstimate(b int, train bool) int64 {
 	p, o := c.plan, &c.opts
 	elem := int64(o.DType.Size())
-	params := int64(inputParamCount(p, o))
-	for i := range p.Layers {
-		params += int64(layerParamCount(&p.Layers[i], o))
-	}
 	perParam := int64(2) // the value and the reparameterized copy
 	if train {
 		perParam += 4 // gradient, reparameterization gradient, Adam's m and v
 	}
-	total := params * perParam * elem
-	acts := int64(len(p.Leaves)) * int64(b) * int64(p.InputUnits+1)
+	total := int64(nn.ParamCount(c)) * perParam * elem
+	bb := int64(b)
+	acts := int64(len(p.Leaves)) * bb * int64(p.InputUnits+1)
+	table := int64(p.NumSlots) * int64(o.Values+1) * int64(p.InputUnits)
+	if o.Engine == Graph {
+		// Per-slot log-probabilities, the mask and their products.
+		acts += 4 * int64(p.NumSlots) * bb * int64(p.InputUnits)
+		table *= 3
+	}
 	caches := int64(0)
 	for i := range p.Layers {
 		l := &p.Layers[i]
-		f, bb := int64(l.F()), int64(b)
+		f, a := int64(l.F()), int64(l.Arity)
 		acts += f * bb * int64(l.Kout+1)
-		if l.Kind == Mixing {
+		fl, fused := c.Layers[i].(fusedLayer)
+		if o.Engine == Graph || !fused {
+			// Gathered input, its shift and exponential; the contraction,
+			// its log and shift-back, per input.
+			caches += 3*f*a*bb*int64(l.Kin) + 3*f*a*bb*int64(l.Kout)
+			if _, ok := c.Layers[i].(*TuckerLayer); ok {
+				caches += 3 * f * bb * int64(l.Kin) * int64(l.Kin)
+			}
 			continue
 		}
-		switch o.Layer {
-		case CPR:
-			caches += f * bb * int64(o.Rank) * int64(l.Arity+1)
-		case Tucker:
+		switch ks := fl.fusedKernel(); ks.kind {
+		case kernelMixing:
+		case kernelCPR:
+			caches += f * bb * int64(ks.rank) * (a + 1)
+		case kernelTucker:
 			caches += f * bb * int64(l.Kout)
 		default:
-			caches += f * bb * int64(l.Arity) * int64(l.Kout)
+			caches += f * bb * a * int64(l.Kout)
 		}
 	}
 	if train {
 		acts *= 2
+		if o.Engine == Graph {
+			caches *= 2
+		}
 	}
-	table := int64(p.NumSlots) * int64(o.Values+1) * int64(p.InputUnits)
 	return total + (acts+caches+table)*elem
 }
 

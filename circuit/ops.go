@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/tenpc/tenpc/circuit/kernel"
 	"github.com/tenpc/tenpc/internal/vec"
 	"github.com/tenpc/tenpc/nn"
-	"github.com/tenpc/tenpc/circuit/kernel"
 )
 
 // This file wraps the kernels of circuit/kernel as nn.Fused ops: one op per
@@ -193,24 +193,24 @@ func onCPU(op string, bufs []nn.Buf) {
 	}
 }
 
-// newLayerOp makes the op of plan layer l over wiring wr.
-func newLayerOp[T kernel.Float](layer Layer, rank int, l *LayerPlan, wr kernel.Wiring) (*layerOp[T], error) {
-	op := &layerOp[T]{out: shape3(l.F(), wr.B, l.Kout)}
+// newLayerOp makes the op of a built-in layer's kernel over wiring wr.
+func newLayerOp[T kernel.Float](ks kernelSpec, wr kernel.Wiring) (*layerOp[T], error) {
+	op := &layerOp[T]{out: shape3(wr.F, wr.B, wr.Kout)}
 	be := kernel.CPU[T]()
 	var err error
-	switch {
-	case l.Kind == Mixing:
+	switch ks.kind {
+	case kernelMixing:
 		op.k, err = be.Mixing(wr)
-	case layer == CP:
-		op.k, err = be.CP(wr, nil)
-	case layer == CPXS, layer == CPS:
-		op.k, err = be.CP(wr, make([]int32, l.F()))
-	case layer == CPR:
-		op.k, err = be.CPR(wr, rank)
-	case layer == Tucker:
+	case kernelCP:
+		var wfold []int32
+		if ks.shared {
+			wfold = make([]int32, wr.F)
+		}
+		op.k, err = be.CP(wr, wfold)
+	case kernelCPR:
+		op.k, err = be.CPR(wr, ks.rank)
+	case kernelTucker:
 		op.k, err = be.Tucker(wr)
-	default:
-		err = fmt.Errorf("unknown layer %v", layer)
 	}
 	if err != nil {
 		return nil, err
@@ -291,4 +291,55 @@ func (o *readoutOp[T]) Forward(in []nn.Buf, out nn.Buf) {
 }
 func (o *readoutOp[T]) Backward(in []nn.Buf, out, g nn.Buf, dIn []nn.Buf) {
 	kernel.SeedGrad(view[T](g), 1, o.B, o.K, o.rows(view[T](dIn[0])))
+}
+
+// toLogOp reads a layer's scaled rows in log space, for a consumer that
+// takes log-values (a graph-engine layer, the readout of a stock graph):
+//
+//	input (F, B, K+1) -> output (F, B, K) = S + log V;  dInput[…, k] += dOutput[…, k]
+//
+// (the gradient of a scaled buffer is with respect to the log-values).
+type toLogOp[T kernel.Float] struct{ F, B, K int }
+
+func (o *toLogOp[T]) Name() string { return fmt.Sprintf("toLog[F=%d K=%d]", o.F, o.K) }
+func (o *toLogOp[T]) OutShape(in [][]int) ([]int, error) {
+	if !slices.Equal(in[0], shape3(o.F, o.B, o.K)) {
+		return nil, fmt.Errorf("want %v", shape3(o.F, o.B, o.K))
+	}
+	return []int{o.F, o.B, o.K}, nil
+}
+func (o *toLogOp[T]) DiffWRT(int) bool { return true }
+func (o *toLogOp[T]) Forward(in []nn.Buf, out nn.Buf) {
+	kernel.LogValues(view[T](in[0]), o.F, o.B, o.K, view[T](out))
+}
+func (o *toLogOp[T]) Backward(in []nn.Buf, out, g nn.Buf, dIn []nn.Buf) {
+	kernel.SeedGrad(view[T](g), o.F, o.B, o.K, view[T](dIn[0]))
+}
+
+// fromLogOp turns log-values into scaled rows, for a fused layer reading a
+// graph-engine layer:
+//
+//	input (F, B, K) -> output (F, B, K+1), S = max_k, V = exp(x − S);  dInput[…, k] += dOutput[…, k]
+type fromLogOp[T kernel.Float] struct{ F, B, K int }
+
+func (o *fromLogOp[T]) Name() string { return fmt.Sprintf("fromLog[F=%d K=%d]", o.F, o.K) }
+func (o *fromLogOp[T]) OutShape(in [][]int) ([]int, error) {
+	if !slices.Equal(in[0], []int{o.F, o.B, o.K}) {
+		return nil, fmt.Errorf("want %v", []int{o.F, o.B, o.K})
+	}
+	return shape3(o.F, o.B, o.K), nil
+}
+func (o *fromLogOp[T]) DiffWRT(int) bool { return true }
+func (o *fromLogOp[T]) Forward(in []nn.Buf, out nn.Buf) {
+	kernel.FromLog(view[T](in[0]), o.K, view[T](out))
+}
+func (o *fromLogOp[T]) Backward(in []nn.Buf, out, g nn.Buf, dIn []nn.Buf) {
+	gv, d := view[T](g), view[T](dIn[0])
+	for r := range o.F * o.B {
+		src := gv[r*(o.K+1) : r*(o.K+1)+o.K]
+		dst := d[r*o.K : r*o.K+o.K]
+		for k, v := range src {
+			dst[k] += v
+		}
+	}
 }

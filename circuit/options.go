@@ -7,44 +7,6 @@ import (
 	"github.com/tenpc/tenpc/nn"
 )
 
-// Layer is the sum-product layer family.
-type Layer int
-
-const (
-	// CP is the collapsed CP layer: one Kout×Kin matrix per input, Hadamard
-	// product of the projections.
-	CP Layer = iota
-	// CPR is the uncollapsed CP layer of rank R: A[(Bᵀl1) ⊙ (Cᵀl2) ⊙ …].
-	CPR
-	// CPS is CP-XS plus a per-fold, per-output scale.
-	CPS
-	// CPXS is CP with one weight tensor shared by all folds of a layer
-	// (partitions of equal height).
-	CPXS
-	// Tucker is W (l1 ⊗ l2): it takes two inputs, so Build binarizes a
-	// region graph with wider partitions first (see PlanFor).
-	Tucker
-)
-
-var layerNames = []string{"cp", "cp-r", "cp-s", "cp-xs", "tucker"}
-
-func (l Layer) String() string {
-	if int(l) < len(layerNames) {
-		return layerNames[l]
-	}
-	return fmt.Sprintf("Layer(%d)", int(l))
-}
-
-// ParseLayer parses "cp", "cp-r", "cp-s", "cp-xs" or "tucker".
-func ParseLayer(s string) (Layer, error) {
-	for i, n := range layerNames {
-		if s == n {
-			return Layer(i), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown layer %q (want %s)", s, strings.Join(layerNames, ", "))
-}
-
 // Param is how inner weights are parameterized.
 type Param int
 
@@ -146,10 +108,13 @@ func ParseInit(s string) (Init, error) {
 // protocol's circuit: CP layers, categorical inputs over 256 values, clamp
 // parameterization, uniform(0.01, 0.99) initialization, frozen mixing.
 type Options struct {
-	// Layer is the sum-product layer family (default CP). Every family
-	// takes every region graph; Tucker's binarizes partitions of more than
-	// two inputs, the others fold them as they are.
+	// Layer is the sum-product layer family (default CP): a built-in one or
+	// one registered with RegisterLayer. Every family takes every region
+	// graph; Tucker's (and any Binary one's) binarizes partitions of more
+	// than two inputs, the others fold them as they are.
 	Layer Layer
+	// Engine is how compiled programs compute the layers (default Fused).
+	Engine Engine
 	// Rank is the rank R of CPR layers (default Units).
 	Rank int
 	// Units is K, the number of units of every inner region (required).
@@ -183,6 +148,9 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
+	if o.Layer == "" {
+		o.Layer = CP
+	}
 	if o.InputUnits == 0 {
 		o.InputUnits = o.Units
 	}
@@ -208,6 +176,10 @@ func (o Options) withDefaults() Options {
 }
 
 func (o Options) validate() error {
+	if _, ok := layerDef(o.Layer); !ok {
+		_, err := ParseLayer(string(o.Layer))
+		return fmt.Errorf("circuit: %w", err)
+	}
 	switch {
 	case o.Units < 1:
 		return fmt.Errorf("circuit: Units must be ≥ 1, got %d", o.Units)
@@ -215,8 +187,8 @@ func (o Options) validate() error {
 		return fmt.Errorf("circuit: InputUnits must be ≥ 1, got %d", o.InputUnits)
 	case o.Classes < 1:
 		return fmt.Errorf("circuit: Classes must be ≥ 1, got %d", o.Classes)
-	case o.Layer < CP || o.Layer > Tucker:
-		return fmt.Errorf("circuit: unknown layer %v", o.Layer)
+	case o.Engine != Fused && o.Engine != Graph:
+		return fmt.Errorf("circuit: unknown engine %v", o.Engine)
 	case o.Param < Clamp || o.Param > Exp:
 		return fmt.Errorf("circuit: unknown parameterization %v", o.Param)
 	case o.Input < Categorical || o.Input > Gaussian:
@@ -233,42 +205,10 @@ func (o Options) validate() error {
 	return nil
 }
 
-// inputParamCount is the closed form of the input layer's parameter count:
-// S·Kin·C (categorical), S·Kin (Bernoulli, binomial), 2·S·Kin (Gaussian),
-// S being the number of input slots (Plan.NumSlots).
-func inputParamCount(p *Plan, o *Options) int {
-	v, k := p.NumSlots, p.InputUnits
-	switch o.Input {
-	case Categorical:
-		return v * k * o.Values
-	case Gaussian:
-		return 2 * v * k
+// checkParams refuses a circuit of n parameters over MaxParams.
+func (o *Options) checkParams(n int64) error {
+	if n > o.MaxParams {
+		return fmt.Errorf("circuit: %d parameters (%.1f GiB as %v) exceed the limit of %d", n, float64(n)*float64(o.DType.Size())/(1<<30), o.DType, o.MaxParams)
 	}
-	return v * k
-}
-
-// layerParamCount is the closed form of one folded layer's parameter count:
-//
-//	CP      F·A·Kout·Kin
-//	CP-XS   A·Kout·Kin
-//	CP-S    A·Kout·Kin + F·Kout
-//	CP-R    F·(A·R·Kin + Kout·R)
-//	Tucker  F·Kout·Kin²
-//	mixing  F·H·K
-func layerParamCount(l *LayerPlan, o *Options) int {
-	f, a := l.F(), l.Arity
-	if l.Kind == Mixing {
-		return f * a * l.Kout
-	}
-	switch o.Layer {
-	case CPXS:
-		return a * l.Kout * l.Kin
-	case CPS:
-		return a*l.Kout*l.Kin + f*l.Kout
-	case CPR:
-		return f * (a*o.Rank*l.Kin + l.Kout*o.Rank)
-	case Tucker:
-		return f * l.Kout * l.Kin * l.Kin
-	}
-	return f * a * l.Kout * l.Kin
+	return nil
 }

@@ -274,17 +274,26 @@ func (p *Plan) LayerWidth(i int) (folds, units int) {
 func (p *Plan) Write(w io.Writer, opt *Options) error {
 	o := opt.withDefaults()
 	opt = &o
+	def, _ := layerDef(o.Layer)
 	var b strings.Builder
 	fmt.Fprintf(&b, "layer  kind         height  folds  arity  kin  kout  sources     params\n")
 	fmt.Fprintf(&b, "%5d  %-11s  %6d  %5d  %5s  %3s  %4d  %-10s  %d\n", 0, "input", 0, len(p.Leaves), "-", "-", p.InputUnits, "-", inputParamCount(p, opt))
-	total := inputParamCount(p, opt)
+	total, known := inputParamCount(p, opt), true
 	for i := range p.Layers {
 		l := &p.Layers[i]
-		n := layerParamCount(l, opt)
+		n, ok := layerParamCount(l, opt, def)
 		total += n
-		fmt.Fprintf(&b, "%5d  %-11s  %6d  %5d  %5d  %3d  %4d  %-10s  %d\n", i+1, l.Kind, l.Height, l.F(), l.Arity, l.Kin, l.Kout, fmt.Sprint(l.Sources), n)
+		count := fmt.Sprint(n)
+		if !ok {
+			count, known = "?", false
+		}
+		fmt.Fprintf(&b, "%5d  %-11s  %6d  %5d  %5d  %3d  %4d  %-10s  %s\n", i+1, l.Kind, l.Height, l.F(), l.Arity, l.Kin, l.Kout, fmt.Sprint(l.Sources), count)
 	}
-	fmt.Fprintf(&b, "total parameters: %d\n", total)
+	if known {
+		fmt.Fprintf(&b, "total parameters: %d\n", total)
+	} else {
+		fmt.Fprintf(&b, "total parameters: unknown (%v layers count theirs when built)\n", o.Layer)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

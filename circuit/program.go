@@ -3,8 +3,8 @@ package circuit
 import (
 	"fmt"
 
-	"github.com/tenpc/tenpc/nn"
 	"github.com/tenpc/tenpc/circuit/kernel"
+	"github.com/tenpc/tenpc/nn"
 )
 
 // Program is a circuit compiled for a batch size: for training (Step:
@@ -55,7 +55,7 @@ func (c *Circuit) compile(b int, train, em bool) (*Program, error) {
 		return nil, err
 	}
 	g := nn.NewGraph(c.opts.DType)
-	nodes, err := c.wire(g, b, "", em, train)
+	nodes, err := c.wire(g, b, "", c.opts.Engine, em, train)
 	if err != nil {
 		return nil, err
 	}

@@ -4,8 +4,8 @@ import (
 	"fmt"
 )
 
-// Exact queries on a circuit, computed in float64 outside the compiled
-// program (see query_eval.go): likelihoods with missing variables,
+// Exact queries on a circuit, computed in float64 by the reference
+// evaluator (see query_eval.go): likelihoods with missing variables,
 // conditionals, samples (sample.go) and MAP completions (map.go). They read
 // the circuit's current parameters at every call.
 //
@@ -45,26 +45,12 @@ func (c *Circuit) logProb(x any, missing []bool, what string) ([]float64, error)
 	if err != nil {
 		return nil, err
 	}
-	e := newEvaluator(c)
-	return e.logLikelihood(ev), nil
-}
-
-// logLikelihood returns log c(x) − log Z per row and root unit, the
-// variables not in ev.obs integrated out: (n, Classes).
-func (e *evaluator) logLikelihood(ev *queryData) []float64 {
-	K := e.p.Classes
-	logZ := e.logZ()
-	out := make([]float64, ev.n*K)
-	for lo := 0; lo < ev.n; lo += queryRows {
-		b := min(queryRows, ev.n-lo)
-		ps := e.up(ev, lo, b, sumProduct)
-		for r := range b {
-			for k := range K {
-				out[(lo+r)*K+k] = ps.root(e.p, r, k) - logZ[k]
-			}
-		}
+	e, err := newEvaluator(c)
+	if err != nil {
+		return nil, err
 	}
-	return out
+	defer e.done()
+	return e.logLikelihood(ev)
 }
 
 // LogConditional returns log p(x_q | x_e) = log p(x_q, x_e) − log p(x_e)
@@ -95,8 +81,19 @@ func (c *Circuit) logConditional(x any, query, evidence []bool, what string) ([]
 		return nil, err
 	}
 	evE := &queryData{n: evJ.n, u8: evJ.u8, f64: evJ.f64, obs: marg}
-	e := newEvaluator(c)
-	lj, le := e.logLikelihood(evJ), e.logLikelihood(evE)
+	e, err := newEvaluator(c)
+	if err != nil {
+		return nil, err
+	}
+	defer e.done()
+	lj, err := e.logLikelihood(evJ)
+	if err != nil {
+		return nil, err
+	}
+	le, err := e.logLikelihood(evE)
+	if err != nil {
+		return nil, err
+	}
 	for i := range lj {
 		lj[i] -= le[i]
 	}

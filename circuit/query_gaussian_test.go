@@ -164,7 +164,6 @@ func checkGaussianMAP(t *testing.T, c *Circuit, x []float64) {
 			cand[v] = append(cand[v], mu[s*p.InputUnits+k])
 		}
 	}
-	e := newEvaluator(c)
 	for _, obsMask := range [][]bool{make([]bool, V), {true, false, true, false}} {
 		got, val, err := c.MAPFloat(x, obsMask)
 		if err != nil {
@@ -190,11 +189,11 @@ func checkGaussianMAP(t *testing.T, c *Circuit, x []float64) {
 		rec(0, slices.Clone(x))
 		n := len(rows) / V
 		all := not(make([]bool, len(rows)))
-		mp := logMaxProduct(e, &queryData{n: n, f64: rows, obs: all})
+		mp := logMaxProduct(t, c, &queryData{n: n, f64: rows, obs: all})
 		if best := slices.Max(mp); math.Abs(val[0]-best) > 1e-9 {
 			t.Errorf("MAPFloat (observed %v): value %.12g, brute-force max %.12g", obsMask, val[0], best)
 		}
-		re := logMaxProduct(e, &queryData{n: 1, f64: got, obs: not(make([]bool, V))})
+		re := logMaxProduct(t, c, &queryData{n: 1, f64: got, obs: not(make([]bool, V))})
 		if math.Abs(re[0]-val[0]) > 1e-9 {
 			t.Errorf("MAPFloat: value %.12g, re-evaluated completion %v gives %.12g", val[0], got, re[0])
 		}

@@ -250,14 +250,13 @@ func checkMAP(t *testing.T, c *Circuit, en *enumeration, rng *rand.Rand) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEvaluator(c)
 	all := make([]bool, len(en.x))
 	for i := range all {
 		all[i] = true
 	}
 	// m(x) − log Z of every full assignment.
-	mp := logMaxProduct(e, &queryData{n: len(en.lp), u8: en.x, obs: all})
-	re := logMaxProduct(e, &queryData{n: 6, u8: got, obs: not(make([]bool, len(got)))})
+	mp := logMaxProduct(t, c, &queryData{n: len(en.lp), u8: en.x, obs: all})
+	re := logMaxProduct(t, c, &queryData{n: 6, u8: got, obs: not(make([]bool, len(got)))})
 	for b := range 6 {
 		row, o := got[b*V:(b+1)*V], obs[b*V:(b+1)*V]
 		if !agrees(row, x[b*V:(b+1)*V], o) {
@@ -284,12 +283,24 @@ func checkMAP(t *testing.T, c *Circuit, en *enumeration, rng *rand.Rand) {
 
 // logMaxProduct returns log m(x) − log Z per row of ev (one root unit): the
 // max-product value, normalized as MAP's.
-func logMaxProduct(e *evaluator, ev *queryData) []float64 {
-	logZ := e.logZ()[0]
-	ps := e.up(ev, 0, ev.n, maxProduct)
+func logMaxProduct(t *testing.T, c *Circuit, ev *queryData) []float64 {
+	t.Helper()
+	e, err := newEvaluator(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.done()
+	logZ, err := e.logZ()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := e.up(ev, 0, ev.n, maxProduct)
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := make([]float64, ev.n)
 	for r := range out {
-		out[r] = ps.root(e.p, r, 0) - logZ
+		out[r] = ps.root(e.p, r, 0) - logZ[0]
 	}
 	return out
 }

@@ -63,14 +63,25 @@ func (c *Circuit) sample(n int, rng *rand.Rand, float bool, what string) (*query
 	} else {
 		marg.u8, dst.u8 = make([]uint8, V), make([]uint8, n*V)
 	}
-	e := newEvaluator(c)
-	ps := e.up(marg, 0, 1, sumProduct)
+	e, err := newEvaluator(c)
+	if err != nil {
+		return nil, err
+	}
+	defer e.done()
+	rl, err := c.descentRules(e.c, what)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := e.up(marg, 0, 1, sumProduct)
+	if err != nil {
+		return nil, err
+	}
 	if v := ps.root(e.p, 0, 0); math.IsInf(v, 0) || math.IsNaN(v) {
 		return nil, fmt.Errorf("circuit: %s: partition function is %v", what, math.Exp(v))
 	}
-	ch := &chooser{rng: rng}
+	d := &Downward{rng: rng}
 	for b := range n {
-		e.down(ps, 0, ch, dst, b)
+		e.down(ps, 0, rl, d, dst, b)
 	}
 	return dst, nil
 }
@@ -106,46 +117,78 @@ func (c *Circuit) sampleConditional(x any, observed []bool, rng *rand.Rand, what
 	if err != nil {
 		return nil, err
 	}
-	return c.complete(ev, sumProduct, &chooser{rng: rng}, what, nil)
+	return c.complete(ev, sumProduct, &Downward{rng: rng}, what, nil)
 }
 
-// complete runs the upward pass in semiring sr over ev in chunks of
-// queryRows rows, and one downward pass per row, into a copy of ev's data.
-// It fails on a row whose root value is not finite and > 0. With values
-// non-nil, it stores each row's root log-value there.
-func (c *Circuit) complete(ev *queryData, sr semiring, ch *chooser, what string, values []float64) (*queryData, error) {
+// complete runs the upward pass in semiring sr over ev in chunks of rows,
+// and one downward pass per row, into a copy of ev's data. It fails on a
+// row whose root value is not finite and > 0. With values non-nil, it
+// stores each row's root log-value there, less log Z.
+func (c *Circuit) complete(ev *queryData, sr semiring, d *Downward, what string, values []float64) (*queryData, error) {
 	dst := &queryData{n: ev.n, obs: ev.obs}
 	if ev.u8 != nil {
 		dst.u8 = append([]uint8(nil), ev.u8...)
 	} else {
 		dst.f64 = append([]float64(nil), ev.f64...)
 	}
-	e := newEvaluator(c)
-	for lo := 0; lo < ev.n; lo += queryRows {
-		b := min(queryRows, ev.n-lo)
-		ps := e.up(ev, lo, b, sr)
+	e, err := newEvaluator(c)
+	if err != nil {
+		return nil, err
+	}
+	defer e.done()
+	rl, err := c.descentRules(e.c, what)
+	if err != nil {
+		return nil, err
+	}
+	logZ := 0.0
+	if values != nil {
+		z, err := e.logZ()
+		if err != nil {
+			return nil, err
+		}
+		logZ = z[0]
+	}
+	step := e.rows(sr)
+	for lo := 0; lo < ev.n; lo += step {
+		b := min(step, ev.n-lo)
+		ps, err := e.up(ev, lo, b, sr)
+		if err != nil {
+			return nil, err
+		}
 		for r := range b {
 			v := ps.root(e.p, r, 0)
 			if math.IsInf(v, 0) || math.IsNaN(v) {
 				return nil, fmt.Errorf("circuit: %s: sample %d: the evidence has circuit value %v (log %v); nothing to complete from", what, lo+r, math.Exp(v), v)
 			}
 			if values != nil {
-				values[lo+r] = v
+				values[lo+r] = v - logZ
 			}
-			e.down(ps, r, ch, dst, lo+r)
+			e.down(ps, r, rl, d, dst, lo+r)
 		}
 	}
 	return dst, nil
 }
 
-// checkDownward checks what every downward query needs: one root unit and,
-// for sampling, a source of randomness.
+// checkDownward checks what every downward query needs: one root unit,
+// for sampling a source of randomness, and layers that implement what the
+// pass runs (Descender; MaxProduct for MAP).
 func (c *Circuit) checkDownward(rng *rand.Rand, sampling bool, what string) error {
 	if c.plan.Classes != 1 {
 		return fmt.Errorf("circuit: %s needs a circuit with one root unit, this one has %d (Classes)", what, c.plan.Classes)
 	}
 	if sampling && rng == nil {
 		return fmt.Errorf("circuit: %s: rng is nil", what)
+	}
+	for i, l := range c.Layers {
+		if _, ok := l.(*MixingLayer); ok {
+			continue
+		}
+		if _, ok := l.(Descender); !ok {
+			return fmt.Errorf("circuit: %s: layer %v (layers.%d, %T) does not implement circuit.Descender (Descent), which sampling and MAP need", what, c.opts.Layer, i, l)
+		}
+		if _, ok := l.(MaxProduct); !ok && !sampling {
+			return fmt.Errorf("circuit: %s: layer %v (layers.%d, %T) does not implement circuit.MaxProduct (MaxForward), which MAP needs", what, c.opts.Layer, i, l)
+		}
 	}
 	return nil
 }

@@ -3,39 +3,36 @@ package circuit
 import (
 	"math"
 
-	"github.com/tenpc/tenpc/internal/vec"
 	"github.com/tenpc/tenpc/circuit/kernel"
+	"github.com/tenpc/tenpc/internal/vec"
 )
 
 // Effective parameters in float64, after reparameterization: what the layers
-// actually multiply by. Queries that run outside the compiled program
-// (sampling, MAP, reference evaluation) read the circuit through these.
+// actually multiply by. The layers' descent rules (sampling, MAP) and the
+// input tables of the downward pass read the circuit through these.
 
-// EffectiveWeights returns layer i's weights (0-based index into Layers)
-// after reparameterization, in the layouts documented on InnerLayer: w for
-// Weight, scale for Scale (nil unless CP-S), out for Out (nil unless CP-R).
+// EffectiveWeights returns the weights of built-in layer i (0-based
+// index into Layers) after reparameterization, in float64, in the layouts
+// of its module: w for Weight (CPLayer, CPRLayer's U, TuckerLayer,
+// MixingLayer), scale for CPLayer's Scale (CP-S; else nil), out for
+// CPRLayer's Out (else nil). A registered layer's weights are its own
+// business: all three are nil.
 func (c *Circuit) EffectiveWeights(i int) (w, scale, out []float64) {
-	il := c.Layers[i]
-	l := &c.plan.Layers[i]
-	sh := il.Weight.Shape()
-	if l.Kind == Mixing {
-		w = reparam(il.Weight.Value(), c.opts.Param, sh[0], sh[1], sh[2])
-	} else {
-		last := sh[len(sh)-1]
-		w = reparam(il.Weight.Value(), c.opts.Param, il.Weight.Len()/last, last, 1)
-	}
-	if il.Scale != nil {
-		kind := c.opts.Param
-		if kind == Softmax {
-			kind = Exp
+	switch l := c.Layers[i].(type) {
+	case *MixingLayer:
+		return l.effective(), nil, nil
+	case *CPLayer:
+		w = l.spec.EffectiveWeights(l.Weight)
+		if l.Scale != nil {
+			scale = reparam(l.Scale.Value(), l.scaleKind(), l.Scale.Len(), 1, 1)
 		}
-		scale = reparam(il.Scale.Value(), kind, il.Scale.Len(), 1, 1)
+		return w, scale, nil
+	case *CPRLayer:
+		return l.spec.EffectiveWeights(l.Weight), nil, l.spec.EffectiveWeights(l.Out)
+	case *TuckerLayer:
+		return l.spec.EffectiveWeights(l.Weight), nil, nil
 	}
-	if il.Out != nil {
-		osh := il.Out.Shape()
-		out = reparam(il.Out.Value(), c.opts.Param, il.Out.Len()/osh[2], osh[2], 1)
-	}
-	return w, scale, out
+	return nil, nil, nil
 }
 
 // reparam applies a parameterization to θ seen as (outer, n, inner), in

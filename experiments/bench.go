@@ -62,6 +62,8 @@ type BenchConfig struct {
 	// data, is not available.
 	RG    RGSpec
 	Layer circuit.Layer
+	// Engine computes the layers (default circuit.Fused).
+	Engine circuit.Engine
 	// Units is K, the units per region.
 	Units     int
 	BatchSize int
@@ -73,8 +75,11 @@ type BenchConfig struct {
 // Validate reports the first bad setting as an *InputError.
 func (c BenchConfig) Validate() error {
 	switch {
-	case c.Layer < circuit.CP || c.Layer > circuit.Tucker:
-		return inputErrorf("unknown layer %v", c.Layer)
+	case !knownLayer(c.Layer):
+		_, err := circuit.ParseLayer(string(c.Layer))
+		return &InputError{err}
+	case c.Engine != circuit.Fused && c.Engine != circuit.Graph:
+		return inputErrorf("unknown engine %v", c.Engine)
 	case c.Mode != BenchTrain && c.Mode != BenchEval:
 		return inputErrorf("unknown mode %v", c.Mode)
 	case c.Units < 1:
@@ -93,6 +98,7 @@ func (c BenchConfig) Validate() error {
 type BenchResult struct {
 	RG            string  `json:"rg"`
 	Layer         string  `json:"layer"`
+	Engine        string  `json:"engine,omitempty"` // "" or "fused": the fused engine
 	K             int     `json:"k"`
 	BatchSize     int     `json:"batch_size"`
 	Mode          string  `json:"mode"`
@@ -122,8 +128,12 @@ type BenchResult struct {
 // newBenchResult is the configuration part of c's result.
 func newBenchResult(c BenchConfig) BenchResult {
 	p := CurrentPlatform()
-	return BenchResult{RG: c.RG.String(), Layer: c.Layer.String(), K: c.Units, BatchSize: c.BatchSize, Mode: c.Mode.String(),
+	r := BenchResult{RG: c.RG.String(), Layer: orCP(c.Layer).String(), K: c.Units, BatchSize: c.BatchSize, Mode: c.Mode.String(),
 		Steps: c.Steps, BLAS: p.BLAS, Kernels: p.Kernels, GOMAXPROCS: p.GOMAXPROCS}
+	if c.Engine != circuit.Fused {
+		r.Engine = c.Engine.String()
+	}
+	return r
 }
 
 // benchRG builds rg over the bench image.
@@ -159,7 +169,7 @@ func Bench(ctx context.Context, cfg BenchConfig, profile io.Writer) (BenchResult
 	if err != nil {
 		return res, err
 	}
-	pc, err := circuit.Build(rg, circuit.Options{Layer: cfg.Layer, Units: cfg.Units, Seed: 1})
+	pc, err := circuit.Build(rg, circuit.Options{Layer: cfg.Layer, Engine: cfg.Engine, Units: cfg.Units, Seed: 1})
 	if err != nil {
 		return res, fmt.Errorf("build circuit: %w", err)
 	}
@@ -276,6 +286,22 @@ func (g BenchGrid) Configs() ([]BenchConfig, error) {
 		}
 	}
 	return cfgs, nil
+}
+
+// BenchEngines returns every configuration of cfgs on every engine of
+// engines, in that order (none: cfgs as they are).
+func BenchEngines(cfgs []BenchConfig, engines []circuit.Engine) []BenchConfig {
+	if len(engines) == 0 {
+		return cfgs
+	}
+	out := make([]BenchConfig, 0, len(cfgs)*len(engines))
+	for _, c := range cfgs {
+		for _, e := range engines {
+			c.Engine = e
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // BenchPresetNames are the configuration lists BenchPreset knows: "peers",

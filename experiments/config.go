@@ -59,8 +59,12 @@ type TrainConfig struct {
 	// pd[:D[:DEPTH]], rbt[:R[:DEPTH]], linear[:R[:shuffle]], ff[:R], cl
 	// (Chow-Liu tree learnt from the training data) or FILE.json.
 	RG string
-	// Layer is the sum-product layer (default CP).
+	// Layer is the sum-product layer (default CP): a built-in one or one
+	// registered with circuit.RegisterLayer.
 	Layer circuit.Layer
+	// Engine computes the layers (default circuit.Fused; circuit.Graph is
+	// the reference composed of nn ops). A resumed run may change it.
+	Engine circuit.Engine
 	// Units is K, the units per region (default 16).
 	Units int
 	// Rank is the rank of CP-R layers (0: Units).
@@ -146,10 +150,13 @@ func (c *TrainConfig) Validate() error {
 		return inputErrorf("K (units) must be ≥ 1, got %d", c.Units)
 	case c.Rank < 0:
 		return inputErrorf("rank must be ≥ 0, got %d", c.Rank)
-	case c.Rank > 0 && c.Layer != circuit.CPR:
+	case c.Rank > 0 && (c.Layer == circuit.CP || c.Layer == circuit.CPS || c.Layer == circuit.CPXS || c.Layer == circuit.Tucker):
 		return inputErrorf("rank %d is only meaningful for cp-r layers, not %v", c.Rank, c.Layer)
-	case c.Layer < circuit.CP || c.Layer > circuit.Tucker:
-		return inputErrorf("unknown layer %v", c.Layer)
+	case !knownLayer(c.Layer):
+		_, err := circuit.ParseLayer(string(c.Layer))
+		return &InputError{err}
+	case c.Engine != circuit.Fused && c.Engine != circuit.Graph:
+		return inputErrorf("unknown engine %v", c.Engine)
 	case c.Input < circuit.Categorical || c.Input > circuit.Gaussian:
 		return inputErrorf("unknown input %v", c.Input)
 	case c.Param < circuit.Clamp || c.Param > circuit.Exp:
@@ -204,6 +211,7 @@ type configJSON struct {
 	SplitSeed     uint64  `json:"split_seed"`
 	RG            string  `json:"rg"`
 	Layer         string  `json:"layer"`
+	Engine        string  `json:"engine,omitempty"`
 	Units         int     `json:"k"`
 	Rank          int     `json:"rank,omitempty"`
 	Input         string  `json:"input"`
@@ -226,13 +234,16 @@ func (c TrainConfig) MarshalJSON() ([]byte, error) {
 	j := configJSON{
 		Dataset: c.Dataset, DataDir: c.DataDir, Limit: c.Limit,
 		ValidFraction: c.ValidFraction, SplitSeed: c.SplitSeed,
-		RG: c.RG, Layer: c.Layer.String(), Units: c.Units, Rank: c.Rank,
+		RG: c.RG, Layer: orCP(c.Layer).String(), Units: c.Units, Rank: c.Rank,
 		Input: c.Input.String(), Param: c.Param.String(),
 		Optimizer: c.Optimizer.String(), LR: c.LR, BatchSize: c.BatchSize,
 		Epochs: c.Epochs, Patience: c.Patience, Seed: c.Seed, Init: c.Init, MaxMemory: c.MaxMemory, Out: c.Out,
 	}
 	if c.TimeBudget > 0 {
 		j.TimeBudget = c.TimeBudget.String()
+	}
+	if c.Engine != circuit.Fused {
+		j.Engine = c.Engine.String()
 	}
 	if c.Scale != ScaleNone {
 		j.Scale = c.Scale.String()
@@ -270,6 +281,11 @@ func (c *TrainConfig) UnmarshalJSON(b []byte) error {
 			return err
 		}
 	}
+	if j.Engine != "" {
+		if out.Engine, err = circuit.ParseEngine(j.Engine); err != nil {
+			return err
+		}
+	}
 	if j.TimeBudget != "" {
 		if out.TimeBudget, err = time.ParseDuration(j.TimeBudget); err != nil {
 			return fmt.Errorf("time_budget: %w", err)
@@ -281,11 +297,13 @@ func (c *TrainConfig) UnmarshalJSON(b []byte) error {
 
 // sameRun reports the first setting in which c and run (a stopped run's
 // config) differ, ignoring what a resumed run may change: Epochs,
-// TimeBudget, Init, MaxMemory, Out, Resume and Force. "" means none.
+// TimeBudget, Init, MaxMemory, Out, Resume, Force and Engine. "" means
+// none.
 func (c TrainConfig) sameRun(run TrainConfig) string {
 	a, b := c, run
 	for _, x := range []*TrainConfig{&a, &b} {
 		x.Epochs, x.TimeBudget, x.Init, x.MaxMemory, x.Out, x.Resume, x.Force = 0, 0, "", 0, "", false, false
+		x.Engine = circuit.Fused
 	}
 	if a == b {
 		return ""
@@ -306,4 +324,19 @@ func (c TrainConfig) sameRun(run TrainConfig) string {
 		}
 	}
 	return "the configuration differs"
+}
+
+// knownLayer reports whether l is a registered layer, or "" (CP, as in
+// circuit.Options).
+func knownLayer(l circuit.Layer) bool {
+	_, err := circuit.ParseLayer(string(orCP(l)))
+	return err == nil
+}
+
+// orCP is l, or CP for the zero value.
+func orCP(l circuit.Layer) circuit.Layer {
+	if l == "" {
+		return circuit.CP
+	}
+	return l
 }

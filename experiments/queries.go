@@ -10,6 +10,7 @@ import (
 
 	"github.com/tenpc/tenpc/circuit"
 	"github.com/tenpc/tenpc/data"
+	"github.com/tenpc/tenpc/nn"
 )
 
 // The streams of the query generators, so sampling and masking drawn from
@@ -31,6 +32,8 @@ type EvalConfig struct {
 	Split string
 	// Limit keeps the first Limit samples of the split (0: all).
 	Limit int
+	// Engine computes the layers (default circuit.Fused).
+	Engine circuit.Engine
 	// PerSample, when set, is a CSV file to write with one row per sample:
 	// index,loglik (natural log, normalized).
 	PerSample string
@@ -102,6 +105,9 @@ func Evaluate(cfg EvalConfig) (*SplitResult, error) {
 	}
 	if err := checkMemory(m.Circuit, b, false, cfg.MaxMemory, "model "+cfg.Model); err != nil {
 		return nil, err
+	}
+	if err := m.Circuit.SetEngine(cfg.Engine); err != nil {
+		return nil, &InputError{err}
 	}
 	prog, err := m.Circuit.Compile(b, false)
 	if err != nil {
@@ -417,6 +423,10 @@ func Info(path string) (string, error) {
 	}
 	fmt.Fprintf(&b, "parameters:   %d (%d trainable)\n", total, trainable)
 	fmt.Fprintf(&b, "layers:       %d folded inner layers\n", len(m.Circuit.Layers))
+	b.WriteString("modules:\n")
+	for _, line := range strings.Split(strings.TrimRight(nn.Summary(m.Circuit), "\n"), "\n") {
+		b.WriteString("  " + line + "\n")
+	}
 	if m.Info.Config != nil {
 		cf := m.Info.Config
 		fmt.Fprintf(&b, "trained on:   %s, region graph %s, %v lr %g, batch %d, seed %d\n", cf.Dataset, cf.RG, cf.Optimizer, cf.LR, cf.BatchSize, cf.Seed)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tenpc/tenpc/circuit"
 	"github.com/tenpc/tenpc/data"
+	"github.com/tenpc/tenpc/nn"
 	"github.com/tenpc/tenpc/regiongraph"
 )
 
@@ -137,5 +138,14 @@ func WriteRGInfo(w io.Writer, path string, plan *PlanOptions) error {
 	if _, err := io.WriteString(w, "\n"); err != nil {
 		return err
 	}
-	return p.Write(w, &opts)
+	if err := p.Write(w, &opts); err != nil {
+		return err
+	}
+	// The module tree Build makes of it, with each module's parameters.
+	c, err := circuit.Build(g, opts)
+	if err != nil {
+		return inputErrorf("%s: %v", path, err)
+	}
+	_, err = io.WriteString(w, "\n"+nn.Summary(c))
+	return err
 }

@@ -143,7 +143,7 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 	if err != nil {
 		return nil, err
 	}
-	opts := circuit.Options{Layer: cfg.Layer, Rank: cfg.Rank, Units: cfg.Units, Input: cfg.Input, Param: cfg.Param, Seed: cfg.Seed, MaxMemory: cfg.MaxMemory}
+	opts := circuit.Options{Layer: cfg.Layer, Engine: cfg.Engine, Rank: cfg.Rank, Units: cfg.Units, Input: cfg.Input, Param: cfg.Param, Seed: cfg.Seed, MaxMemory: cfg.MaxMemory}
 	switch cfg.Input {
 	case circuit.Categorical, circuit.Binomial:
 		opts.Values = sp.Train.Values
@@ -408,6 +408,9 @@ func finish(cfg TrainConfig, sp data.Splits, model *Model, prog progress, took t
 	}
 	best, err := LoadModel(modelPath)
 	if err != nil {
+		return nil, err
+	}
+	if err := best.Circuit.SetEngine(cfg.Engine); err != nil {
 		return nil, err
 	}
 	evalProg, err := best.Circuit.Compile(best.Info.BatchSize, false)

@@ -465,10 +465,10 @@ func contractPair(a, b einsumTerm, keep map[byte]bool, spec string) (einsumTerm,
 			// fails at run time (a 0-D tensor gradient meets a scalar), so
 			// multiply as (1)-vectors and sum back to a scalar.
 			v := tensor.Shape{1}
-			if xa, err = gorgonia.Reshape(xa, v); err != nil {
+			if xa, err = copyReshape(xa, v); err != nil {
 				return a, wrap(err, "scalar to (1)")
 			}
-			if xb, err = gorgonia.Reshape(xb, v); err != nil {
+			if xb, err = copyReshape(xb, v); err != nil {
 				return a, wrap(err, "scalar to (1)")
 			}
 			out, err := gorgonia.HadamardProd(xa, xb)

@@ -34,10 +34,10 @@ type Buf struct {
 	Shape []int
 	// Device is where the elements live (CPU: in the slice below).
 	Device Device
-	F32   []float32
-	F64   []float64
-	U8    []uint8
-	Int   []int
+	F32    []float32
+	F64    []float64
+	U8     []uint8
+	Int    []int
 	// Fresh is set only on a gradient buffer handed to the Backward of a
 	// FreshWriter: one mark per slice along the first dimension (one in
 	// all for a scalar). A marked slice holds leftovers, not a gradient:
@@ -91,6 +91,10 @@ func bufOf(v G.Value) Buf {
 	case *G.F64:
 		return Buf{F64: []float64{float64(*x)}}
 	case tensor.Tensor:
+		if d, ok := x.(*tensor.Dense); ok && d.IsMaterializable() {
+			// A view (a transpose, say): its elements in row-major order.
+			x = d.Materialize()
+		}
 		b := Buf{Shape: append([]int(nil), x.Shape()...)}
 		switch d := x.Data().(type) {
 		case []float32:

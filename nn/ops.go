@@ -50,7 +50,7 @@ func AddBias(x, b *Node) *Node {
 	if len(xs) != 2 || len(bs) != 1 || xs[1] != bs[0] {
 		panic(shapeErr("AddBias", "want x (N, D) and b (D)", x, b))
 	}
-	b2, err := G.Reshape(b.n, []int{1, bs[0]})
+	b2, err := copyReshape(b.n, []int{1, bs[0]})
 	must("AddBias", b2, err, x, b)
 	n, err := G.BroadcastAdd(x.n, b2, nil, []byte{0})
 	return g.wrap(must("AddBias", n, err, x, b))
@@ -117,7 +117,8 @@ func allAxes(x *Node) []int {
 	return ax
 }
 
-// Reshape returns x with a new shape of the same size.
+// Reshape returns x with a new shape of the same size, as a copy (see
+// reshape.go for why not a view).
 func Reshape(x *Node, shape ...int) *Node {
 	size, want := 1, 1
 	for _, s := range x.Shape() {
@@ -137,7 +138,7 @@ func Reshape(x *Node, shape ...int) *Node {
 		// the sum of the single element is a true scalar.
 		return Sum(x)
 	}
-	n, err := G.Reshape(x.n, shape)
+	n, err := copyReshape(x.n, shape)
 	return x.g.wrap(must("Reshape", n, err, x))
 }
 

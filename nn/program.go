@@ -23,7 +23,7 @@ type Program struct {
 	m       G.VM
 	loss    *Node
 	lossVal *G.Value
-	outs    map[string]*G.Value
+	outs    map[string]*captureOp
 	grads   []gradRead
 	names   map[*Param]string // full names for errors (ParamNames)
 	ran     bool              // a run has completed
@@ -111,9 +111,22 @@ func (g *Graph) Compile(opts ...Option) (prog *Program, err error) {
 	if cfg.training != nil {
 		g.training = *cfg.training
 	}
-	p := &Program{g: g, outs: map[string]*G.Value{}, names: map[*Param]string{}}
+	p := &Program{g: g, outs: map[string]*captureOp{}, names: map[*Param]string{}}
 	for _, np := range cfg.names {
 		p.names[np.Param] = np.Name
+	}
+	// Outputs are copied as soon as they are computed, by an op that reads
+	// them (so Gorgonia keeps their storage alive until then and cannot
+	// reuse it in place first).
+	for _, name := range g.oorder {
+		n := g.outputs[name]
+		shape := n.Shape()
+		if len(shape) == 0 {
+			shape = []int{1} // a scalar is kept as one element
+		}
+		op := &captureOp{name: name, shape: n.Shape(), saved: tensor.New(tensor.WithShape(shape...), tensor.Of(n.n.Dtype()))}
+		Apply(op, n)
+		p.outs[name] = op
 	}
 	if cfg.loss != nil {
 		if cfg.loss.g != g {
@@ -150,23 +163,15 @@ func (g *Graph) Compile(opts ...Option) (prog *Program, err error) {
 		p.lossVal = new(G.Value)
 		G.Read(cfg.loss.n, p.lossVal)
 	}
-	for _, name := range g.oorder {
-		p.outs[name] = readValue(g.outputs[name].n)
-	}
 	p.m = G.NewTapeMachine(g.g)
 	return p, nil
 }
 
-// readValue returns where n's value can be found after a run. A fused op's
-// output lives in a buffer the op owns and reuses, so it is read in place;
-// any other node goes through Gorgonia's Read, which clones the value on
-// every run. (Gradients of parameters are read through gradBuf.)
+// readValue returns where a gradient node's value can be found after a
+// run, through Gorgonia's Read. (Gradients of parameters computed by fused
+// ops are read through gradBuf; named outputs through captureOp.)
 func readValue(n *G.Node) *G.Value {
 	v := new(G.Value)
-	if op, ok := n.Op().(fusedFwd); ok && !op.s.ident {
-		*v = op.s.out
-		return v
-	}
 	G.Read(n, v)
 	return v
 }
@@ -328,14 +333,16 @@ func (p *Program) Loss() (float64, error) {
 // Output returns a view of a named output's value after the last run. The
 // view is valid until the next run.
 func (p *Program) Output(name string) (Buf, error) {
-	v, ok := p.outs[name]
+	c, ok := p.outs[name]
 	if !ok {
 		return Buf{}, fmt.Errorf("nn: no output %q", name)
 	}
-	if *v == nil || !p.ran {
+	if !p.ran {
 		return Buf{}, fmt.Errorf("nn: output %q: the program has not run", name)
 	}
-	return bufOf(*v), nil
+	b := bufOf(c.saved)
+	b.Shape = c.shape
+	return b, nil
 }
 
 // Params lists the parameters bound into the program's graph, in binding order.
@@ -444,4 +451,30 @@ func nonFinite(v G.Value) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// captureOp copies a named output into a buffer of its own when the output
+// is computed. Its result, a scalar zero, is unused.
+type captureOp struct {
+	name  string
+	shape []int
+	saved *tensor.Dense
+}
+
+func (o *captureOp) Name() string                             { return "output " + o.name }
+func (o *captureOp) OutShape([][]int) ([]int, error)          { return nil, nil }
+func (o *captureOp) DiffWRT(int) bool                         { return false }
+func (o *captureOp) Backward(in []Buf, out, g Buf, dIn []Buf) {}
+func (o *captureOp) Forward(in []Buf, out Buf) {
+	dst := bufOf(o.saved)
+	switch {
+	case dst.F32 != nil:
+		copy(dst.F32, in[0].F32)
+	case dst.F64 != nil:
+		copy(dst.F64, in[0].F64)
+	case dst.U8 != nil:
+		copy(dst.U8, in[0].U8)
+	default:
+		copy(dst.Int, in[0].Int)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,7 +34,8 @@ func runBench(args []string, stdout io.Writer) error {
 	fs := newFlagSet("bench", stdout)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), benchUsage); fs.PrintDefaults() }
 	rgs := fs.String("rg", "qg", "region graphs, built over the image with seed 42: "+experiments.RGNames+" except cl (see 'tenpc rg -h'); pd:7 is Einsum Networks' MNIST demo")
-	layers := fs.String("layer", "cp", "sum-product layers: cp, cp-r, cp-s, cp-xs, tucker")
+	layers := fs.String("layer", "cp", "sum-product layers: "+experiments.LayerNames())
+	engines := fs.String("engine", "fused", "engines: fused, graph (the reference composed of nn ops); with graph, fused runs too and every graph row gets its ratio to the fused one")
 	ks := fs.String("k", "32", "units per region (K)")
 	bs := fs.String("batch-size", "256", "batch sizes")
 	modes := fs.String("mode", "train", "modes: train, eval")
@@ -80,6 +82,21 @@ func runBench(args []string, stdout io.Writer) error {
 	} else if cfgs, err = benchGrid(*rgs, *layers, *ks, *bs, *modes, *steps, *warmup); err != nil {
 		return err
 	}
+	var engs []experiments.Engine
+	for _, s := range splitList(*engines) {
+		e, err := experiments.ParseEngine(s)
+		if err != nil {
+			return badInput("-engine: %v", err)
+		}
+		if !slices.Contains(engs, e) {
+			engs = append(engs, e)
+		}
+	}
+	graph := slices.Contains(engs, experiments.GraphEngine)
+	if graph && !slices.Contains(engs, experiments.FusedEngine) {
+		engs = append([]experiments.Engine{experiments.FusedEngine}, engs...)
+	}
+	cfgs = experiments.BenchEngines(cfgs, engs)
 	suite := experiments.BenchSuite{Configs: cfgs, QuietWait: *quietWait, QuietCores: *quietCores, CPUProfile: *cpuProfile}
 	if len(cfgs) > 1 && !*inProc {
 		if *cpuProfile != "" {
@@ -97,9 +114,17 @@ func runBench(args []string, stdout io.Writer) error {
 	if !*asJSON {
 		p := experiments.CurrentPlatform()
 		fmt.Fprintf(stdout, "# tenpc bench: BLAS %s; kernels %s; GOMAXPROCS %d; %d CPUs; %s\n", p.BLAS, p.Kernels, p.GOMAXPROCS, p.NumCPU, p.Go)
-		fmt.Fprintln(stdout, "| rg | layer | K | B | mode | ms/step median | min | max | samples/s | peak RSS MB | alloc B/step | allocs/step | others cores |")
-		fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+		if graph {
+			fmt.Fprintln(stdout, "| rg | layer | K | B | mode | engine | ms/step median | min | max | samples/s | peak RSS MB | alloc B/step | allocs/step | others cores | × fused |")
+			fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+		} else {
+			fmt.Fprintln(stdout, "| rg | layer | K | B | mode | ms/step median | min | max | samples/s | peak RSS MB | alloc B/step | allocs/step | others cores |")
+			fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+		}
 	}
+	// The fused engine's median of each configuration, for the graph rows'
+	// ratio (the fused row of a configuration runs first).
+	fusedMs := map[string]float64{}
 	ctx, stop := interruptible()
 	defer stop()
 	return inputErr(suite.Run(ctx, func(res experiments.BenchResult) error {
@@ -111,13 +136,32 @@ func runBench(args []string, stdout io.Writer) error {
 			_, err = fmt.Fprintf(stdout, "%s\n", line)
 			return err
 		}
+		config := fmt.Sprintf("| %s | %s | %d | %d | %s |", res.RG, res.Layer, res.K, res.BatchSize, res.Mode)
+		engine := res.Engine
+		if engine == "" {
+			engine = "fused"
+		}
+		if graph {
+			config += " " + engine + " |"
+		}
 		if res.Error != "" {
-			_, err := fmt.Fprintf(stdout, "| %s | %s | %d | %d | %s | error: %s |\n", res.RG, res.Layer, res.K, res.BatchSize, res.Mode, res.Error)
+			_, err := fmt.Fprintf(stdout, "%s error: %s |\n", config, res.Error)
 			return err
 		}
-		_, err := fmt.Fprintf(stdout, "| %s | %s | %d | %d | %s | %.2f | %.2f | %.2f | %.1f | %.1f | %.0f | %.1f | %.2f |\n",
-			res.RG, res.Layer, res.K, res.BatchSize, res.Mode, res.MsMedian, res.MsMin, res.MsMax,
-			res.SamplesPerS, res.PeakRSSMB, res.AllocBytes, res.AllocsPerStep, res.OthersCores)
+		key := fmt.Sprintf("%s %s %d %d %s", res.RG, res.Layer, res.K, res.BatchSize, res.Mode)
+		ratio := ""
+		switch {
+		case !graph:
+		case engine == "fused":
+			fusedMs[key], ratio = res.MsMedian, " 1.0× |"
+		case fusedMs[key] > 0:
+			ratio = fmt.Sprintf(" %.1f× |", res.MsMedian/fusedMs[key])
+		default:
+			ratio = " |"
+		}
+		_, err := fmt.Fprintf(stdout, "%s %.2f | %.2f | %.2f | %.1f | %.1f | %.0f | %.1f | %.2f |%s\n",
+			config, res.MsMedian, res.MsMin, res.MsMax,
+			res.SamplesPerS, res.PeakRSSMB, res.AllocBytes, res.AllocsPerStep, res.OthersCores, ratio)
 		return err
 	}))
 }
@@ -186,5 +230,5 @@ func splitList(s string) []string {
 func benchArgs(c experiments.BenchConfig) []string {
 	return []string{"bench", "-json", "-in-process",
 		"-rg", c.RG.String(), "-layer", c.Layer.String(), "-k", strconv.Itoa(c.Units), "-batch-size", strconv.Itoa(c.BatchSize),
-		"-mode", c.Mode.String(), "-steps", strconv.Itoa(c.Steps), "-warmup", strconv.Itoa(c.Warmup)}
+		"-mode", c.Mode.String(), "-engine", c.Engine.String(), "-steps", strconv.Itoa(c.Steps), "-warmup", strconv.Itoa(c.Warmup)}
 }

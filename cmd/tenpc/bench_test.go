@@ -137,3 +137,27 @@ func TestBenchCompare(t *testing.T) {
 		t.Errorf("-compare without -peers: status %d, want 2", status)
 	}
 }
+
+// -engine graph times the graph engine next to the fused one: a row per
+// engine, the graph row with its ratio to the fused row.
+func TestBenchGraphEngine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 28×28 circuit twice")
+	}
+	status, stdout, stderr := runBenchTest(t, "-in-process", "-rg", "qt4", "-layer", "cp",
+		"-k", "2", "-batch-size", "4", "-steps", "2", "-warmup", "0", "-engine", "graph")
+	if status != 0 {
+		t.Fatalf("status %d, stderr %q", status, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 5 || !strings.Contains(lines[1], "| engine |") || !strings.Contains(lines[1], "× fused") {
+		t.Fatalf("want a header with engine and × fused columns and two rows:\n%s", stdout)
+	}
+	if !strings.Contains(lines[3], "| fused |") || !strings.HasSuffix(lines[3], " 1.0× |") ||
+		!strings.Contains(lines[4], "| graph |") || !strings.HasSuffix(lines[4], "× |") {
+		t.Errorf("rows:\n%s\n%s", lines[3], lines[4])
+	}
+	if status, _, stderr := runBenchTest(t, "-engine", "gpu"); status != 2 || !strings.Contains(stderr, "-engine") {
+		t.Errorf("-engine gpu: status %d, stderr %q", status, stderr)
+	}
+}

@@ -19,6 +19,7 @@ func runEval(args []string, stdout io.Writer) error {
 	limit := fs.Int("limit", 0, "use only the first N samples of the split's dataset (as train -limit)")
 	perSample := fs.String("per-sample", "", "write one row per sample, index,loglik (natural log), to this CSV file")
 	maxMem := fs.String("max-memory", "", "refuse a model whose parameters and activations would need more memory than this, e.g. 512M or 2G (default: the memory available)")
+	engine := fs.String("engine", "fused", "how the program computes the layers: fused or graph (the reference composed of nn ops)")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
@@ -29,7 +30,11 @@ func runEval(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res, err := experiments.Evaluate(experiments.EvalConfig{Model: *model, Dataset: *dataset, Split: *split, Limit: *limit, PerSample: *perSample, MaxMemory: limitMem})
+	eng, err := experiments.ParseEngine(*engine)
+	if err != nil {
+		return badInput("-engine: %v", err)
+	}
+	res, err := experiments.Evaluate(experiments.EvalConfig{Model: *model, Dataset: *dataset, Split: *split, Limit: *limit, PerSample: *perSample, MaxMemory: limitMem, Engine: eng})
 	if err != nil {
 		return inputErr(err)
 	}

@@ -86,8 +86,8 @@ func runRGBuild(args []string, stdout io.Writer) error {
 
 func runRGInfo(args []string, stdout io.Writer) error {
 	fs := newFlagSet("rg info", stdout)
-	plan := fs.Bool("plan", false, "also print the folded circuit plan: one line per layer with folds, arity and parameters")
-	layer := fs.String("layer", "cp", "layer type for -plan: cp, cp-r, cp-s, cp-xs or tucker")
+	plan := fs.Bool("plan", false, "also print the folded circuit plan (one line per layer with folds, arity and parameters) and its module tree")
+	layer := fs.String("layer", "cp", "layer type for -plan: "+experiments.LayerNames())
 	k := fs.Int("k", 32, "units per inner region for -plan")
 	inK := fs.Int("input-k", 0, "units per input region for -plan (default -k)")
 	rank := fs.Int("rank", 0, "rank of cp-r layers for -plan (default -k)")

@@ -57,7 +57,8 @@ func trainCommand(name string, args []string, stdout io.Writer) error {
 	dataset := fs.String("dataset", def.Dataset, "dataset: mnist, fashion-mnist, debd:DIR/NAME or images:DIR")
 	dataDir := fs.String("data-dir", "", "directory of the MNIST / Fashion-MNIST files (default: the standard location)")
 	rg := fs.String("rg", def.RG, "region graph: "+experiments.RGNames+" (see 'tenpc rg -h')")
-	layer := fs.String("layer", def.Layer.String(), "sum-product layer: cp, cp-r, cp-s, cp-xs or tucker")
+	layer := fs.String("layer", def.Layer.String(), "sum-product layer: "+experiments.LayerNames()+" (or one a package registers with circuit.RegisterLayer)")
+	engine := fs.String("engine", def.Engine.String(), "how programs compute the layers: fused (kernels) or graph (the reference composed of nn ops, several times slower)")
 	k := fs.Int("k", def.Units, "units per region (K)")
 	rank := fs.Int("rank", 0, "rank R of cp-r layers (default K)")
 	input := fs.String("input", def.Input.String(), "input distribution: categorical, bernoulli, binomial or gaussian")
@@ -97,6 +98,9 @@ func trainCommand(name string, args []string, stdout io.Writer) error {
 	}
 	if cfg.Layer, err = experiments.ParseLayer(*layer); err != nil {
 		return badInput("-layer: %v", err)
+	}
+	if cfg.Engine, err = experiments.ParseEngine(*engine); err != nil {
+		return badInput("-engine: %v", err)
 	}
 	if cfg.Input, err = experiments.ParseInput(*input); err != nil {
 		return badInput("-input: %v", err)

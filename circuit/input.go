@@ -1,0 +1,203 @@
+package circuit
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/tenpc/tenpc/nn"
+)
+
+// InputLayer is the input layer as a module: the input distributions'
+// parameters, one row per input slot (Plan.Slots): Logits (S, K, C) for
+// categorical inputs, Logits (S, K) for Bernoulli/binomial, Mean and
+// LogStd (S, K) for Gaussian. Leaf f's unit k is the product, over the
+// leaf's variables, of their slots' distribution k.
+type InputLayer struct {
+	Logits *nn.Param
+	Mean   *nn.Param
+	LogStd *nn.Param
+
+	plan *Plan
+	kind InputKind
+	c    int // values of discrete inputs (C)
+}
+
+func newInputLayer(p *Plan, o *Options, rng *rand.Rand) *InputLayer {
+	v, k := p.NumSlots, p.InputUnits
+	in := &InputLayer{plan: p, kind: o.Input, c: o.Values}
+	switch o.Input {
+	case Categorical:
+		in.Logits = nn.NewParam("logits", o.DType, v, k, o.Values)
+		nn.NormalInit(in.Logits, 0, 1, rng)
+	case Bernoulli, Binomial:
+		in.Logits = nn.NewParam("logits", o.DType, v, k)
+		nn.NormalInit(in.Logits, 0, 1, rng)
+	case Gaussian:
+		in.Mean = nn.NewParam("mean", o.DType, v, k)
+		nn.NormalInit(in.Mean, 0, 1, rng)
+		in.LogStd = nn.NewParam("log_std", o.DType, v, k)
+	}
+	return in
+}
+
+// inputParamCount is the closed form of the input layer's parameter count:
+// S·Kin·C (categorical), S·Kin (Bernoulli, binomial), 2·S·Kin (Gaussian),
+// S being the number of input slots (Plan.NumSlots).
+func inputParamCount(p *Plan, o *Options) int {
+	v, k := p.NumSlots, p.InputUnits
+	switch o.Input {
+	case Categorical:
+		return v * k * o.Values
+	case Gaussian:
+		return 2 * v * k
+	}
+	return v * k
+}
+
+// Describe implements nn.Describer.
+func (in *InputLayer) Describe() string {
+	p := in.plan
+	s := fmt.Sprintf("%v F=%d slots=%d → %d", in.kind, len(p.Leaves), p.NumSlots, p.InputUnits)
+	if in.kind != Gaussian {
+		s += fmt.Sprintf(", %d values", in.c)
+	}
+	return s
+}
+
+// Forward builds the leaves' log-values, with the variables marked in
+// missing integrated out (their units read log 1 = 0):
+//
+//	x (B, V) Uint8 categories (float for Gaussian inputs), missing (B, V) Uint8
+//	-> lp (S, B, K) per slot -> (F, B, K) per leaf (the sum over its slots)
+func (in *InputLayer) Forward(x, missing *nn.Node) *nn.Node {
+	return in.forward(x, missing, false, false)
+}
+
+// MaxForward is Forward in the max-product semiring: a missing variable
+// contributes log max_x p(x) (the mode's log-probability; the log-density
+// at the mean for Gaussian inputs) instead of 0.
+func (in *InputLayer) MaxForward(x, missing *nn.Node) *nn.Node {
+	return in.forward(x, missing, false, true)
+}
+
+// forward is Forward (max: MaxForward); em reads categorical logits as
+// log-probabilities, as EM keeps them.
+func (in *InputLayer) forward(x, missing *nn.Node, em, max bool) *nn.Node {
+	p, g := in.plan, x.Graph()
+	S, K := p.NumSlots, p.InputUnits
+	b := x.Shape()[0]
+	cols := in.cols()
+	var lp, mode *nn.Node // (S, B, K), (S, 1, K)
+	if in.kind == Gaussian {
+		xs := nn.Reshape(nn.Transpose(gatherCols(x, cols), 1, 0), S, b, 1)
+		mu := nn.Reshape(g.Param(in.Mean), S, 1, K)
+		rho := nn.Reshape(g.Param(in.LogStd), S, 1, K)
+		z := nn.Mul(nn.Sub(xs, mu), nn.Exp(nn.Neg(rho)))
+		mode = nn.Neg(nn.Add(rho, g.Const([]float64{halfLog2Pi}, 1, 1, 1)))
+		lp = nn.Sub(mode, nn.Scale(nn.Square(z), 0.5))
+	} else {
+		t := in.table(g, em)                              // (S, K, C)
+		lp = nn.Lookup(nn.Transpose(t, 0, 2, 1), x, cols) // (S, B, K)
+		mode = nn.Reshape(nn.MaxAxis(t, 2), S, 1, K)
+	}
+	miss := nn.Reshape(nn.Transpose(gatherCols(nn.ToFloat(missing), cols), 1, 0), S, b, 1)
+	obs := nn.Sub(g.Const([]float64{1}, 1, 1, 1), miss)
+	lp = nn.Mul(lp, obs)
+	if max {
+		lp = nn.Add(lp, nn.Mul(miss, mode))
+	}
+	return in.leaves(lp)
+}
+
+// cols is the data column of each slot, nil when slot s is variable s.
+func (in *InputLayer) cols() []int {
+	p := in.plan
+	if p.NumSlots == p.NumVars {
+		return nil
+	}
+	cols := make([]int, p.NumSlots)
+	for s, v := range p.LeafVars {
+		cols[s] = int(v)
+	}
+	return cols
+}
+
+// gatherCols selects columns of x (B, V): (B, len(cols)), or x for nil.
+func gatherCols(x *nn.Node, cols []int) *nn.Node {
+	if cols == nil {
+		return x
+	}
+	return nn.Gather(x, 1, cols)
+}
+
+// table is the discrete inputs' log-probability table (S, K, C): log p of
+// slot s, unit k at value c.
+//
+//	categorical  log-softmax of the logits over C (EM: the logits themselves)
+//	binomial     log C(N, c) + c·log σ(q) + (N − c)·log σ(−q),  N = C − 1
+func (in *InputLayer) table(g *nn.Graph, em bool) *nn.Node {
+	th := g.Param(in.Logits)
+	if in.kind == Categorical {
+		if em {
+			return th
+		}
+		return nn.LogSoftmax(th, 2)
+	}
+	S, K, C := in.plan.NumSlots, in.plan.InputUnits, in.c
+	n := C - 1
+	// log σ(q) and log σ(−q) as the log-softmax of (q, 0): (S, K, 2).
+	ls := nn.LogSoftmax(nn.Stack(2, th, g.Const(make([]float64, S*K), S, K)), 2)
+	counts := make([]float64, 2*C) // (2, C): c and N − c
+	lbinom := make([]float64, C)   // log C(N, c)
+	lg := func(a int) float64 { r, _ := math.Lgamma(float64(a + 1)); return r }
+	for c := range C {
+		counts[c], counts[C+c] = float64(c), float64(n-c)
+		lbinom[c] = lg(n) - lg(c) - lg(n-c)
+	}
+	t := nn.Einsum("skt,tc->skc", ls, g.Const(counts, 2, C))
+	return nn.Add(t, g.Const(lbinom, 1, 1, C))
+}
+
+// leaves sums the slots of each leaf: lp (S, B, K) -> (F, B, K).
+func (in *InputLayer) leaves(lp *nn.Node) *nn.Node {
+	p := in.plan
+	F, S := len(p.Leaves), p.NumSlots
+	size := int(p.LeafOff[1] - p.LeafOff[0])
+	equal := true
+	for f := range F {
+		equal = equal && int(p.LeafOff[f+1]-p.LeafOff[f]) == size
+	}
+	slots := make([]int, len(p.Slots))
+	identity := len(slots) == S
+	for i, s := range p.Slots {
+		slots[i] = int(s)
+		identity = identity && int(s) == i
+	}
+	sh := lp.Shape()
+	if equal {
+		if !identity {
+			lp = nn.Gather(lp, 0, slots) // (F·size, B, K), leaf by leaf
+		}
+		if size == 1 {
+			return lp
+		}
+		return nn.SumAxis(nn.Reshape(lp, F, size, sh[1], sh[2]), 1)
+	}
+	// Leaves of different sizes: a 0/1 matrix (F, S) sums each leaf's slots.
+	m := make([]float64, F*S)
+	for f := range F {
+		for i := p.LeafOff[f]; i < p.LeafOff[f+1]; i++ {
+			m[f*S+int(p.Slots[i])] = 1
+		}
+	}
+	return nn.Einsum("fs,sbk->fbk", lp.Graph().Const(m, F, S), lp)
+}
+
+// anyParam is a parameter of the layer (to anchor a node in a graph).
+func (in *InputLayer) anyParam() *nn.Param {
+	if in.Logits != nil {
+		return in.Logits
+	}
+	return in.Mean
+}

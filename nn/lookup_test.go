@@ -1,0 +1,106 @@
+package nn
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// Lookup reads table n at the category in column cols[n] of each sample,
+// and its gradient (finite differences) scatters back into those rows.
+func TestLookup(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	const n, c, d, m = 3, 4, 2, 5
+	tab := NewParam("tables", Float64, n, c, d)
+	NormalInit(tab, 0, 1, rng)
+	cols := []int{2, 0, 2} // table 0 and 2 read column 2, table 1 column 0
+	x := make([]uint8, m*3)
+	for i := range x {
+		x[i] = uint8(rng.IntN(c))
+	}
+	g := NewGraph(Float64)
+	xn := g.InputOf("x", Uint8, m, 3)
+	out := Lookup(g.Param(tab), xn, cols) // (n, m, d)
+	g.Output("out", out)
+	w := g.Input("w", n, m, d)
+	prog, err := g.Compile(Minimize(Sum(Square(Mul(out, w)))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed := Feed{"x": x, "w": randn(rng, n*m*d)}
+	if err := prog.Run(feed); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := prog.Output("out")
+	v := tab.Value()
+	for i := range n {
+		for j := range m {
+			for k := range d {
+				want := v[(i*c+int(x[j*3+cols[i]]))*d+k]
+				if g := got.F64[(i*m+j)*d+k]; g != want {
+					t.Fatalf("out[%d,%d,%d] = %v, want %v", i, j, k, g, want)
+				}
+			}
+		}
+	}
+	checkProgramGrad(t, prog, feed, []*Param{tab}, 1e-6)
+}
+
+// ToFloat converts category data; StopGradient passes values but no
+// gradient: d/dw Σ w·stop(w) = stop(w) = w, not 2w.
+func TestToFloatAndStopGradient(t *testing.T) {
+	g := NewGraph(Float64)
+	x := g.InputOf("x", Int, 3)
+	f := ToFloat(x)
+	w := NewParam("w", Float64, 3)
+	w.SetValue([]float64{1, -2, 3})
+	wn := g.Param(w)
+	loss := Add(Sum(Mul(wn, StopGradient(wn))), Sum(Mul(wn, f)))
+	g.Output("f", f)
+	prog, err := g.Compile(Minimize(loss))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.ZeroGrad()
+	if _, err := prog.Step(Feed{"x": []int{4, 0, 7}}); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := prog.Output("f")
+	for i, want := range []float64{4, 0, 7} {
+		if out.F64[i] != want {
+			t.Errorf("ToFloat[%d] = %v, want %v", i, out.F64[i], want)
+		}
+	}
+	for i, want := range []float64{1 + 4, -2 + 0, 3 + 7} {
+		if got := w.Grad64()[i]; got != want {
+			t.Errorf("grad[%d] = %v, want %v", i, got, want)
+		}
+	}
+}
+
+// In a graph that mixes fused and stock ops every way round, the gradient
+// of every parameter is exact: a fused output read by a fused op and a
+// stock op at once, a stock op between two fused ops, a fused op reading a
+// stock op's output.
+func TestMixedFusedStockGradient(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	var calls, bwd int
+	op := matmulOp{&calls, &bwd}
+	w1 := NewParam("w1", Float64, 3, 4)
+	w2 := NewParam("w2", Float64, 4, 4)
+	w3 := NewParam("w3", Float64, 4, 2)
+	for _, p := range []*Param{w1, w2, w3} {
+		NormalInit(p, 0, 0.5, rng)
+	}
+	g := NewGraph(Float64)
+	x := g.Input("x", 5, 3)
+	h := Apply(op, x, g.Param(w1))         // fused
+	s := Tanh(h)                           // stock, reads a fused output that a fused op reads too
+	k := Apply(op, s, g.Param(w2))         // fused, reads a stock output
+	y := Apply(op, Add(k, h), g.Param(w3)) // fused after a stock Add of a fused and ... fused
+	loss := Add(Sum(Square(y)), Sum(Apply(op, h, g.Param(w2))))
+	prog, err := g.Compile(Minimize(loss))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkProgramGrad(t, prog, Feed{"x": randn(rng, 15)}, []*Param{w1, w2, w3}, 1e-6)
+}
