@@ -1,6 +1,6 @@
 // Package circuit compiles a region graph and a layer choice into a folded
-// tensorized probabilistic circuit, trains it through nn's fused ops, and
-// answers exact queries.
+// tensorized probabilistic circuit, a tree of nn modules, trains it on one
+// of two engines, and answers exact queries.
 //
 // # Model
 //
@@ -8,17 +8,19 @@
 // InputUnits distributions (categorical, Bernoulli, binomial or Gaussian; a
 // leaf over several variables is the fully factorized product of
 // per-variable distributions), inner regions Units sums, the root Classes
-// units. Each partition is a sum-product layer (CP, CP-R, CP-S, CP-XS or
-// Tucker; see Layer); a region with several partitions adds a mixing layer,
-// a unit-wise weighted sum of its partitions' outputs. Weights are
-// non-negative: clamped (≥ ClampMin after every optimizer step, the
-// reference protocol), softmax-normalized, or exp of a logit.
+// units. Each partition is a sum-product layer (CP, CP-R, CP-S, CP-XS,
+// Tucker, or a layer registered with RegisterLayer; see Layer); a region
+// with several partitions adds a mixing layer, a unit-wise weighted sum of
+// its partitions' outputs. Weights are non-negative: clamped (≥ ClampMin
+// after every optimizer step, the reference protocol), softmax-normalized,
+// or exp of a logit.
 //
-// With Clamp or Exp weights (and always with CP-S scales) the circuit c(x)
-// is unnormalized and log p(x) = log c(x) − log Z, Z being c with every
-// variable integrated out; the compiled programs compute log Z in a second,
-// batch-1 pass that shares the weights. With Softmax weights (and no CP-S)
-// Z = 1 by construction.
+// With Clamp or Exp weights (and always with CP-S scales, or a registered
+// layer that is not LayerDef.Normalized) the circuit c(x) is unnormalized
+// and log p(x) = log c(x) − log Z, Z being c with every variable integrated
+// out; the compiled programs compute log Z in a second, batch-1 pass that
+// shares the weights. With Softmax weights (and normalized layers) Z = 1 by
+// construction.
 //
 // # Folding
 //
@@ -27,45 +29,95 @@
 // partitions into one mixing layer. The plan is plain data (see Plan.Write
 // for a listing): each layer lists the earlier layers it reads (Sources) and,
 // for fold f and input a, the source and fold it gathers (Refs[f·A+a]).
-// Each folded layer becomes one nn.Fused op wrapping a kernel of package
-// circuit/kernel, with a fused backward.
 //
 // Every layer family compiles every valid, smooth, decomposable region graph
 // with one root, whatever its partitions' arity. CP, CP-R, CP-S and CP-XS
 // fold a partition of A inputs as it is. Tucker's W (l1 ⊗ l2) takes two
-// inputs, so PlanFor (which Build calls) first rewrites a graph with wider
-// partitions by regiongraph.Binarize: each partition of A > 2 inputs becomes
-// a balanced tree of A−1 binary partitions over A−2 new regions of K units,
-// QT-4's 4-way blocks becoming QT-2's pairs. rg's region and partition ids
-// keep their meaning in the plan, and the plan depends only on rg and the
-// options, so a model rebuilt from its stored graph gets the same plan.
+// inputs (LayerDef.Binary), so PlanFor (which Build calls) first rewrites a
+// graph with wider partitions by regiongraph.Binarize: each partition of
+// A > 2 inputs becomes a balanced tree of A−1 binary partitions over A−2 new
+// regions of K units, QT-4's 4-way blocks becoming QT-2's pairs. rg's region
+// and partition ids keep their meaning in the plan, and the plan depends
+// only on rg and the options, so a model rebuilt from its stored graph gets
+// the same plan.
+//
+// # Modules
+//
+// Build turns the plan into a Circuit: the root module, holding the
+// InputLayer and one InnerLayer per folded layer (Circuit.Layers[i] is
+// Plan().Layers[i]): *MixingLayer for a mixing layer, *CPLayer, *CPRLayer,
+// *TuckerLayer or a registered module for a sum-product layer. A module is
+// a struct whose exported *nn.Param fields are its parameters, so
+// nn.NamedParams names them by path ("input.logits", "layers.3.weight",
+// "layers.3.out"), the names of model files, checkpoints and optimizer
+// state, and nn.Summary prints the tree. Each inner layer's Forward maps
+// the log-values x (F, A, B, Kin) it gathers from the layers below (fold
+// f's a-th input for sample b) to its units' log-values (F, B, Kout), with
+// nn ops: the paper's math as written, einsum contractions in log space
+// (LogEinsumExp) and log-sum-exp.
+//
+// # Engines
+//
+// Options.Engine (or SetEngine) picks how compiled programs compute the
+// layers:
+//
+//   - Fused (the default): every built-in layer is one nn.Fused op over a
+//     kernel of package circuit/kernel with a hand-written backward, and
+//     layers exchange per-row scaled linear values (F, B, K+1) instead of
+//     log-values. It is the fast path.
+//   - Graph: every layer runs its Forward, and Gorgonia differentiates the
+//     graph. It is the reference the kernels are tested against (the two
+//     agree to 1e-9 in float64), several times slower.
+//
+// A layer without a kernel (a registered one) runs its Forward on the fused
+// engine too, between fused layers: a conversion op reads the scaled values
+// below it as log-values, another converts its output back, and gradients
+// flow through both. Circuit.Wire builds the same evaluation into a
+// caller's graph, so a larger network (a classifier head on c(x) − log Z,
+// say) trains through the circuit on either engine.
+//
+// # Writing a layer
+//
+// A sum-product layer is a module with a Forward (InnerLayer) and a
+// factory registered by name (RegisterLayer), after which Options.Layer,
+// ParseLayer and `tenpc train -layer NAME` (in a binary that imports the
+// registering package) find it. The factory gets a LayerSpec (folds,
+// arity, widths, rank, parameterization, initializer, element type and the
+// seeded generator) and makes the parameters with LayerSpec.NewWeight; the
+// Forward reads them through LayerSpec.Weights, which applies the circuit's
+// parameterization. See ExampleRegisterLayer_custom for cirkit's CP-T in 45
+// lines, trained and queried. Likelihoods, marginals and the partition
+// function work for every layer; sampling needs Descender, MAP Descender
+// and MaxProduct, and a query whose layer lacks one says which.
 //
 // # Queries
 //
 // The compiled Program is the fast path for likelihoods: LogLikelihood
 // (with a per-sample mask of missing variables, integrated out),
-// LogConditional and LogPartition. The other queries run a plain float64
-// log-space evaluation of the plan outside Gorgonia, reading the weights
-// through EffectiveWeights:
+// LogConditional and LogPartition. The exact queries on Circuit run the
+// reference evaluator: the graph engine in float64, on a float64 copy of
+// the circuit's current parameters, reading every layer's log-values; then
+// a downward pass through each layer's Descent rule:
 //
 //   - LogProb, LogConditional: exact log p(x) and log p(x_q | x_e);
 //   - Sample, SampleConditional: exact ancestral samples of p(x) or
 //     p(x_u | x_o), top-down, each sum's term chosen with probability
 //     proportional to weight × the term's value (from an upward pass), all
 //     randomness from the caller's *rand.Rand;
-//   - MAP: max-product upward pass and backtracking. It is exact for the MPE
-//     of the latent-augmented model (max over the unobserved variables and
-//     over one term at every sum), not the marginal MAP of the circuit in
-//     general; it returns log m(x*) − log Z.
+//   - MAP: max-product upward pass (MaxForward) and backtracking. It is
+//     exact for the MPE of the latent-augmented model (max over the
+//     unobserved variables and over one term at every sum), not the
+//     marginal MAP of the circuit in general; it returns log m(x*) − log Z.
 //
 // Gaussian inputs have …Float variants with closed-form integrals.
 //
 // # Training
 //
-// Compile(b, true) minimizes −mean log p(x) with any optim.Optimizer;
-// CompileEM with NewEM runs (online) EM for clamp circuits with categorical
-// inputs. MemoryEstimate and Options.MaxMemory refuse programs that would
-// not fit before anything is allocated.
+// Compile(b, true) minimizes −mean log p(x) with any optim.Optimizer over
+// Circuit.Params; CompileEM with NewEM runs (online) EM for clamp circuits
+// with categorical inputs and built-in layers. MemoryEstimate and
+// Options.MaxMemory refuse programs that would not fit before anything is
+// allocated.
 //
 // # Parameter counts
 //

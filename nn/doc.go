@@ -56,8 +56,10 @@
 //     Square, Exp, Log, Scale; activations ReLU, Tanh, Sigmoid.
 //   - Reductions along any axis: SumAxis, MaxAxis, LogSumExp; Sum and Mean
 //     of everything; Softmax and LogSoftmax.
-//   - Linear algebra and layout: MatMul, Einsum, Reshape, Transpose,
-//     Flatten, Gather, Concat, Stack.
+//   - Linear algebra and layout: MatMul, Einsum, Reshape (a copy),
+//     Transpose, Flatten, Gather, Concat, Stack.
+//   - Data: Lookup (per-column embedding tables indexed by category data),
+//     ToFloat (category data or masks as floats), StopGradient.
 //   - Images: Convolve2d and MaxPool (and the modules Conv2d, MaxPool2d).
 //   - Losses: CrossEntropy and NLL over integer labels; Accuracy and Argmax
 //     read a program's logits.
@@ -108,9 +110,13 @@
 // dropout). Apply wires it into a graph. The framework owns the output and
 // gradient buffers and reuses them across runs; Forward writes every
 // element of the output, Backward adds each input's gradient. Between fused
-// ops gradients bypass Gorgonia (a scalar token orders the backward ops).
-// GradOverwriter, FreshWriter and Identity let an op skip clearing or
-// copying buffers.
+// ops gradients bypass Gorgonia (a scalar token orders the backward ops);
+// a fused output that any stock op reads gets its gradient through
+// Gorgonia instead, so fused and stock ops mix freely in one graph with
+// exact gradients (fused_test.go, lookup_test.go check finite differences
+// of such graphs). GradOverwriter, FreshWriter and Identity let an op skip
+// clearing or copying buffers. Buffers carry their Device (the CPU only,
+// today), for a backend on an accelerator.
 //
 // # Gorgonia defects worked around
 //
@@ -129,6 +135,11 @@
 //     one, fails with "No Graph Supplied": Graph.Const makes a graph leaf.
 //   - Dropout draws from a generator seeded with the clock: Dropout is a
 //     fused op with the caller's generator.
+//   - Reshape returns a view that shares its input's storage while the
+//     register allocator treats the two as distinct, so an in-place op on
+//     the view can overwrite a live input: Reshape copies. Likewise a named
+//     output is copied by an op that reads it when it is computed, rather
+//     than read afterwards.
 //
 // Broadcasting (repeat, then Gorgonia's elementwise op), Concat and Stack
 // are this package's own ops too, written like the reductions. Gorgonia's
