@@ -190,3 +190,45 @@ func TestEnginesAgreeInputs(t *testing.T) {
 		}
 	}
 }
+
+// EM's programs (exp-parameterized categorical inputs, no log Z) agree on
+// both engines too.
+func TestEnginesAgreeEM(t *testing.T) {
+	rg := smallGraphs(t)["pd"]
+	rng := rand.New(rand.NewPCG(25, 26))
+	x := make([]uint8, 6*rg.NumVars)
+	for i := range x {
+		x[i] = uint8(rng.IntN(3))
+	}
+	var loss [2]float64
+	var grads [2][]float64
+	for e, engine := range []Engine{Fused, Graph} {
+		c, err := Build(rg, Options{Layer: CPR, Units: 3, Rank: 2, Values: 3, LearnMixing: true, Engine: engine, DType: nn.Float64, Seed: 12})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := NewEM(c, EMConfig{}); err != nil {
+			t.Fatal(err)
+		}
+		prog, err := c.CompileEM(6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if loss[e], err = prog.Step(x); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range c.Params() {
+			if !p.Frozen() {
+				grads[e] = append(grads[e], p.Grad64()...)
+			}
+		}
+	}
+	if math.Abs(loss[0]-loss[1]) > 1e-9*math.Abs(loss[0]) {
+		t.Errorf("EM loss: fused %.12g, graph %.12g", loss[0], loss[1])
+	}
+	for i := range grads[0] {
+		if d := math.Abs(grads[0][i] - grads[1][i]); d > 1e-9*math.Max(math.Abs(grads[0][i]), 1e-6) {
+			t.Errorf("EM gradient %d: fused %.12g, graph %.12g", i, grads[0][i], grads[1][i])
+		}
+	}
+}
