@@ -92,7 +92,9 @@ func runBench(args []string, stdout io.Writer) error {
 			engs = append(engs, e)
 		}
 	}
-	graph := slices.Contains(engs, experiments.GraphEngine)
+	// The table puts the fused engine next to the graph one; JSON lines
+	// (a child's among them) are exactly the engines asked for.
+	graph := slices.Contains(engs, experiments.GraphEngine) && !*asJSON
 	if graph && !slices.Contains(engs, experiments.FusedEngine) {
 		engs = append([]experiments.Engine{experiments.FusedEngine}, engs...)
 	}

@@ -157,6 +157,12 @@ func TestBenchGraphEngine(t *testing.T) {
 		!strings.Contains(lines[4], "| graph |") || !strings.HasSuffix(lines[4], "× |") {
 		t.Errorf("rows:\n%s\n%s", lines[3], lines[4])
 	}
+	// In a child process (-json) only the engine asked for runs.
+	status, stdout, stderr = runBenchTest(t, "-json", "-in-process", "-rg", "qt4", "-k", "2", "-batch-size", "4",
+		"-steps", "1", "-warmup", "0", "-engine", "graph")
+	if status != 0 || strings.Count(stdout, "\n") != 1 || !strings.Contains(stdout, `"engine":"graph"`) {
+		t.Errorf("-json -engine graph: status %d, stderr %q, output %q; want one graph line", status, stderr, stdout)
+	}
 	if status, _, stderr := runBenchTest(t, "-engine", "gpu"); status != 2 || !strings.Contains(stderr, "-engine") {
 		t.Errorf("-engine gpu: status %d, stderr %q", status, stderr)
 	}
