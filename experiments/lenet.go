@@ -15,7 +15,6 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/tenpc/tenpc/data"
 	"github.com/tenpc/tenpc/nn"
 	"github.com/tenpc/tenpc/optim"
 )
@@ -42,6 +41,8 @@ type LeNetConfig struct {
 	TrainLimit, TestLimit int
 	// DType is the element type. Default Float32.
 	DType nn.DType
+	// Out, when set, keeps a run directory there (see TrainClassifier).
+	Out string
 }
 
 func (c LeNetConfig) withDefaults() LeNetConfig {
@@ -82,27 +83,10 @@ func (c LeNetConfig) validate() error {
 }
 
 // LeNetEpoch is what one epoch of TrainLeNet achieved.
-type LeNetEpoch struct {
-	Epoch        int     `json:"epoch"`
-	Loss         float64 `json:"loss"` // mean training cross-entropy over the epoch's batches, nats
-	TestAccuracy float64 `json:"test_accuracy"`
-	Seconds      float64 `json:"seconds"` // training time, evaluation excluded
-}
+type LeNetEpoch = ClassifierEpoch
 
 // LeNetResult is the outcome of TrainLeNet.
-type LeNetResult struct {
-	Params       int          `json:"params"`
-	TestAccuracy float64      `json:"test_accuracy"` // after the last epoch
-	History      []LeNetEpoch `json:"history"`
-}
-
-// MNIST pixels are standardised with the training set's mean and standard
-// deviation of intensity/255 (0.1307, 0.3081; the values PyTorch's MNIST
-// example uses).
-const (
-	mnistMean = 0.1307
-	mnistStd  = 0.3081
-)
+type LeNetResult = ClassifierResult
 
 // NewLeNet returns a LeNet-style CNN for 28×28 grey images and 10 classes:
 // conv 5×5 → ReLU → max-pool 2 → conv 5×5 → ReLU → max-pool 2 → linear →
@@ -122,78 +106,27 @@ func NewLeNet(c1, c2, hidden int, dt nn.DType, rng *rand.Rand) *nn.Sequential {
 	)
 }
 
-// TrainLeNet trains NewLeNet on MNIST with Adam and cross-entropy, and
-// evaluates the test accuracy after every epoch, logging each epoch to log.
+// TrainLeNet trains NewLeNet on MNIST with TrainClassifier (Adam and
+// cross-entropy, the test accuracy after every epoch, logged to log).
 // Bad configuration and missing data are *InputErrors; cancelling ctx stops
-// between batches with ctx's error.
+// between batches with an error wrapping ctx's.
 func TrainLeNet(ctx context.Context, cfg LeNetConfig, log *logrus.Logger) (*LeNetResult, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if log == nil {
-		log = logrus.New()
-	}
-	sp, err := data.MNIST(data.Options{Dir: cfg.DataDir})
+	d, err := LoadImageData("mnist", cfg.DataDir, cfg.TrainLimit, cfg.TestLimit)
 	if err != nil {
 		return nil, &InputError{fmt.Errorf("lenet: %w", err)}
 	}
-	train, test := sp.Train, sp.Test
-	if cfg.TrainLimit > 0 {
-		train = train.Limit(cfg.TrainLimit)
-	}
-	if cfg.TestLimit > 0 {
-		test = test.Limit(cfg.TestLimit)
-	}
-	if train.N < cfg.Batch {
-		return nil, inputErrorf("lenet: %d training images, fewer than one batch of %d", train.N, cfg.Batch)
-	}
-
 	model := NewLeNet(cfg.Conv1, cfg.Conv2, cfg.Hidden, cfg.DType, rand.New(rand.NewPCG(cfg.Seed, 0)))
-	g := nn.NewGraph(cfg.DType)
-	loss := nn.CrossEntropy(model.Forward(g.Input("x", cfg.Batch, 1, 28, 28)), g.Labels("y", cfg.Batch))
-	prog, err := g.Compile(nn.Minimize(loss))
-	if err != nil {
-		return nil, fmt.Errorf("lenet: compile the training program: %w", err)
+	m := Classifier{Net: model, InShape: []int{1, 28, 28}, DType: cfg.DType, Meta: map[string]string{
+		"arch": fmt.Sprintf("lenet %d %d %d", cfg.Conv1, cfg.Conv2, cfg.Hidden), "init_seed": fmt.Sprint(cfg.Seed)}}
+	res, err := TrainClassifier(ctx, ClassifierConfig{Out: cfg.Out, Epochs: cfg.Epochs, Batch: cfg.Batch, LR: cfg.LR, Seed: cfg.Seed}, m, d, log)
+	if err != nil && IsInputError(err) {
+		return res, &InputError{fmt.Errorf("lenet: %w", err)}
 	}
-	eval := newClassifierEval(model, cfg.DType, 1000)
-	opt := optim.NewAdam(nn.NamedParams(model), optim.AdamConfig{LR: cfg.LR})
-	res := &LeNetResult{Params: nn.ParamCount(model)}
-	log.WithFields(logrus.Fields{"params": res.Params, "train": train.N, "test": test.N, "batch": cfg.Batch, "blas": nn.BLAS()}).Info("lenet")
-
-	x := newImageBatch(cfg.Batch*train.D, cfg.DType)
-	y := make([]int, cfg.Batch)
-	steps := train.N / cfg.Batch
-	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
-		start := time.Now()
-		perm := epochRand(cfg.Seed, epoch).Perm(train.N)
-		sum := 0.0
-		for s := range steps {
-			if err := ctx.Err(); err != nil {
-				return res, err
-			}
-			idx := perm[s*cfg.Batch : (s+1)*cfg.Batch]
-			for i, j := range idx {
-				y[i] = train.Labels[j]
-			}
-			l, err := prog.Step(nn.Feed{"x": x.fill(train, idx), "y": y})
-			if err != nil {
-				return res, fmt.Errorf("lenet: epoch %d step %d: %w", epoch, s, err)
-			}
-			opt.Step()
-			sum += l
-		}
-		took := time.Since(start)
-		acc, err := eval.accuracy(test)
-		if err != nil {
-			return res, fmt.Errorf("lenet: epoch %d: %w", epoch, err)
-		}
-		e := LeNetEpoch{Epoch: epoch, Loss: sum / float64(steps), TestAccuracy: acc, Seconds: took.Seconds()}
-		res.History = append(res.History, e)
-		res.TestAccuracy = acc
-		log.WithFields(logrus.Fields{"epoch": epoch, "loss": round4(e.Loss), "test_accuracy": round4(acc), "seconds": round4(e.Seconds)}).Info("epoch")
-	}
-	return res, nil
+	return res, err
 }
 
 // LeNetResultFile is the file runLeNet writes into its output directory.
@@ -231,93 +164,4 @@ func runLeNet(ctx context.Context, o RecipeOptions) error {
 		100*res.TestAccuracy, len(res.History), secs[len(secs)/2], time.Since(t0).Round(time.Second))
 	fmt.Fprintf(o.Stdout, "  result: %s\n", path)
 	return nil
-}
-
-// imageBatch is a feed buffer of standardised pixels in one of the float
-// types.
-type imageBatch struct {
-	f32 []float32
-	f64 []float64
-}
-
-func newImageBatch(n int, dt nn.DType) *imageBatch {
-	if dt == nn.Float64 {
-		return &imageBatch{f64: make([]float64, n)}
-	}
-	return &imageBatch{f32: make([]float32, n)}
-}
-
-// fill writes the images idx of d, (len(idx), D), and returns them as feed
-// data.
-func (b *imageBatch) fill(d *data.Dataset, idx []int) any {
-	n := len(idx) * d.D
-	for i, j := range idx {
-		for k, v := range d.Row(j) {
-			p := (float64(v)/255 - mnistMean) / mnistStd
-			if b.f64 != nil {
-				b.f64[i*d.D+k] = p
-			} else {
-				b.f32[i*d.D+k] = float32(p)
-			}
-		}
-	}
-	if b.f64 != nil {
-		return b.f64[:n]
-	}
-	return b.f32[:n]
-}
-
-// classifierEval computes a classifier's accuracy with evaluation programs
-// (no dropout, no gradients) over batches of a fixed size, compiling one
-// more program for a last partial batch when a dataset needs it.
-type classifierEval struct {
-	model nn.Module
-	dt    nn.DType
-	batch int
-	progs map[int]*nn.Program // by batch size
-}
-
-func newClassifierEval(model nn.Module, dt nn.DType, batch int) *classifierEval {
-	return &classifierEval{model: model, dt: dt, batch: batch, progs: map[int]*nn.Program{}}
-}
-
-func (c *classifierEval) program(n int) (*nn.Program, error) {
-	if p, ok := c.progs[n]; ok {
-		return p, nil
-	}
-	g := nn.NewGraph(c.dt)
-	g.Output("logits", c.model.Forward(g.Input("x", n, 1, 28, 28)))
-	p, err := g.Compile()
-	if err != nil {
-		return nil, fmt.Errorf("compile the evaluation program: %w", err)
-	}
-	c.progs[n] = p
-	return p, nil
-}
-
-// accuracy is the fraction of d's images whose largest logit is their label.
-func (c *classifierEval) accuracy(d *data.Dataset) (float64, error) {
-	right := 0.0
-	x := newImageBatch(c.batch*d.D, c.dt)
-	idx := make([]int, 0, c.batch)
-	for lo := 0; lo < d.N; lo += c.batch {
-		n := min(c.batch, d.N-lo)
-		p, err := c.program(n)
-		if err != nil {
-			return 0, err
-		}
-		idx = idx[:0]
-		for i := range n {
-			idx = append(idx, lo+i)
-		}
-		if err := p.Run(nn.Feed{"x": x.fill(d, idx)}); err != nil {
-			return 0, err
-		}
-		logits, err := p.Output("logits")
-		if err != nil {
-			return 0, err
-		}
-		right += nn.Accuracy(logits, d.Labels[lo:lo+n]) * float64(n)
-	}
-	return right / float64(d.N), nil
 }

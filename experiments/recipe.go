@@ -47,6 +47,7 @@ var Recipes = []Recipe{
 	{Name: "mnist-default", Description: "QG-CP K=16, categorical inputs, Adam lr 0.01, batch 256 on MNIST (what `make train` runs; ≤ 10 minutes on 2 cores)", Run: runMNISTDefault},
 	{Name: "paper-grid", Description: "the reference paper's MNIST grid (K = 16, 32, 64): QG, QT-4, PD × CP, CP-XS, CP-S, Tucker (binarized on QT-4), next to the paper's test bpd", Run: runPaperGrid},
 	{Name: "lenet", Description: "a LeNet-style CNN built from nn modules on MNIST classification (Adam lr 1e-3, batch 64, 3 epochs): test accuracy; about a minute on 2 cores", Run: runLeNet},
+	{Name: "tnn-mnist", Description: "tensorized networks (docs/TNN.md): an MLP 784-1024-1024-10 and a small CNN on MNIST and Fashion-MNIST, compressed to MPO (bond 2–32), Tucker and CP of matching size, fine-tuned and beside the same networks from scratch; about 15 hours on 2 cores", Run: runTNNMNIST},
 	{Name: "debd", Description: "the DEBD binary benchmarks in -data-dir DIR (DIR/NAME/NAME.{train,valid,test}.data): Chow-Liu (HCLT) region graph, CP K=16", Run: runDEBD},
 	{Name: "compression", Description: "the paper's compression experiment on MNIST and Fashion-MNIST: QG-Tucker K=32 (≤ 60 min) compressed to CP-R at ranks 1–32, each fine-tuned and beside a CP-R of that rank from scratch (≤ 8 min each); about 6 hours on 2 cores", Run: runCompression},
 }
