@@ -102,6 +102,19 @@
 // caller's *rand.Rand; constructors take one, so the same seed gives the
 // same model.
 //
+// # Tensorized layers
+//
+// MPOLinear (tensor train), TuckerLinear and CPLinear are linear layers
+// whose weight matrix, reshaped into a tensor of modes, is a tensor network
+// (the TNLinear interface); TNConv2d is a convolution whose kernel is one.
+// Forward contracts the factors with the input one at a time, never forming
+// W; MPOFromDense, TuckerFromDense and CPFromDense fit them to a dense W
+// through package decomp (TT-SVD, HOSVD, CP-ALS), with ranks given or
+// chosen by a tolerance. Each reports its parameters and FLOPs,
+// reconstructs W (Dense), and exposes its bonds: singular-value spectra,
+// activation statistics for a batch, and the layer as a stack of sparse
+// matrices. docs/TNN.md describes the contraction orders and their costs.
+//
 // # Fused ops
 //
 // A Fused op is a custom operation with a hand-written backward, for work
