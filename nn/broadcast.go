@@ -5,11 +5,10 @@ package nn
 // of them 1 (a missing leading dimension counts as 1). The result takes the
 // larger of each pair.
 //
-// An operand smaller than the result is first repeated up to it by
-// broadcastOp, then Gorgonia's own elementwise op runs on equal shapes. The
-// adjoint of repeating is summing over the repeated axes, so broadcastOp
-// comes in two directions, each the other's gradient (differentiable to any
-// order):
+// The binary ops on operands of different shapes (binary.go) read each
+// operand through its broadcast strides; their gradients sum over the
+// repeated axes with broadcastOp, which comes in two directions, each the
+// other's gradient (differentiable to any order):
 //
 //	expand: x (small) -> y (big),  y[i] = x[i with the broadcast axes at 0]
 //	reduce: y (big) -> x (small),  x[j] = Σ y[i] over the i that map to j
@@ -49,21 +48,6 @@ func dimFromRight(s []int, k int) int {
 		return 1
 	}
 	return s[len(s)-1-k]
-}
-
-// broadcastTo repeats x up to shape (which x must broadcast to); x itself
-// when the shapes already agree.
-func broadcastTo(x *gorgonia.Node, shape []int) (*gorgonia.Node, error) {
-	if slices.Equal(nodeShape(x), shape) {
-		return x, nil
-	}
-	if err := checkFloat("broadcast", x); err != nil {
-		return nil, err
-	}
-	if out, ok := broadcastShape(nodeShape(x), shape); !ok || !slices.Equal(out, shape) {
-		return nil, fmt.Errorf("broadcast: shape %v does not broadcast to %v", nodeShape(x), shape)
-	}
-	return gorgonia.ApplyOp(&broadcastOp{small: nodeShape(x), big: slices.Clone(shape)}, x)
 }
 
 // broadcastOp repeats a tensor of shape small up to shape big, or (reduce)

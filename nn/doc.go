@@ -154,11 +154,13 @@
 //     output is copied by an op that reads it when it is computed, rather
 //     than read afterwards.
 //
-// Broadcasting (repeat, then Gorgonia's elementwise op), Concat and Stack
-// are this package's own ops too, written like the reductions. Gorgonia's
-// own ops are used where tests show them right: the elementwise arithmetic
-// and activations, MatMul, Reshape, Transpose, Conv2d (im2col and a GEMM)
-// and MaxPool2D, whose forward passes match direct loops in float32 and
-// float64 and whose gradients match finite differences (conv_test.go,
+// Broadcasting arithmetic (one pass reading each operand through its
+// broadcast strides), Exp and Log, Einsum's batched products, Concat and
+// Stack are this package's own ops too, written like the reductions and
+// run in parallel chunks on large tensors. Gorgonia's own ops are used
+// where tests show them right: the elementwise arithmetic on equal shapes
+// and activations, MatMul, Transpose, Conv2d (im2col and a GEMM) and
+// MaxPool2D, whose forward passes match direct loops in float32 and float64
+// and whose gradients match finite differences (conv_test.go,
 // activation_test.go, broadcast_test.go).
 package nn

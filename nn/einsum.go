@@ -449,13 +449,30 @@ func contractPair(a, b einsumTerm, keep map[byte]bool, spec string) (einsumTerm,
 	n, freeBDims := prod(b, freeB)
 	outDims := append(append(append(tensor.Shape(nil), batchDims...), freeADims...), freeBDims...)
 
-	xa, err := transposeIfNeeded(a.node, permOf(a, batch, freeA, contr))
-	if err != nil {
-		return a, wrap(err, "transpose first")
+	// An operand laid out (batch, contracted, free) for A, or (batch, free,
+	// contracted) for B, is read transposed in place by the product.
+	isIdentity := func(perm []int) bool {
+		for i, v := range perm {
+			if v != i {
+				return false
+			}
+		}
+		return true
 	}
-	xb, err := transposeIfNeeded(b.node, permOf(b, batch, contr, freeB))
-	if err != nil {
-		return a, wrap(err, "transpose second")
+	hasMatmul := len(contr) > 0 || len(freeA) > 0 || len(freeB) > 0
+	ta := hasMatmul && !isIdentity(permOf(a, batch, freeA, contr)) && isIdentity(permOf(a, batch, contr, freeA))
+	tb := hasMatmul && !isIdentity(permOf(b, batch, contr, freeB)) && isIdentity(permOf(b, batch, freeB, contr))
+	xa, xb := a.node, b.node
+	var err error
+	if !ta {
+		if xa, err = transposeIfNeeded(a.node, permOf(a, batch, freeA, contr)); err != nil {
+			return a, wrap(err, "transpose first")
+		}
+	}
+	if !tb {
+		if xb, err = transposeIfNeeded(b.node, permOf(b, batch, contr, freeB)); err != nil {
+			return a, wrap(err, "transpose second")
+		}
 	}
 
 	// Pure elementwise product: both are (batch...) in the same order.
@@ -487,13 +504,20 @@ func contractPair(a, b einsumTerm, keep map[byte]bool, spec string) (einsumTerm,
 		return einsumTerm{node: out, letters: outLetters}, nil
 	}
 
-	if xa, err = gorgonia.Reshape(xa, tensor.Shape{nb, m, k}); err != nil {
-		return a, wrap(err, fmt.Sprintf("reshape first to (%d, %d, %d)", nb, m, k))
+	sha, shb := tensor.Shape{nb, m, k}, tensor.Shape{nb, k, n}
+	if ta {
+		sha = tensor.Shape{nb, k, m}
 	}
-	if xb, err = gorgonia.Reshape(xb, tensor.Shape{nb, k, n}); err != nil {
-		return a, wrap(err, fmt.Sprintf("reshape second to (%d, %d, %d)", nb, k, n))
+	if tb {
+		shb = tensor.Shape{nb, n, k}
 	}
-	out, err := gorgonia.BatchedMatMul(xa, xb)
+	if xa, err = gorgonia.Reshape(xa, sha); err != nil {
+		return a, wrap(err, fmt.Sprintf("reshape first to %v", sha))
+	}
+	if xb, err = gorgonia.Reshape(xb, shb); err != nil {
+		return a, wrap(err, fmt.Sprintf("reshape second to %v", shb))
+	}
+	out, err := bmm(xa, xb, ta, tb)
 	if err != nil {
 		return a, wrap(err, "batched matmul")
 	}

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -103,4 +104,64 @@ func TestMixedFusedStockGradient(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkProgramGrad(t, prog, Feed{"x": randn(rng, 15)}, []*Param{w1, w2, w3}, 1e-6)
+}
+
+// Exp and Log match math on tensors and scalars, with finite-difference
+// gradients.
+func TestExpLog(t *testing.T) {
+	w := NewParam("w", Float64, 2, 3)
+	w.SetValue([]float64{0.5, 1, 2, 0.1, 3, 0.7})
+	g := NewGraph(Float64)
+	wn := g.Param(w)
+	e, l := Exp(wn), Log(wn)
+	s := Exp(Sum(Log(wn)))
+	g.Output("e", e)
+	g.Output("l", l)
+	g.Output("s", s)
+	loss := Add(Add(Sum(Mul(e, l)), s), Log(Sum(e)))
+	prog, err := g.Compile(Minimize(loss))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prog.Run(nil); err != nil {
+		t.Fatal(err)
+	}
+	eo, _ := prog.Output("e")
+	lo, _ := prog.Output("l")
+	so, _ := prog.Output("s")
+	prod := 1.0
+	for i, v := range w.Value() {
+		if eo.F64[i] != math.Exp(v) || lo.F64[i] != math.Log(v) {
+			t.Errorf("Exp/Log(%v) = %v, %v", v, eo.F64[i], lo.F64[i])
+		}
+		prod *= v
+	}
+	if math.Abs(so.F64[0]-prod) > 1e-12 {
+		t.Errorf("exp Σ log w = %v, want %v", so.F64[0], prod)
+	}
+	checkProgramGrad(t, prog, nil, []*Param{w}, 1e-6)
+}
+
+// A broadcast op with a StopGradient operand passes the other one its
+// gradient: d/dx Σ (x − stop(max_j x)) = 1 for every element.
+func TestBroadcastWithStoppedOperand(t *testing.T) {
+	w := NewParam("w", Float64, 2, 3)
+	w.SetValue([]float64{1, 5, 2, -1, 0, 3})
+	g := NewGraph(Float64)
+	x := g.Param(w)
+	m := Reshape(StopGradient(MaxAxis(x, 1)), 2, 1)
+	prog, err := g.Compile(Minimize(Sum(Add(Sub(x, m), Mul(m, x)))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.ZeroGrad()
+	if _, err := prog.Step(nil); err != nil {
+		t.Fatal(err)
+	}
+	// d/dx_ij [x_ij − m_i + m_i·x_ij] = 1 + m_i with m = (5, 3).
+	for i, want := range []float64{6, 6, 6, 4, 4, 4} {
+		if got := w.Grad64()[i]; got != want {
+			t.Errorf("grad[%d] = %v, want %v", i, got, want)
+		}
+	}
 }

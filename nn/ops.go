@@ -15,31 +15,32 @@ import (
 // broadcast.go): x (N, C, H, W) + b (C, 1, 1) -> (N, C, H, W).
 
 // Add returns a + b, broadcast.
-func Add(a, b *Node) *Node { return elementwise("Add", G.Add, a, b) }
+func Add(a, b *Node) *Node { return elementwise("Add", binAdd, G.Add, a, b) }
 
 // Sub returns a − b, broadcast.
-func Sub(a, b *Node) *Node { return elementwise("Sub", G.Sub, a, b) }
+func Sub(a, b *Node) *Node { return elementwise("Sub", binSub, G.Sub, a, b) }
 
 // Mul returns the elementwise product a ⊙ b, broadcast.
-func Mul(a, b *Node) *Node { return elementwise("Mul", G.HadamardProd, a, b) }
+func Mul(a, b *Node) *Node { return elementwise("Mul", binMul, G.HadamardProd, a, b) }
 
 // Div returns the elementwise quotient a ⊘ b, broadcast.
-func Div(a, b *Node) *Node { return elementwise("Div", G.HadamardDiv, a, b) }
+func Div(a, b *Node) *Node { return elementwise("Div", binDiv, G.HadamardDiv, a, b) }
 
-func elementwise(op string, f func(a, b *G.Node) (*G.Node, error), a, b *Node) *Node {
+// elementwise applies Gorgonia's op f to operands of one shape, and the
+// broadcasting op of binary.go to operands of different shapes.
+func elementwise(op string, kind binKind, f func(a, b *G.Node) (*G.Node, error), a, b *Node) *Node {
 	g := sameGraph(op, a, b)
 	if a.n.Dtype() != b.n.Dtype() {
 		panic(shapeErr(op, fmt.Sprintf("element types %v and %v differ", a.n.Dtype(), b.n.Dtype()), a, b))
 	}
-	shape, ok := broadcastShape(a.Shape(), b.Shape())
-	if !ok {
+	if _, ok := broadcastShape(a.Shape(), b.Shape()); !ok {
 		panic(shapeErr(op, "shapes do not broadcast (aligned from the right, each pair of dimensions must be equal or one of them 1)", a, b))
 	}
-	an, err := broadcastTo(a.n, shape)
-	must(op, an, err, a, b)
-	bn, err := broadcastTo(b.n, shape)
-	must(op, bn, err, a, b)
-	n, err := f(an, bn)
+	if !slices.Equal(a.Shape(), b.Shape()) {
+		n, err := broadcastBinary(kind, a.n, b.n)
+		return g.wrap(must(op, n, err, a, b))
+	}
+	n, err := f(a.n, b.n)
 	return g.wrap(must(op, n, err, a, b))
 }
 
@@ -79,12 +80,6 @@ func Neg(x *Node) *Node { return unary("Neg", G.Neg, x) }
 
 // Square returns x ⊙ x.
 func Square(x *Node) *Node { return unary("Square", G.Square, x) }
-
-// Exp returns exp(x) elementwise.
-func Exp(x *Node) *Node { return unary("Exp", G.Exp, x) }
-
-// Log returns log(x) elementwise.
-func Log(x *Node) *Node { return unary("Log", G.Log, x) }
 
 func unary(op string, f func(*G.Node) (*G.Node, error), x *Node) *Node {
 	n, err := f(x.n)

@@ -26,6 +26,7 @@ import (
 	"math"
 
 	"github.com/chewxy/hm"
+	"github.com/tenpc/tenpc/internal/vec"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -280,29 +281,77 @@ func (op *axisReduceOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.No
 	return gorgonia.Nodes{dx}, err
 }
 
-// reduceKernel reduces x (pre, n, post) into y (pre, post).
+// splitLanes calls fn over the lanes (p, q) of a (pre, n, post) view of
+// work elements: in parallel chunks (vec.Chunks) when the work is large,
+// split by rows of pre when there are several, else by columns of post.
+// Every lane is computed whole by one call, so results do not depend on
+// the split.
+func splitLanes(pre, post, work int, fn func(p0, p1, q0, q1 int)) {
+	if work <= 0 {
+		fn(0, pre, 0, post)
+		return
+	}
+	vec.Chunks(work, func(_, lo, hi int) {
+		if pre > 1 {
+			fn(lo*pre/work, hi*pre/work, 0, post)
+		} else {
+			fn(0, pre, lo*post/work, hi*post/work)
+		}
+	})
+}
+
+// reduceKernel reduces x (pre, n, post) into y (pre, post), y zero.
 func reduceKernel[T float32 | float64](kind reduceKind, x, y []T, pre, n, post int) {
-	for p := range pre {
+	splitLanes(pre, post, pre*n*post, func(p0, p1, q0, q1 int) {
+		reduceLanes(kind, x, y, n, post, p0, p1, q0, q1)
+	})
+}
+
+// reduceLanes reduces the lanes p in [p0, p1), q in [q0, q1).
+func reduceLanes[T float32 | float64](kind reduceKind, x, y []T, n, post, p0, p1, q0, q1 int) {
+	if post == 1 && kind != reduceLogSumExp {
+		// The last axis: each lane is a contiguous row.
+		for p := p0; p < p1; p++ {
+			row := x[p*n : (p+1)*n]
+			acc := row[0]
+			if kind == reduceSum {
+				for _, v := range row[1:] {
+					acc += v
+				}
+			} else {
+				for _, v := range row[1:] {
+					if v > acc || v != v {
+						acc = v
+					}
+				}
+			}
+			y[p] = acc
+		}
+		return
+	}
+	for p := p0; p < p1; p++ {
 		xp := x[p*n*post : (p+1)*n*post]
 		yp := y[p*post : (p+1)*post]
 		switch kind {
 		case reduceSum:
 			for i := range n {
-				for q, v := range xp[i*post : (i+1)*post] {
-					yp[q] += v
+				row := xp[i*post : (i+1)*post]
+				for q := q0; q < q1; q++ {
+					yp[q] += row[q]
 				}
 			}
 		case reduceMax:
-			copy(yp, xp[:post])
+			copy(yp[q0:q1], xp[q0:q1])
 			for i := 1; i < n; i++ {
-				for q, v := range xp[i*post : (i+1)*post] {
-					if v > yp[q] || math.IsNaN(float64(v)) {
+				row := xp[i*post : (i+1)*post]
+				for q := q0; q < q1; q++ {
+					if v := row[q]; v > yp[q] || math.IsNaN(float64(v)) {
 						yp[q] = v
 					}
 				}
 			}
 		case reduceLogSumExp:
-			for q := range post {
+			for q := q0; q < q1; q++ {
 				m := math.Inf(-1)
 				for i := range n {
 					if v := float64(xp[i*post+q]); v > m || math.IsNaN(v) {
@@ -381,8 +430,15 @@ func (op *axisReduceGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 
 // reduceGradKernel writes dx (pre, n, post) from x, y, dy.
 func reduceGradKernel[T float32 | float64](kind reduceKind, x, y, dy, dx []T, pre, n, post int) {
-	for p := range pre {
-		for q := range post {
+	splitLanes(pre, post, pre*n*post, func(p0, p1, q0, q1 int) {
+		reduceGradLanes(kind, x, y, dy, dx, n, post, p0, p1, q0, q1)
+	})
+}
+
+// reduceGradLanes writes the lanes p in [p0, p1), q in [q0, q1) of dx.
+func reduceGradLanes[T float32 | float64](kind reduceKind, x, y, dy, dx []T, n, post, p0, p1, q0, q1 int) {
+	for p := p0; p < p1; p++ {
+		for q := q0; q < q1; q++ {
 			yv, g := y[p*post+q], dy[p*post+q]
 			base := p*n*post + q
 			switch kind {
@@ -462,10 +518,12 @@ func (op *expandOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 
 // expandKernel: y (pre, post) -> x (pre, n, post).
 func expandKernel[T float32 | float64](y, x []T, pre, n, post int) {
-	for p := range pre {
-		src := y[p*post : (p+1)*post]
-		for i := range n {
-			copy(x[(p*n+i)*post:(p*n+i+1)*post], src)
+	splitLanes(pre, post, pre*n*post, func(p0, p1, q0, q1 int) {
+		for p := p0; p < p1; p++ {
+			src := y[p*post+q0 : p*post+q1]
+			for i := range n {
+				copy(x[(p*n+i)*post+q0:(p*n+i)*post+q1], src)
+			}
 		}
-	}
+	})
 }
