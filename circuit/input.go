@@ -97,8 +97,8 @@ func (in *InputLayer) forward(x, missing *nn.Node, em, max bool) *nn.Node {
 		mode = nn.Neg(nn.Add(rho, g.Const([]float64{halfLog2Pi}, 1, 1, 1)))
 		lp = nn.Sub(mode, nn.Scale(nn.Square(z), 0.5))
 	} else {
-		t := in.table(g, em)                              // (S, K, C)
-		lp = nn.Lookup(nn.Transpose(t, 0, 2, 1), x, cols) // (S, B, K)
+		t := in.table(g, em)          // (S, K, C)
+		lp = nn.Lookup(t, 2, x, cols) // (S, B, K)
 		mode = nn.Reshape(nn.MaxAxis(t, 2), S, 1, K)
 	}
 	miss := nn.Reshape(nn.Transpose(gatherCols(nn.ToFloat(missing), cols), 1, 0), S, b, 1)

@@ -3,29 +3,36 @@ package nn
 // Ops on category data: an embedding lookup with one table per column, a
 // cast of integer data to floats, and a stop-gradient.
 //
-//	Lookup:       tables (N, C, D), x (M, P) Uint8|Int -> (N, M, D)
-//	              out[n, m, :] = tables[n, x[m, cols[n]], :]
-//	              dtables[n, x[m, cols[n]], :] += dout[n, m, :]
+//	Lookup:       tables (N, C, D) (axis 1) or (N, D, C) (axis 2), x (M, P) Uint8|Int -> (N, M, D)
+//	              out[n, m, :] = tables[n, x[m, cols[n]], :]   (axis 2: tables[n, :, x[m, cols[n]]])
+//	              dtables at the same entries += dout[n, m, :]
 //	ToFloat:      x (any) Uint8|Int -> (same) float, no gradient
 //	StopGradient: x -> x, no gradient
 
 import (
 	"fmt"
 	"slices"
+
+	"github.com/tenpc/tenpc/internal/vec"
 )
 
 // Lookup selects rows of per-column tables by category data, the way an
 // embedding layer does with one table per column: tables (N, C, D) holds N
-// tables of C rows of D values, x (M, P) is M samples of P categories
-// (Uint8 or Int), and column cols[n] of x indexes table n (cols nil: column
-// n, with P = N). The result is (N, M, D), out[n, m, :] = tables[n,
-// x[m, cols[n]], :]; the gradient of a table row is the sum of the
-// gradients of the outputs that read it. A category outside [0, C) is a
-// programmer error (validate data before feeding it) and panics in the run.
-func Lookup(tables, x *Node, cols []int) *Node {
+// tables of C rows of D values (with axis 2: (N, D, C), the categories
+// last), x (M, P) is M samples of P categories (Uint8 or Int), and column
+// cols[n] of x indexes table n (cols nil: column n, with P = N). The result
+// is (N, M, D), out[n, m, :] = tables[n, x[m, cols[n]], :]; the gradient of
+// a table entry is the sum of the gradients of the outputs that read it. A
+// category outside [0, C) is a programmer error (validate data before
+// feeding it) and panics in the run.
+func Lookup(tables *Node, axis int, x *Node, cols []int) *Node {
 	ts, xs := tables.Shape(), x.Shape()
-	if len(ts) != 3 || len(xs) != 2 {
-		panic(shapeErr("Lookup", "want tables (N, C, D) and x (M, P)", tables, x))
+	if len(ts) != 3 || len(xs) != 2 || (axis != 1 && axis != 2) {
+		panic(shapeErr("Lookup", fmt.Sprintf("want tables (N, C, D) (axis 1) or (N, D, C) (axis 2) and x (M, P), axis %d", axis), tables, x))
+	}
+	c, d := ts[1], ts[2]
+	if axis == 2 {
+		c, d = ts[2], ts[1]
 	}
 	if dt := x.DType(); dt != Uint8 && dt != Int {
 		panic(shapeErr("Lookup", fmt.Sprintf("x is %v, want Uint8 or Int categories", dt), tables, x))
@@ -44,11 +51,12 @@ func Lookup(tables, x *Node, cols []int) *Node {
 			}
 		}
 	}
-	return Apply(&lookupOp{n: ts[0], c: ts[1], d: ts[2], m: xs[0], p: xs[1], cols: slices.Clone(cols)}, tables, x)
+	return Apply(&lookupOp{n: ts[0], c: c, d: d, m: xs[0], p: xs[1], last: axis == 2, cols: slices.Clone(cols)}, tables, x)
 }
 
 type lookupOp struct {
 	n, c, d, m, p int
+	last          bool // categories on the last axis: tables (N, D, C)
 	cols          []int
 }
 
@@ -93,21 +101,35 @@ func (o *lookupOp) Backward(in []Buf, out, g Buf, dIn []Buf) {
 }
 
 // lookupRows copies table rows into out, or with scatter adds out's rows
-// back into the tables.
+// back into the tables; tables in parallel (each is written by one).
 func lookupRows[T float32 | float64](o *lookupOp, tables []T, x Buf, out []T, scatter bool) {
-	for n := range o.n {
-		for m := range o.m {
-			row := tables[(n*o.c+o.index(x, n, m))*o.d:][:o.d]
-			dst := out[(n*o.m+m)*o.d:][:o.d]
-			if scatter {
-				for j, v := range dst {
-					row[j] += v
+	vec.Chunks(o.n*o.m*o.d, func(_, lo, hi int) {
+		total := o.n * o.m * o.d
+		for n := lo * o.n / total; n < hi*o.n/total; n++ {
+			tab := tables[n*o.c*o.d : (n+1)*o.c*o.d]
+			for m := range o.m {
+				v := o.index(x, n, m)
+				dst := out[(n*o.m+m)*o.d:][:o.d]
+				switch {
+				case o.last && scatter:
+					for j, g := range dst {
+						tab[j*o.c+v] += g
+					}
+				case o.last:
+					for j := range dst {
+						dst[j] = tab[j*o.c+v]
+					}
+				case scatter:
+					row := tab[v*o.d:][:o.d]
+					for j, g := range dst {
+						row[j] += g
+					}
+				default:
+					copy(dst, tab[v*o.d:][:o.d])
 				}
-			} else {
-				copy(dst, row)
 			}
 		}
-	}
+	})
 }
 
 // ToFloat converts Uint8 or Int data (a mask, category codes) to the

@@ -7,43 +7,54 @@ import (
 )
 
 // Lookup reads table n at the category in column cols[n] of each sample,
-// and its gradient (finite differences) scatters back into those rows.
+// with the categories on axis 1 or 2 of the tables, and its gradient
+// (finite differences) scatters back into those entries.
 func TestLookup(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	const n, c, d, m = 3, 4, 2, 5
-	tab := NewParam("tables", Float64, n, c, d)
-	NormalInit(tab, 0, 1, rng)
 	cols := []int{2, 0, 2} // table 0 and 2 read column 2, table 1 column 0
 	x := make([]uint8, m*3)
 	for i := range x {
 		x[i] = uint8(rng.IntN(c))
 	}
-	g := NewGraph(Float64)
-	xn := g.InputOf("x", Uint8, m, 3)
-	out := Lookup(g.Param(tab), xn, cols) // (n, m, d)
-	g.Output("out", out)
-	w := g.Input("w", n, m, d)
-	prog, err := g.Compile(Minimize(Sum(Square(Mul(out, w)))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	feed := Feed{"x": x, "w": randn(rng, n*m*d)}
-	if err := prog.Run(feed); err != nil {
-		t.Fatal(err)
-	}
-	got, _ := prog.Output("out")
-	v := tab.Value()
-	for i := range n {
-		for j := range m {
-			for k := range d {
-				want := v[(i*c+int(x[j*3+cols[i]]))*d+k]
-				if g := got.F64[(i*m+j)*d+k]; g != want {
-					t.Fatalf("out[%d,%d,%d] = %v, want %v", i, j, k, g, want)
+	for _, axis := range []int{1, 2} {
+		shape := []int{n, c, d}
+		if axis == 2 {
+			shape = []int{n, d, c}
+		}
+		tab := NewParam("tables", Float64, shape...)
+		NormalInit(tab, 0, 1, rng)
+		g := NewGraph(Float64)
+		xn := g.InputOf("x", Uint8, m, 3)
+		out := Lookup(g.Param(tab), axis, xn, cols) // (n, m, d)
+		g.Output("out", out)
+		w := g.Input("w", n, m, d)
+		prog, err := g.Compile(Minimize(Sum(Square(Mul(out, w)))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		feed := Feed{"x": x, "w": randn(rng, n*m*d)}
+		if err := prog.Run(feed); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := prog.Output("out")
+		v := tab.Value()
+		for i := range n {
+			for j := range m {
+				cat := int(x[j*3+cols[i]])
+				for k := range d {
+					want := v[(i*c+cat)*d+k]
+					if axis == 2 {
+						want = v[(i*d+k)*c+cat]
+					}
+					if g := got.F64[(i*m+j)*d+k]; g != want {
+						t.Fatalf("axis %d: out[%d,%d,%d] = %v, want %v", axis, i, j, k, g, want)
+					}
 				}
 			}
 		}
+		checkProgramGrad(t, prog, feed, []*Param{tab}, 1e-6)
 	}
-	checkProgramGrad(t, prog, feed, []*Param{tab}, 1e-6)
 }
 
 // ToFloat converts category data; StopGradient passes values but no
