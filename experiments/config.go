@@ -89,9 +89,12 @@ type TrainConfig struct {
 	// Patience stops training after this many epochs without a better
 	// validation log-likelihood (default 5; 0: never stop early).
 	Patience int
-	// TimeBudget, when positive, stops training before an epoch that would
-	// end past it, judging by the last epoch's duration (time measured from
-	// the start of this process's training); the result then depends on the
+	// TimeBudget, when positive, bounds the training time: the time of the
+	// run's epochs (training and validation), those of the earlier
+	// processes of a resumed run included. No epoch starts that would end
+	// past it, judging by the last epoch's duration, and an epoch still
+	// running when it is spent (the first, or one slower than the last)
+	// ends there, after at least one batch. The result then depends on the
 	// machine's speed.
 	TimeBudget time.Duration
 	// Seed seeds the circuit's initialization and the batch order: epoch e

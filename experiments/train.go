@@ -68,7 +68,8 @@ type Result struct {
 	Samples    string         `json:"samples,omitempty"` // "" when not written
 	Epochs     int            `json:"epochs"`            // epochs completed
 	BestEpoch  int            `json:"best_epoch"`
-	Stopped    string         `json:"stopped"` // why training ended
+	Stopped    string         `json:"stopped"`         // why training ended
+	Final      bool           `json:"final,omitempty"` // the stop is for good (early stopping, NaN), not for the epochs or the time
 	Params     int            `json:"params"`
 	Valid      *SplitResult   `json:"valid,omitempty"`
 	Test       SplitResult    `json:"test"`
@@ -274,15 +275,26 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 	}
 
 	feed := newFeeder(cfg.Input, scaling)
-	start := time.Now()
+	start := clock()
+	// The time budget counts the epochs of earlier processes of a resumed
+	// run too; the last one says whether another fits, as it did when it
+	// ended.
+	spent := trainingTime(model.Info.History)
+	if h := model.Info.History; cfg.TimeBudget > 0 && prog.Stopped == "" && len(h) > 0 && spent+seconds(h[len(h)-1].Seconds) > cfg.TimeBudget {
+		prog.Stopped = fmt.Sprintf("time budget %v: no time for another epoch", cfg.TimeBudget)
+	}
 	for prog.Stopped == "" && prog.Epoch < cfg.Epochs {
 		epoch := prog.Epoch + 1
-		t0 := time.Now()
+		t0 := clock()
 		nBatches := (sp.Train.N + cfg.BatchSize - 1) / cfg.BatchSize
 		bar := newProgressBar(log.Out, fmt.Sprintf("epoch %d/%d", epoch, cfg.Epochs), nBatches)
 		var sum float64
-		done := 0
+		done, seen, cut := 0, 0, false
 		for b := range sp.Train.Batches(cfg.BatchSize, epochRand(cfg.Seed, epoch)) {
+			if cfg.TimeBudget > 0 && done > 0 && spent+clock().Sub(t0) >= cfg.TimeBudget {
+				cut = true // an epoch longer than the budget left ends here
+				break
+			}
 			if err := ctx.Err(); err != nil {
 				bar.finish()
 				return nil, fmt.Errorf("training interrupted in epoch %d (%w); the checkpoint of epoch %d is in %s, continue with -resume", epoch, err, prog.Epoch, dir)
@@ -299,10 +311,11 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 			opt.Step()
 			sum += nll * float64(b.N)
 			done++
+			seen += b.N
 			bar.update(done, nll, b.N)
 		}
 		bar.finish()
-		m := EpochMetrics{Epoch: epoch, TrainNLL: sum/float64(sp.Train.N) - scaling.logJacobian(), Steps: opt.Steps()}
+		m := EpochMetrics{Epoch: epoch, TrainNLL: sum/float64(seen) - scaling.logJacobian(), Steps: opt.Steps()}
 		m.TrainBPD = bpd(m.TrainNLL, sp.Train.D)
 		improved := true
 		if sp.Valid.N > 0 {
@@ -316,7 +329,8 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 				prog.BestValidLL = &vr.LL
 			}
 		}
-		m.Seconds = time.Since(t0).Seconds()
+		m.Seconds = clock().Sub(t0).Seconds()
+		spent += seconds(m.Seconds)
 		m.Best = improved
 		nan := math.IsNaN(m.TrainNLL)
 		sanitize(&m)
@@ -336,7 +350,9 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 			prog.Stopped, prog.Final = fmt.Sprintf("the training NLL is NaN in epoch %d", epoch), true
 		case cfg.Patience > 0 && prog.BadEpochs >= cfg.Patience:
 			prog.Stopped, prog.Final = fmt.Sprintf("early stopping: no better validation log-likelihood for %d epochs", prog.BadEpochs), true
-		case cfg.TimeBudget > 0 && time.Since(start)+time.Since(t0) > cfg.TimeBudget:
+		case cut:
+			prog.Stopped = fmt.Sprintf("time budget %v: ended during epoch %d, after %d of %d batches", cfg.TimeBudget, epoch, done, nBatches)
+		case cfg.TimeBudget > 0 && spent+seconds(m.Seconds) > cfg.TimeBudget:
 			// Another epoch as long as this one would end past the budget.
 			prog.Stopped = fmt.Sprintf("time budget %v: no time for another epoch", cfg.TimeBudget)
 		}
@@ -361,8 +377,24 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 		}
 	}
 	log.WithField("reason", prog.Stopped).Info("training stopped")
-	return finish(cfg, sp, model, prog, time.Since(start), log)
+	return finish(cfg, sp, model, prog, clock().Sub(start), log)
 }
+
+// clock is Train's time source; tests replace it to make time budgets
+// deterministic.
+var clock = time.Now
+
+// trainingTime is the time the epochs of hist took (training and
+// validation), what TrainConfig.TimeBudget bounds.
+func trainingTime(hist []EpochMetrics) time.Duration {
+	var d time.Duration
+	for _, m := range hist {
+		d += seconds(m.Seconds)
+	}
+	return d
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 // runGraph returns the region graph of the run cfg describes (old being
 // the config of the run it resumes) and the -init model, if any. A run
@@ -421,7 +453,7 @@ func finish(cfg TrainConfig, sp data.Splits, model *Model, prog progress, took t
 	res := &Result{
 		Dir: dir, Model: modelPath, Checkpoint: filepath.Join(dir, CheckpointFile),
 		Metrics: filepath.Join(dir, MetricsFile), Curve: filepath.Join(dir, CurveFile),
-		Epochs: prog.Epoch, BestEpoch: best.Info.BestEpoch, Stopped: prog.Stopped,
+		Epochs: prog.Epoch, BestEpoch: best.Info.BestEpoch, Stopped: prog.Stopped, Final: prog.Final,
 		Params: nn.ParamCount(best.Circuit), Seconds: took.Seconds(), History: model.Info.History,
 	}
 	if sp.Valid.N > 0 {
