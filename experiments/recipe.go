@@ -7,14 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
-
-	"github.com/tenpc/tenpc/circuit"
 )
 
 // RecipeOptions are what a recipe run takes from the command line.
@@ -30,6 +27,15 @@ type RecipeOptions struct {
 	// DataDir is the directory of the datasets the recipe reads ("" = the
 	// recipe's default).
 	DataDir string
+	// Only, Plan and BudgetScale apply to the recipes made of named runs
+	// (Recipe.Runs). Only, when not empty, keeps the runs whose names match
+	// one of its path.Match patterns ("mnist/qg-*"); Plan lists the runs,
+	// their budgets and the total and trains nothing; BudgetScale
+	// multiplies every run's time budget (0 means 1). A run finished with a
+	// smaller budget is resumed (see trainOrResume).
+	Only        []string
+	Plan        bool
+	BudgetScale float64
 	// Log receives the training logs; Stdout the summary.
 	Log    *logrus.Logger
 	Stdout io.Writer
@@ -40,15 +46,20 @@ type Recipe struct {
 	Name        string
 	Description string
 	Run         func(ctx context.Context, o RecipeOptions) error
+	// Runs says the recipe is made of named runs and honours
+	// RecipeOptions.Only, Plan and BudgetScale; it describes the names.
+	Runs string
 }
 
 // Recipes lists the recipes `tenpc recipe list` shows, in that order.
 var Recipes = []Recipe{
 	{Name: "mnist-default", Description: "QG-CP K=16, categorical inputs, Adam lr 0.01, batch 256 on MNIST (what `make train` runs; ≤ 10 minutes on 2 cores)", Run: runMNISTDefault},
-	{Name: "paper-grid", Description: "the reference paper's MNIST grid (K = 16, 32, 64): QG, QT-4, PD × CP, CP-XS, CP-S, Tucker (binarized on QT-4), next to the paper's test bpd", Run: runPaperGrid},
+	{Name: "paper-grid", Description: "the reference paper's grid on MNIST and Fashion-MNIST: QG, QT-4, PD × CP, CP-S, CP-XS, Tucker (binarized on QT-4) × K = 16, 32, 64, three seeds for QG-CP K=16, 32; each run within a time budget, about 7 hours on 2 cores (-plan lists them); the paper's test bpd beside each cell, plots", Run: runPaperGrid,
+		Runs: "DATASET/RG-LAYER-kK[-seedS], e.g. mnist/qg-cp-k16, fashion-mnist/pd-tucker-k64"},
 	{Name: "lenet", Description: "a LeNet-style CNN built from nn modules on MNIST classification (Adam lr 1e-3, batch 64, 3 epochs): test accuracy; about a minute on 2 cores", Run: runLeNet},
 	{Name: "tnn-mnist", Description: "tensorized networks (docs/TNN.md): an MLP 784-1024-1024-10 and a small CNN on MNIST and Fashion-MNIST, compressed to MPO (bond 2–32), Tucker and CP of matching size, fine-tuned and beside the same networks from scratch; about 15 hours on 2 cores", Run: runTNNMNIST},
-	{Name: "debd", Description: "the DEBD binary benchmarks in -data-dir DIR (DIR/NAME/NAME.{train,valid,test}.data): Chow-Liu (HCLT) region graph, CP K=16", Run: runDEBD},
+	{Name: "debd", Description: "every DEBD-format set in -data-dir DIR (DIR/NAME/NAME.{train,valid,test}.data): HCLT (Chow-Liu tree, K latent states a variable), test LL beside a Chow-Liu tree and the published RAT-SPN and HCLT results", Run: runDEBD,
+		Runs: "the set names, e.g. nltcs"},
 	{Name: "compression", Description: "the paper's compression experiment on MNIST and Fashion-MNIST: QG-Tucker K=32 (≤ 60 min) compressed to CP-R at ranks 1–32, each fine-tuned and beside a CP-R of that rank from scratch (≤ 8 min each); about 6 hours on 2 cores", Run: runCompression},
 }
 
@@ -79,7 +90,9 @@ func (o *RecipeOptions) defaults(name string) {
 }
 
 // trainOrResume trains cfg; a run already in cfg.Out is resumed unless
-// force is set (a finished run is only re-evaluated).
+// force is set. A finished run is reported as it is, unless cfg asks for
+// more epochs or time than it had and it did not stop for good (early
+// stopping): then it goes on, its budget counting the time it already had.
 func trainOrResume(ctx context.Context, cfg TrainConfig, force bool, log *logrus.Logger) (*Result, error) {
 	if !force && exists(filepath.Join(cfg.Out, ResultFile)) {
 		// A finished run with this configuration: report it as it is.
@@ -87,18 +100,22 @@ func trainOrResume(ctx context.Context, cfg TrainConfig, force bool, log *logrus
 		if err := readJSON(filepath.Join(cfg.Out, ConfigFile), &old); err != nil {
 			return nil, inputErrorf("%s: %v (pass -force to start over)", cfg.Out, err)
 		}
-		if diff := cfg.sameRun(old); diff != "" || old.Epochs != cfg.Epochs || old.TimeBudget != cfg.TimeBudget {
-			if diff == "" {
-				diff = "the epochs or the time budget differ"
-			}
+		if diff := cfg.sameRun(old); diff != "" {
 			return nil, inputErrorf("%s holds another run (%s); pass -force to replace it", cfg.Out, diff)
 		}
 		var res Result
 		if err := readJSON(filepath.Join(cfg.Out, ResultFile), &res); err != nil {
 			return nil, inputErrorf("%s: %v (pass -force to start over)", cfg.Out, err)
 		}
-		log.WithField("dir", cfg.Out).Info("finished run found; not retraining (pass -force to start over)")
-		return &res, nil
+		same := old.Epochs == cfg.Epochs && old.TimeBudget == cfg.TimeBudget
+		switch {
+		case same || res.Final:
+			log.WithField("dir", cfg.Out).Info("finished run found; not retraining (pass -force to start over)")
+			return &res, nil
+		case !cfg.extends(old):
+			return nil, inputErrorf("%s holds a run with more epochs or time (%d epochs, budget %v); pass -force to replace it", cfg.Out, old.Epochs, old.TimeBudget)
+		}
+		// More epochs or time than the run had: it goes on.
 	}
 	cfg.Force = force && (exists(filepath.Join(cfg.Out, ConfigFile)) || exists(filepath.Join(cfg.Out, CheckpointFile)))
 	cfg.Resume = !force && exists(filepath.Join(cfg.Out, CheckpointFile))
@@ -207,94 +224,11 @@ func writeTable(dir string, header []string, rows [][]string) error {
 	return writeFileAtomic(filepath.Join(dir, "results.md"), []byte(mb.String()))
 }
 
-func runPaperGrid(ctx context.Context, o RecipeOptions) error {
-	o.defaults("paper-grid")
-	rgs := []string{"qg", "qt4", "pd"}
-	layers := []circuit.Layer{circuit.CP, circuit.CPXS, circuit.CPS, circuit.Tucker}
-	ks := []int{16, 32, 64}
-	if o.Quick {
-		ks = []int{4}
-	}
-	grid, err := PaperGrid("mnist")
-	if err != nil {
-		return err
-	}
-	var rows [][]string
-	for _, rg := range rgs {
-		for _, layer := range layers {
-			for _, k := range ks {
-				cfg := DefaultTrainConfig()
-				cfg.RG, cfg.Layer, cfg.Units = rg, layer, k
-				if rg == "pd" {
-					cfg.LR = 0.1 // the reference protocol's rate for PD
-				}
-				if o.DataDir != "" {
-					cfg.DataDir = o.DataDir
-				}
-				if o.Quick {
-					cfg.Limit, cfg.Epochs = 500, 1
-				}
-				cfg.Out = filepath.Join(o.Out, fmt.Sprintf("%s-%s-k%d", rg, layer, k))
-				res, err := trainOrResume(ctx, cfg, o.Force, o.Log)
-				if err != nil {
-					return fmt.Errorf("%s: %w", cfg.Out, err)
-				}
-				row := resultRow("mnist", cfg, res)
-				row[len(row)-1] = paperValue(grid, cfg)
-				rows = append(rows, row)
-				fmt.Fprintf(o.Stdout, "%s %s K=%d: test bpd %.4f\n", rg, layer, k, res.Test.BPD)
-				if err := writeTable(o.Out, resultHeader, rows); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	fmt.Fprintf(o.Stdout, "results: %s, %s\n", filepath.Join(o.Out, "results.csv"), filepath.Join(o.Out, "results.md"))
-	return nil
-}
-
-func runDEBD(ctx context.Context, o RecipeOptions) error {
-	o.defaults("debd")
-	dir := o.DataDir
-	if dir == "" {
-		return inputErrorf("debd: no -data-dir: clone github.com/arranger1044/DEBD and pass its datasets folder (which holds NAME/NAME.train.data) with -data-dir DIR")
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return inputErrorf("debd: %v (clone github.com/arranger1044/DEBD and pass its datasets folder with -data-dir)", err)
-	}
-	var names []string
-	for _, e := range entries {
-		if e.IsDir() && exists(filepath.Join(dir, e.Name(), e.Name()+".train.data")) {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names)
-	if len(names) == 0 {
-		return inputErrorf("debd: no NAME/NAME.train.data in %s", dir)
-	}
-	var rows [][]string
-	for _, name := range names {
-		cfg := DefaultTrainConfig()
-		cfg.Dataset = "debd:" + filepath.Join(dir, name)
-		cfg.RG = "cl"
-		if o.Quick {
-			cfg.RG, cfg.Units, cfg.Limit, cfg.Epochs = "rbt", 4, 500, 1
-		}
-		cfg.Out = filepath.Join(o.Out, name)
-		res, err := trainOrResume(ctx, cfg, o.Force, o.Log)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		row := resultRow(name, cfg, res)
-		// DEBD results are usually reported as test LL; bpd is kept for
-		// uniformity (LL = −bpd · ln 2 · D).
-		rows = append(rows, row)
-		fmt.Fprintf(o.Stdout, "%s: test LL %.4f, bpd %.4f\n", name, res.Test.LL, res.Test.BPD)
-		if err := writeTable(o.Out, resultHeader, rows); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(o.Stdout, "results: %s, %s\n", filepath.Join(o.Out, "results.csv"), filepath.Join(o.Out, "results.md"))
-	return nil
+// extends reports whether c asks for more of the run old (same
+// configuration otherwise): at least its epochs and time budget (0: none)
+// and more of one.
+func (c TrainConfig) extends(old TrainConfig) bool {
+	atLeast := func(a, b time.Duration) bool { return a == 0 || (b != 0 && a >= b) }
+	return c.Epochs >= old.Epochs && atLeast(c.TimeBudget, old.TimeBudget) &&
+		(c.Epochs > old.Epochs || c.TimeBudget != old.TimeBudget)
 }

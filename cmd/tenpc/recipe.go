@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"math"
+	"strings"
 
 	"github.com/tenpc/tenpc/experiments"
 )
@@ -16,6 +19,7 @@ func init() {
 const recipeUsage = `usage:
   tenpc recipe list
   tenpc recipe run NAME [-quick] [-out DIR] [-force] [-data-dir DIR]
+                        [-only PATTERN,...] [-plan] [-budget-scale F]
 `
 
 func runRecipe(args []string, stdout io.Writer) error {
@@ -47,6 +51,9 @@ func runRecipeRun(args []string, stdout io.Writer) error {
 	out := fs.String("out", "", "output directory (default runs/NAME)")
 	force := fs.Bool("force", false, "start over instead of resuming runs found in the output directory")
 	dataDir := fs.String("data-dir", "", "dataset directory (default: the recipe's)")
+	only := fs.String("only", "", "run only the runs whose names match one of these comma-separated patterns (path.Match: *, ?, [...]), e.g. 'mnist/qg-*'; recipes made of named runs (paper-grid, debd)")
+	plan := fs.Bool("plan", false, "list the runs, their time budgets and the total, and train nothing; recipes made of named runs")
+	budgetScale := fs.Float64("budget-scale", 1, "multiply every run's time budget by this factor (runs finished with a smaller budget go on); recipes made of named runs")
 	pos, err := parseRGFlags(fs, args, 1)
 	if err != nil {
 		return err
@@ -58,9 +65,26 @@ func runRecipeRun(args []string, stdout io.Writer) error {
 	if err != nil {
 		return inputErr(err)
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if r.Runs == "" {
+		for _, f := range []string{"only", "plan", "budget-scale"} {
+			if set[f] {
+				return badInput("-%s: recipe %s is not made of named runs", f, r.Name)
+			}
+		}
+	}
+	if !(*budgetScale > 0) || math.IsInf(*budgetScale, 0) {
+		return badInput("-budget-scale %v: want a positive factor", *budgetScale)
+	}
+	var patterns []string
+	if *only != "" {
+		patterns = strings.Split(*only, ",")
+	}
 	ctx, stop := interruptible()
 	defer stop()
-	err = r.Run(ctx, experiments.RecipeOptions{Out: *out, Quick: *quick, Force: *force, DataDir: *dataDir, Log: newLogger(), Stdout: stdout})
+	err = r.Run(ctx, experiments.RecipeOptions{Out: *out, Quick: *quick, Force: *force, DataDir: *dataDir,
+		Only: patterns, Plan: *plan, BudgetScale: *budgetScale, Log: newLogger(), Stdout: stdout})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return inputErr(err)
 	}
