@@ -114,10 +114,10 @@
 // # Training
 //
 // Compile(b, true) minimizes −mean log p(x) with any optim.Optimizer over
-// Circuit.Params; CompileEM with NewEM runs (online) EM for clamp circuits
-// with categorical inputs and built-in layers. MemoryEstimate and
-// Options.MaxMemory refuse programs that would not fit before anything is
-// allocated.
+// Circuit.Params; CompileEM with NewEM runs EM (online or full-batch, with
+// pseudo-count smoothing) for clamp or exp circuits with built-in layers and
+// any input family. MemoryEstimate and Options.MaxMemory refuse programs
+// that would not fit before anything is allocated.
 //
 // # Parameter counts
 //

@@ -9,66 +9,133 @@ import (
 	"github.com/tenpc/tenpc/nn"
 )
 
-// EM is (online, mini-batch) expectation-maximization for a circuit with
-// clamp-parameterized inner weights and categorical inputs, in the form
-// Einsum Networks use: after each batch, every sum unit's weights move
-// towards their normalized expected counts,
+// EM is expectation-maximization for a circuit with clamp- or
+// exp-parameterized weights and categorical, Bernoulli, binomial or
+// Gaussian inputs. After every M-step each sum unit's weights move towards
+// their (smoothed) normalized expected counts,
 //
-//	w ← (1 − η) w + η · n / Σ n,     n_kj = w_kj · Σ_b ∂ log c(x_b) / ∂w_kj,
+//	w ← (1 − η) w + η · (n + α) / (Σ n + J·α),   n_kj = w_kj · Σ_b ∂ log c(x_b) / ∂w_kj,
 //
-// and every input distribution towards its normalized expected value counts
-// (η = 1 is plain mini-batch EM). The counts come from the gradient of a
-// program compiled with CompileEM. A "sum unit" is one row of a weight
-// matrix: a CP/CP-XS weight row over Kin, a CP-R projection row over Kin
-// and output row over R, a Tucker row over Kin², a mixing unit over its H
-// partitions. NewEM normalizes every such row (and the inputs) first, so the
-// circuit stays normalized (Z = 1) throughout.
+// (J the unit's number of weights, α the pseudo-count) and every input
+// distribution towards its (smoothed) maximum-likelihood estimate under the
+// expected sufficient statistics (see the input families below); η = 1
+// replaces the parameters. A "sum unit" is one row of a weight matrix: a
+// CP/CP-XS weight row over Kin, a CP-R projection row over Kin and output
+// row over R, a Tucker row over Kin², a mixing unit over its H partitions.
+//
+// # Expected counts from the gradient
+//
+// The counts come from the gradient of a program compiled with CompileEM,
+// whatever its engine: its loss is −mean log c(x) without log Z, and the
+// circuit is kept normalized. A weight's count is the weight times its
+// gradient (an exp-parameterized weight's gradient already is its count); a
+// categorical input's logits are read as log-probabilities, so their
+// gradient is the expected count of each value. For the other families the
+// gradient of the distribution's parameters mixes two statistics: the
+// expected number of samples R a unit explains (its flow) and their
+// weighted sums. R is the flow into the unit from the layers above it: the
+// counts of the weights that read it, summed over the units they feed.
+//
+// # Input families (α the pseudo-count, R a unit's flow)
+//
+//	categorical  p_c = (n_c + α) / (R + C·α)
+//	Bernoulli    p = (Σ r·x + α) / (R + 2α), the logit set to log p/(1−p)
+//	binomial     p = (Σ r·x + α) / (N·R + 2α) for N = C − 1 trials
+//	Gaussian     μ = Σ r·x / (R + α), σ² = (Σ r·(x − μ)² + α·(1 + μ²)) / (R + α),
+//	             σ ≥ MinStd: α pseudo-samples of a standard normal (data
+//	             on a unit scale, as -scale standard gives)
+//
+// Under online EM (η < 1) the expectation parameters (p, μ and E[x²]) move
+// by η. Logits are kept within ±emMaxLogit.
+//
+// # Online, mini-batch and full-batch EM
+//
+// Step pools the counts of EMConfig.Batches batches and then takes an
+// M-step: Batches = 1 is online (mini-batch) EM, Batches = the batches of
+// an epoch with step size 1 is classic full-batch EM, which never decreases
+// the training likelihood (with α = 0). SetBatch gives each batch's size,
+// which scales its counts to samples: pooled batches weigh by their size,
+// and the pseudo-count is in samples.
 //
 // EM implements optim.Optimizer: use it as any optimizer, with the program
 // from CompileEM:
 //
 //	prog, _ := c.CompileEM(256)
-//	em, _ := circuit.NewEM(c, circuit.EMConfig{StepSize: 0.05})
-//	for … { nll, _ := prog.Step(x); em.Step() }
+//	em, _ := circuit.NewEM(c, circuit.EMConfig{StepSize: 0.05, PseudoCount: 0.1})
+//	for … { nll, _ := prog.Step(x); em.SetBatch(n); em.Step() }
 type EM struct {
-	c     *Circuit
-	eta   float64
-	steps int
-	rows  []emRows
+	c       *Circuit
+	cfg     EMConfig
+	eta     float64 // the step size of the next M-step
+	steps   int     // M-steps taken
+	batch   float64 // samples in the batch of the next Step
+	pooled  int     // batches pooled since the last M-step
+	weights []emRows
+	input   *emInput
 }
 
 // emRows describes a parameter's sum units: viewed as (outer, n, inner),
-// each (outer, inner) pair is one unit normalized over n.
+// each (outer, inner) pair is one unit normalized over n. acc pools the
+// expected counts, in the parameter's layout.
 type emRows struct {
 	p               *nn.Param
 	outer, n, inner int
-	logSpace        bool // the parameter holds log-probabilities (inputs)
+	logSpace        bool // the parameter holds log-probabilities (exp weights, categorical inputs)
+	acc             []float64
 }
 
-// EMConfig configures EM.
+// EMConfig configures EM. The zero value is online EM with step size 0.05
+// and no smoothing.
 type EMConfig struct {
 	// StepSize η in (0, 1] (default 0.05, Einsum Networks' online EM).
 	StepSize float64
+	// Schedule, when set, gives the step size of M-step t (0 for the first)
+	// instead: optim's schedules (Constant, StepDecay, Cosine, WarmUp) and
+	// EMDecay satisfy it. Its values must lie in (0, 1].
+	Schedule Schedule
+	// Batches is the number of Step calls whose counts one M-step pools
+	// (default 1: online EM).
+	Batches int
+	// PseudoCount α ≥ 0 is added to every expected count (see EM): Laplace
+	// smoothing at α = 1, a Dirichlet (Beta) prior of concentration 1 + α.
+	PseudoCount float64
+	// MinStd floors the standard deviation of Gaussian inputs (default
+	// 1e-3).
+	MinStd float64
 }
+
+// Schedule gives the step size of an M-step from its index; optim.Schedule
+// has the same method, so optim's schedules serve as EM's.
+type Schedule interface {
+	LR(step int) float64
+}
+
+// emMaxLogit bounds the logits of Bernoulli and binomial inputs that EM
+// sets: σ(±30) is 1 − 9.4e-14, so an input whose every sample agrees stays
+// finite in float32.
+const emMaxLogit = 30
 
 func (c *Circuit) emSupported() error {
 	switch {
-	case c.opts.Param != Clamp:
-		return fmt.Errorf("circuit: EM needs clamp-parameterized weights, the circuit uses %v", c.opts.Param)
-	case c.opts.Input != Categorical:
-		return fmt.Errorf("circuit: EM supports categorical inputs, the circuit has %v inputs", c.opts.Input)
+	case c.opts.Param != Clamp && c.opts.Param != Exp:
+		return fmt.Errorf("circuit: EM needs clamp- or exp-parameterized weights (their counts come from the gradient), the circuit uses %v", c.opts.Param)
 	case c.opts.Layer == CPS:
 		return errors.New("circuit: EM does not apply to CP-S layers (their scales are not sum weights)")
 	case !slices.Contains(builtinLayers, c.opts.Layer):
 		return fmt.Errorf("circuit: EM supports the built-in layers, not %v (it needs to know which weights form a sum unit)", c.opts.Layer)
 	case c.plan.Classes != 1:
 		return fmt.Errorf("circuit: EM needs one root unit, the circuit has %d", c.plan.Classes)
+	case c.opts.Input != Categorical && c.opts.Layer == CPXS:
+		return fmt.Errorf("circuit: EM with %v inputs needs each fold's own weights above the inputs (their counts give the inputs' flow); CP-XS shares them", c.opts.Input)
+	case c.plan.RegionLoc[c.plan.Root].Layer == 0:
+		return errors.New("circuit: EM needs a sum-product layer: the root is an input region")
 	}
 	return nil
 }
 
-// NewEM prepares c for EM: it checks the circuit is supported, normalizes
-// every sum unit's weights and sets the input logits to log-probabilities.
+// NewEM prepares c for EM: it checks the circuit and the configuration,
+// normalizes every sum unit's weights and sets categorical input logits to
+// log-probabilities.
 func NewEM(c *Circuit, cfg EMConfig) (*EM, error) {
 	if err := c.emSupported(); err != nil {
 		return nil, err
@@ -76,29 +143,58 @@ func NewEM(c *Circuit, cfg EMConfig) (*EM, error) {
 	if cfg.StepSize == 0 {
 		cfg.StepSize = 0.05
 	}
-	if !(cfg.StepSize > 0 && cfg.StepSize <= 1) {
-		return nil, fmt.Errorf("circuit: EM step size %v outside (0, 1]", cfg.StepSize)
+	if cfg.Batches == 0 {
+		cfg.Batches = 1
 	}
-	e := &EM{c: c, eta: cfg.StepSize}
-	in := c.Input.Logits.Shape() // (S, K, C)
-	e.rows = append(e.rows, emRows{p: c.Input.Logits, outer: in[0] * in[1], n: in[2], inner: 1, logSpace: true})
+	if cfg.MinStd == 0 {
+		cfg.MinStd = 1e-3
+	}
+	switch {
+	case !(cfg.StepSize > 0 && cfg.StepSize <= 1):
+		return nil, fmt.Errorf("circuit: EM step size %v outside (0, 1]", cfg.StepSize)
+	case cfg.Batches < 1:
+		return nil, fmt.Errorf("circuit: EM pools %d batches, want ≥ 1", cfg.Batches)
+	case !(cfg.PseudoCount >= 0) || math.IsInf(cfg.PseudoCount, 0):
+		return nil, fmt.Errorf("circuit: EM pseudo-count %v, want a finite value ≥ 0", cfg.PseudoCount)
+	case !(cfg.MinStd > 0) || math.IsInf(cfg.MinStd, 0):
+		return nil, fmt.Errorf("circuit: EM minimum standard deviation %v, want a finite value > 0", cfg.MinStd)
+	}
+	e := &EM{c: c, cfg: cfg, eta: cfg.StepSize, batch: 1}
 	for _, l := range c.Layers {
 		// A built-in layer's kernel parameters are its sum units: each
 		// (outer, inner) pair normalized along n.
 		for _, fp := range l.(fusedLayer).fusedParams() {
 			if !fp.p.Frozen() {
-				e.rows = append(e.rows, emRows{p: fp.p, outer: fp.outer, n: fp.n, inner: fp.inner})
+				e.weights = append(e.weights, emRows{p: fp.p, outer: fp.outer, n: fp.n, inner: fp.inner,
+					logSpace: fp.kind == Exp, acc: make([]float64, fp.p.Len())})
 			}
 		}
 	}
-	for _, r := range e.rows {
+	for _, r := range e.weights {
 		r.normalize()
+	}
+	e.input = newEMInput(c)
+	if err := e.setEta(); err != nil {
+		return nil, err
 	}
 	return e, nil
 }
 
+// setEta sets the step size of the next M-step from the schedule.
+func (e *EM) setEta() error {
+	if e.cfg.Schedule == nil {
+		return nil
+	}
+	eta := e.cfg.Schedule.LR(e.steps)
+	if !(eta > 0 && eta <= 1) {
+		return fmt.Errorf("circuit: EM schedule gives step size %v at step %d, outside (0, 1]", eta, e.steps)
+	}
+	e.eta = eta
+	return nil
+}
+
 // normalize makes every unit of r a distribution over n (log-probabilities
-// for inputs, clamped at ClampMin for weights).
+// in log space, else clamped at ClampMin).
 func (r emRows) normalize() {
 	v := r.p.Value()
 	r.each(func(idx func(j int) int) {
@@ -138,43 +234,46 @@ func (r emRows) each(fn func(idx func(j int) int)) {
 	}
 }
 
-// Step moves every unit towards its normalized expected counts and zeroes
-// the gradients. A unit that received no count (no data reached it) keeps
-// its weights.
-func (e *EM) Step() {
-	for _, r := range e.rows {
-		v, g := r.p.Value(), gradOf(r.p)
-		counts := make([]float64, r.n)
-		r.each(func(idx func(j int) int) {
-			total := 0.0
-			for j := range r.n {
-				// The loss is −mean log c, so −g is the mean gradient of
-				// log c; times the weight it is the expected count (for
-				// log-probability inputs, the gradient is the count).
-				n := -g[idx(j)]
-				if !r.logSpace {
-					n *= v[idx(j)]
-				}
-				counts[j] = max(n, 0)
-				total += counts[j]
-			}
-			if !(total > 0) || math.IsInf(total, 0) {
-				return
-			}
-			for j := range r.n {
-				i := idx(j)
-				if r.logSpace {
-					p := (1-e.eta)*math.Exp(v[i]) + e.eta*counts[j]/total
-					v[i] = math.Log(max(p, math.SmallestNonzeroFloat64))
-				} else {
-					v[i] = max((1-e.eta)*v[i]+e.eta*counts[j]/total, ClampMin)
-				}
-			}
-		})
-		r.p.SetValue(v)
+// counts are r's expected counts of one batch of n samples: the weight
+// times the gradient of the mean log c (−the loss's gradient), times n; in
+// log space the gradient itself.
+func (r emRows) counts(n float64) []float64 {
+	v, g := r.p.Value(), gradOf(r.p)
+	for i := range g {
+		c := -g[i] * n
+		if !r.logSpace {
+			c *= v[i]
+		}
+		g[i] = max(c, 0)
 	}
-	e.ZeroGrad()
-	e.steps++
+	return g
+}
+
+// update moves every unit of r towards its smoothed normalized counts in
+// r.acc by eta. A unit with no count and no smoothing keeps its weights.
+func (r emRows) update(eta, alpha float64) {
+	v := r.p.Value()
+	r.each(func(idx func(j int) int) {
+		total := 0.0
+		for j := range r.n {
+			total += r.acc[idx(j)]
+		}
+		total += float64(r.n) * alpha
+		if !(total > 0) || math.IsInf(total, 0) {
+			return
+		}
+		for j := range r.n {
+			i := idx(j)
+			p := (r.acc[idx(j)] + alpha) / total
+			if r.logSpace {
+				v[i] = math.Log(max((1-eta)*math.Exp(v[i])+eta*p, math.SmallestNonzeroFloat64))
+			} else {
+				v[i] = max((1-eta)*v[i]+eta*p, ClampMin)
+			}
+		}
+	})
+	r.p.SetValue(v)
+	clear(r.acc)
 }
 
 func gradOf(p *nn.Param) []float64 {
@@ -189,6 +288,42 @@ func gradOf(p *nn.Param) []float64 {
 	return out
 }
 
+// SetBatch sets the number of samples n ≥ 1 whose mean gradient the next
+// Steps read (Program.Step's n; until it is called, 1).
+func (e *EM) SetBatch(n int) {
+	if n < 1 {
+		panic(fmt.Sprintf("circuit: EM batch of %d samples", n))
+	}
+	e.batch = float64(n)
+}
+
+// Step adds the expected counts of the gradient to the pool and zeroes the
+// gradients; after EMConfig.Batches calls it takes an M-step.
+func (e *EM) Step() {
+	counts := make(map[*nn.Param][]float64, len(e.weights))
+	for _, r := range e.weights {
+		c := r.counts(e.batch)
+		counts[r.p] = c
+		for i, x := range c {
+			r.acc[i] += x
+		}
+	}
+	e.input.accumulate(counts, e.batch)
+	e.ZeroGrad()
+	if e.pooled++; e.pooled < e.cfg.Batches {
+		return
+	}
+	for _, r := range e.weights {
+		r.update(e.eta, e.cfg.PseudoCount)
+	}
+	e.input.update(e.eta, e.cfg.PseudoCount, e.cfg.MinStd)
+	e.pooled = 0
+	e.steps++
+	if err := e.setEta(); err != nil {
+		panic(err.Error())
+	}
+}
+
 // ZeroGrad clears the gradients of every parameter.
 func (e *EM) ZeroGrad() {
 	for _, p := range nn.Params(e.c) {
@@ -196,10 +331,11 @@ func (e *EM) ZeroGrad() {
 	}
 }
 
-// LR is the step size η.
+// LR is the step size η of the next M-step.
 func (e *EM) LR() float64 { return e.eta }
 
-// SetLR sets the step size η (panics outside (0, 1]).
+// SetLR sets the step size η (panics outside (0, 1]); with a Schedule, the
+// next M-step's value replaces it.
 func (e *EM) SetLR(lr float64) {
 	if !(lr > 0 && lr <= 1) {
 		panic(fmt.Sprintf("circuit: EM step size %v outside (0, 1]", lr))
@@ -207,43 +343,106 @@ func (e *EM) SetLR(lr float64) {
 	e.eta = lr
 }
 
-// Steps is the number of EM steps taken.
+// Steps is the number of M-steps taken.
 func (e *EM) Steps() int { return e.steps }
 
 // Params lists the parameters EM updates.
 func (e *EM) Params() []*nn.Param {
-	out := make([]*nn.Param, len(e.rows))
-	for i, r := range e.rows {
-		out[i] = r.p
+	out := make([]*nn.Param, 0, len(e.weights)+2)
+	for _, r := range e.weights {
+		out = append(out, r.p)
 	}
-	return out
+	return append(out, e.input.params()...)
 }
 
-// State is EM's state: its step count and step size.
+// pool is every accumulator, in a fixed order.
+func (e *EM) pool() [][]float64 {
+	var out [][]float64
+	for _, r := range e.weights {
+		out = append(out, r.acc)
+	}
+	return append(out, e.input.pool()...)
+}
+
+// State is EM's state: its M-step count, step size, and the counts pooled
+// since the last M-step.
 func (e *EM) State() []nn.Array {
-	return []nn.Array{
+	st := []nn.Array{
 		{Name: "em.step", Shape: []int{1}, I64: []int64{int64(e.steps)}},
 		{Name: "em.lr", Shape: []int{1}, F64: []float64{e.eta}},
+		{Name: "em.pooled", Shape: []int{1}, I64: []int64{int64(e.pooled)}},
 	}
+	if e.pooled > 0 {
+		var flat []float64
+		for _, a := range e.pool() {
+			flat = append(flat, a...)
+		}
+		st = append(st, nn.Array{Name: "em.pool", Shape: []int{len(flat)}, F64: flat})
+	}
+	return st
 }
 
-// LoadState restores State's arrays.
+// LoadState restores State's arrays (a state without em.pooled, from
+// before pooling existed, has none pooled).
 func (e *EM) LoadState(arrays []nn.Array) error {
-	var step, lr *nn.Array
-	for i := range arrays {
-		switch arrays[i].Name {
-		case "em.step":
-			step = &arrays[i]
-		case "em.lr":
-			lr = &arrays[i]
+	find := func(name string) *nn.Array {
+		for i := range arrays {
+			if arrays[i].Name == name {
+				return &arrays[i]
+			}
 		}
+		return nil
 	}
+	step, lr, pooled, pool := find("em.step"), find("em.lr"), find("em.pooled"), find("em.pool")
 	if step == nil || len(step.I64) != 1 || lr == nil || len(lr.F64) != 1 {
 		return errors.New("circuit: EM state: arrays em.step (int64[1]) and em.lr (float64[1]) are missing or malformed")
 	}
 	if !(lr.F64[0] > 0 && lr.F64[0] <= 1) {
 		return fmt.Errorf("circuit: EM state: step size %v outside (0, 1]", lr.F64[0])
 	}
-	e.steps, e.eta = int(step.I64[0]), lr.F64[0]
+	n := 0
+	if pooled != nil {
+		if len(pooled.I64) != 1 || pooled.I64[0] < 0 || pooled.I64[0] >= int64(e.cfg.Batches) {
+			return fmt.Errorf("circuit: EM state: em.pooled is malformed or not below the %d batches an M-step pools", e.cfg.Batches)
+		}
+		n = int(pooled.I64[0])
+	}
+	accs := e.pool()
+	size := 0
+	for _, a := range accs {
+		size += len(a)
+	}
+	if n > 0 && (pool == nil || len(pool.F64) != size) {
+		return fmt.Errorf("circuit: EM state: %d batches pooled but no em.pool of %d counts", n, size)
+	}
+	e.steps, e.eta, e.pooled = int(step.I64[0]), lr.F64[0], n
+	off := 0
+	for _, a := range accs {
+		if n > 0 {
+			copy(a, pool.F64[off:off+len(a)])
+		} else {
+			clear(a)
+		}
+		off += len(a)
+	}
 	return nil
+}
+
+// EMDecay is the step-size schedule of stochastic-approximation EM (Sato &
+// Ishii 2000; Cappé & Moulines 2009): η_t = Base · (1 + t/Every)^(−Kappa),
+// which with 0.5 < Kappa ≤ 1 satisfies Σ η = ∞, Σ η² < ∞ as t grows.
+type EMDecay struct {
+	// Base is the step size of the first M-step, in (0, 1].
+	Base float64
+	// Kappa ≥ 0 is the decay's exponent (0: constant).
+	Kappa float64
+	// Every sets the time scale: after Every M-steps the step size is
+	// Base·2^(−Kappa) (Every ≤ 0 means 1).
+	Every int
+}
+
+// LR implements Schedule.
+func (d EMDecay) LR(step int) float64 {
+	every := float64(max(d.Every, 1))
+	return d.Base * math.Pow(1+float64(step)/every, -d.Kappa)
 }

@@ -3,6 +3,7 @@ package experiments
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/tenpc/tenpc/circuit"
@@ -17,8 +18,8 @@ const (
 	Adam Optimizer = iota
 	// SGD is plain stochastic gradient descent (optim.SGD).
 	SGD
-	// EM is online expectation-maximization (circuit.EM; clamp weights,
-	// categorical inputs); the learning rate is its step size in (0, 1].
+	// EM is expectation-maximization (circuit.EM; clamp or exp weights,
+	// every input family); the learning rate is its step size in (0, 1].
 	EM
 )
 
@@ -89,6 +90,14 @@ type TrainConfig struct {
 	// Patience stops training after this many epochs without a better
 	// validation log-likelihood (default 5; 0: never stop early).
 	Patience int
+	// PseudoCount, FullBatch and EMDecay set EM (Optimizer EM). PseudoCount
+	// α ≥ 0 smooths every M-step (circuit.EMConfig.PseudoCount). FullBatch
+	// pools an epoch's counts into one M-step (classic EM with LR 1);
+	// otherwise every batch is one (online EM). EMDecay κ ≥ 0 decays the
+	// step size with the epochs e done: LR·(1 + e)^(−κ) (circuit.EMDecay).
+	PseudoCount float64
+	FullBatch   bool
+	EMDecay     float64
 	// TimeBudget, when positive, bounds the training time: the time of the
 	// run's epochs (training and validation), those of the earlier
 	// processes of a resumed run included. No epoch starts that would end
@@ -172,6 +181,12 @@ func (c *TrainConfig) Validate() error {
 		return inputErrorf("unknown optimizer %v", c.Optimizer)
 	case c.Optimizer == EM && c.LR > 1:
 		return inputErrorf("with -optimizer em, -lr is EM's step size in (0, 1], got %v", c.LR)
+	case !(c.PseudoCount >= 0) || math.IsInf(c.PseudoCount, 0):
+		return inputErrorf("pseudo-count must be finite and ≥ 0, got %v", c.PseudoCount)
+	case !(c.EMDecay >= 0) || math.IsInf(c.EMDecay, 0):
+		return inputErrorf("EM decay must be finite and ≥ 0, got %v", c.EMDecay)
+	case c.Optimizer != EM && (c.PseudoCount != 0 || c.FullBatch || c.EMDecay != 0):
+		return inputErrorf("-pseudo-count, -full-batch and -em-decay set EM; the optimizer is %v", c.Optimizer)
 	case !(c.LR > 0) || c.LR > 1e6:
 		return inputErrorf("learning rate must be positive and finite, got %v", c.LR)
 	case c.BatchSize < 1:
@@ -222,6 +237,9 @@ type configJSON struct {
 	Scale         string  `json:"scale,omitempty"`
 	Optimizer     string  `json:"optimizer"`
 	LR            float64 `json:"lr"`
+	PseudoCount   float64 `json:"pseudo_count,omitempty"`
+	FullBatch     bool    `json:"full_batch,omitempty"`
+	EMDecay       float64 `json:"em_decay,omitempty"`
 	BatchSize     int     `json:"batch_size"`
 	Epochs        int     `json:"epochs"`
 	Patience      int     `json:"patience"`
@@ -240,6 +258,7 @@ func (c TrainConfig) MarshalJSON() ([]byte, error) {
 		RG: c.RG, Layer: orCP(c.Layer).String(), Units: c.Units, Rank: c.Rank,
 		Input: c.Input.String(), Param: c.Param.String(),
 		Optimizer: c.Optimizer.String(), LR: c.LR, BatchSize: c.BatchSize,
+		PseudoCount: c.PseudoCount, FullBatch: c.FullBatch, EMDecay: c.EMDecay,
 		Epochs: c.Epochs, Patience: c.Patience, Seed: c.Seed, Init: c.Init, MaxMemory: c.MaxMemory, Out: c.Out,
 	}
 	if c.TimeBudget > 0 {
@@ -264,6 +283,7 @@ func (c *TrainConfig) UnmarshalJSON(b []byte) error {
 		Dataset: j.Dataset, DataDir: j.DataDir, Limit: j.Limit,
 		ValidFraction: j.ValidFraction, SplitSeed: j.SplitSeed,
 		RG: j.RG, Units: j.Units, Rank: j.Rank, LR: j.LR, BatchSize: j.BatchSize,
+		PseudoCount: j.PseudoCount, FullBatch: j.FullBatch, EMDecay: j.EMDecay,
 		Epochs: j.Epochs, Patience: j.Patience, Seed: j.Seed, Init: j.Init, MaxMemory: j.MaxMemory, Out: j.Out,
 	}
 	var err error

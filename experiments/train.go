@@ -177,7 +177,7 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 	// set up before the training program is compiled.
 	var em *circuit.EM
 	if cfg.Optimizer == EM {
-		if em, err = circuit.NewEM(c, circuit.EMConfig{StepSize: cfg.LR}); err != nil {
+		if em, err = circuit.NewEM(c, emConfig(cfg, sp.Train.N)); err != nil {
 			return nil, &InputError{err}
 		}
 	}
@@ -308,6 +308,9 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 				bar.finish()
 				return nil, stepError(err, c, epoch, done+1, step, prog.Epoch, ckptPath)
 			}
+			if em != nil {
+				em.SetBatch(b.N)
+			}
 			opt.Step()
 			sum += nll * float64(b.N)
 			done++
@@ -395,6 +398,21 @@ func trainingTime(hist []EpochMetrics) time.Duration {
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// emConfig is circuit.EM's configuration for cfg on n training samples:
+// one M-step per batch, or per epoch with FullBatch; EMDecay's clock counts
+// epochs.
+func emConfig(cfg TrainConfig, n int) circuit.EMConfig {
+	perEpoch := (n + cfg.BatchSize - 1) / cfg.BatchSize
+	ec := circuit.EMConfig{StepSize: cfg.LR, PseudoCount: cfg.PseudoCount}
+	if cfg.FullBatch {
+		ec.Batches, perEpoch = perEpoch, 1
+	}
+	if cfg.EMDecay > 0 {
+		ec.Schedule = circuit.EMDecay{Base: cfg.LR, Kappa: cfg.EMDecay, Every: perEpoch}
+	}
+	return ec
+}
 
 // runGraph returns the region graph of the run cfg describes (old being
 // the config of the run it resumes) and the -init model, if any. A run

@@ -64,12 +64,15 @@ func trainCommand(name string, args []string, stdout io.Writer) error {
 	input := fs.String("input", def.Input.String(), "input distribution: categorical, bernoulli, binomial or gaussian")
 	param := fs.String("param", def.Param.String(), "weight parameterization: clamp, softmax or exp")
 	scale := fs.String("scale", "", "how values become gaussian inputs: none (raw), unit ([0, 1]) or standard ([0, 1], then the training set's mean and std per channel); default standard with -input gaussian, none otherwise")
-	optimizer := fs.String("optimizer", def.Optimizer.String(), "optimizer: adam, sgd or em (online EM: clamp weights, categorical inputs)")
+	optimizer := fs.String("optimizer", def.Optimizer.String(), "optimizer: adam, sgd or em (expectation-maximization: clamp or exp weights, any input)")
 	lr := fs.Float64("lr", def.LR, "learning rate; EM's step size in (0, 1] with -optimizer em (with -rg pd and no -lr: 0.1, as in the reference protocol)")
+	pseudo := fs.Float64("pseudo-count", 0, "with -optimizer em: pseudo-count added to every expected count (Laplace smoothing at 1)")
+	fullBatch := fs.Bool("full-batch", false, "with -optimizer em: one M-step per epoch over all its batches' counts (classic EM with -lr 1); default one per batch (online EM)")
+	emDecay := fs.Float64("em-decay", 0, "with -optimizer em: the step size decays as LR·(1 + epochs done)^(−κ) for this κ (0: constant)")
 	batch := fs.Int("batch-size", def.BatchSize, "mini-batch size (evaluation too)")
 	epochs := fs.Int("epochs", def.Epochs, "largest number of epochs")
 	patience := fs.Int("patience", def.Patience, "stop after this many epochs without a better validation log-likelihood (0: never)")
-	budget := fs.Duration("time-budget", 0, "stop before an epoch that would end past this training time (judged by the last epoch), e.g. 9m (0: none)")
+	budget := fs.Duration("time-budget", 0, "bound the training time, a resumed run's earlier epochs included: no epoch starts that would end past it (judged by the last epoch), and one still running at it ends there; e.g. 9m (0: none)")
 	seed := fs.Uint64("seed", def.Seed, "seed of the initialization and the batch order")
 	validFrac := fs.Float64("valid-fraction", def.ValidFraction, "fraction of the training set held out for validation (split seed 42)")
 	limit := fs.Int("limit", 0, "use only the first N samples of every split (0: all)")
@@ -88,6 +91,7 @@ func trainCommand(name string, args []string, stdout io.Writer) error {
 	cfg.Dataset, cfg.DataDir, cfg.RG, cfg.Units, cfg.Rank = *dataset, *dataDir, *rg, *k, *rank
 	cfg.LR, cfg.BatchSize, cfg.Epochs, cfg.Patience, cfg.TimeBudget = *lr, *batch, *epochs, *patience, *budget
 	cfg.Seed, cfg.ValidFraction, cfg.Limit = *seed, *validFrac, *limit
+	cfg.PseudoCount, cfg.FullBatch, cfg.EMDecay = *pseudo, *fullBatch, *emDecay
 	cfg.Out, cfg.Resume, cfg.Force, cfg.Init = *out, *resume, *force, *init
 	if name == "finetune" && cfg.Init == "" {
 		return badInput("missing -init MODEL (the model to fine-tune)")
