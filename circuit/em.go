@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 
+	"github.com/tenpc/tenpc/circuit/kernel"
+	"github.com/tenpc/tenpc/internal/vec"
 	"github.com/tenpc/tenpc/nn"
 )
 
@@ -76,12 +78,13 @@ type EM struct {
 
 // emRows describes a parameter's sum units: viewed as (outer, n, inner),
 // each (outer, inner) pair is one unit normalized over n. acc pools the
-// expected counts, in the parameter's layout.
+// expected counts, in the parameter's layout; last, when not nil, holds
+// the last batch's (the inputs' flows read them).
 type emRows struct {
 	p               *nn.Param
 	outer, n, inner int
 	logSpace        bool // the parameter holds log-probabilities (exp weights, categorical inputs)
-	acc             []float64
+	acc, last       []float64
 }
 
 // EMConfig configures EM. The zero value is online EM with step size 0.05
@@ -174,6 +177,11 @@ func NewEM(c *Circuit, cfg EMConfig) (*EM, error) {
 		r.normalize()
 	}
 	e.input = newEMInput(c)
+	for i := range e.weights {
+		if e.input.readsCounts(e.weights[i].p) {
+			e.weights[i].last = make([]float64, e.weights[i].p.Len())
+		}
+	}
 	if err := e.setEta(); err != nil {
 		return nil, err
 	}
@@ -234,46 +242,73 @@ func (r emRows) each(fn func(idx func(j int) int)) {
 	}
 }
 
-// counts are r's expected counts of one batch of n samples: the weight
-// times the gradient of the mean log c (−the loss's gradient), times n; in
-// log space the gradient itself.
-func (r emRows) counts(n float64) []float64 {
-	v, g := r.p.Value(), gradOf(r.p)
-	for i := range g {
-		c := -g[i] * n
-		if !r.logSpace {
-			c *= v[i]
-		}
-		g[i] = max(c, 0)
+// addCounts adds r's expected counts of one batch of n samples to r.acc
+// (and writes them to r.last): the weight times the gradient of the mean
+// log c (−the loss's gradient), times n; in log space the gradient itself.
+func (r *emRows) addCounts(n float64) {
+	if r.p.DType() == nn.Float64 {
+		addCounts(r.p.Float64s(), r.p.Grad64(), n, r.logSpace, r.acc, r.last)
+		return
 	}
-	return g
+	addCounts(r.p.Float32s(), r.p.Grad32(), n, r.logSpace, r.acc, r.last)
 }
 
-// update moves every unit of r towards its smoothed normalized counts in
-// r.acc by eta. A unit with no count and no smoothing keeps its weights.
-func (r emRows) update(eta, alpha float64) {
-	v := r.p.Value()
-	r.each(func(idx func(j int) int) {
-		total := 0.0
-		for j := range r.n {
-			total += r.acc[idx(j)]
-		}
-		total += float64(r.n) * alpha
-		if !(total > 0) || math.IsInf(total, 0) {
-			return
-		}
-		for j := range r.n {
-			i := idx(j)
-			p := (r.acc[idx(j)] + alpha) / total
-			if r.logSpace {
-				v[i] = math.Log(max((1-eta)*math.Exp(v[i])+eta*p, math.SmallestNonzeroFloat64))
-			} else {
-				v[i] = max((1-eta)*v[i]+eta*p, ClampMin)
+func addCounts[T kernel.Float](v, g []T, n float64, logSpace bool, acc, last []float64) {
+	vec.Chunks(len(g), func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			c := -float64(g[i]) * n
+			if !logSpace {
+				c *= float64(v[i])
+			}
+			c = max(c, 0)
+			acc[i] += c
+			if last != nil {
+				last[i] = c
 			}
 		}
 	})
-	r.p.SetValue(v)
+}
+
+// update moves every unit of r towards its smoothed normalized counts in
+// r.acc by eta, and clears r.acc. A unit with no count and no smoothing
+// keeps its weights.
+func (r *emRows) update(eta, alpha float64) {
+	if r.p.DType() == nn.Float64 {
+		updateRows(r, r.p.Float64s(), eta, alpha)
+	} else {
+		updateRows(r, r.p.Float32s(), eta, alpha)
+	}
 	clear(r.acc)
+}
+
+func updateRows[T kernel.Float](r *emRows, v []T, eta, alpha float64) {
+	stride := r.inner
+	vec.Chunks(r.outer, func(_, lo, hi int) {
+		for a := lo; a < hi; a++ {
+			for c := range r.inner {
+				base := a*r.n*r.inner + c
+				total := float64(r.n) * alpha
+				for j := range r.n {
+					total += r.acc[base+j*stride]
+				}
+				if !(total > 0) || math.IsInf(total, 0) {
+					continue
+				}
+				for j := range r.n {
+					i := base + j*stride
+					p := (r.acc[i] + alpha) / total
+					switch {
+					case !r.logSpace:
+						v[i] = T(max((1-eta)*float64(v[i])+eta*p, ClampMin))
+					case eta == 1:
+						v[i] = T(math.Log(max(p, math.SmallestNonzeroFloat64)))
+					default:
+						v[i] = T(math.Log(max((1-eta)*math.Exp(float64(v[i]))+eta*p, math.SmallestNonzeroFloat64)))
+					}
+				}
+			}
+		}
+	})
 }
 
 func gradOf(p *nn.Param) []float64 {
@@ -300,21 +335,16 @@ func (e *EM) SetBatch(n int) {
 // Step adds the expected counts of the gradient to the pool and zeroes the
 // gradients; after EMConfig.Batches calls it takes an M-step.
 func (e *EM) Step() {
-	counts := make(map[*nn.Param][]float64, len(e.weights))
-	for _, r := range e.weights {
-		c := r.counts(e.batch)
-		counts[r.p] = c
-		for i, x := range c {
-			r.acc[i] += x
-		}
+	for i := range e.weights {
+		e.weights[i].addCounts(e.batch)
 	}
-	e.input.accumulate(counts, e.batch)
+	e.input.accumulate(e.weights, e.batch)
 	e.ZeroGrad()
 	if e.pooled++; e.pooled < e.cfg.Batches {
 		return
 	}
-	for _, r := range e.weights {
-		r.update(e.eta, e.cfg.PseudoCount)
+	for i := range e.weights {
+		e.weights[i].update(e.eta, e.cfg.PseudoCount)
 	}
 	e.input.update(e.eta, e.cfg.PseudoCount, e.cfg.MinStd)
 	e.pooled = 0
