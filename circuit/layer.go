@@ -148,17 +148,34 @@ func (s LayerSpec) EffectiveWeights(p *nn.Param) []float64 {
 // x that is all −Inf gives NaN: a layer's inputs are finite in practice
 // (clamped weights are positive, inputs are normalized distributions).
 func LogEinsumExp(spec string, x, w *nn.Node) *nn.Node {
+	z, m := shiftedLogEinsum(spec, x, w)
+	zs, ms := z.Shape(), m.Shape()
+	ms = append(ms, slices.Repeat([]int{1}, len(zs)-len(ms))...)
+	return nn.Add(z, nn.Reshape(m, ms...))
+}
+
+// shiftedLogEinsum is LogEinsumExp in two parts: z = log einsum(spec,
+// exp(x − m), w) and the shift m, x's maximum along its last axis, so that
+// a caller summing over an axis can sum m over it before adding it back.
+func shiftedLogEinsum(spec string, x, w *nn.Node) (z, m *nn.Node) {
 	xs := x.Shape()
 	n := len(xs)
-	m := nn.StopGradient(nn.MaxAxis(x, n-1))               // (x's letters but the last)
-	mk := nn.Reshape(m, append(xs[:n-1:n-1], 1)...)        // (…, 1)
-	z := nn.Log(nn.Einsum(spec, nn.Exp(nn.Sub(x, mk)), w)) // output letters
-	zs := z.Shape()
-	if len(zs) < n-1 || !slices.Equal(zs[:n-1], xs[:n-1]) {
+	m = nn.StopGradient(nn.MaxAxis(x, n-1))               // (x's letters but the last)
+	mk := nn.Reshape(m, append(xs[:n-1:n-1], 1)...)       // (…, 1)
+	z = nn.Log(nn.Einsum(spec, nn.Exp(nn.Sub(x, mk)), w)) // output letters
+	if zs := z.Shape(); len(zs) < n-1 || !slices.Equal(zs[:n-1], xs[:n-1]) {
 		panic(fmt.Sprintf("circuit.LogEinsumExp %q: the output %v must start with x's other axes %v", spec, zs, xs[:n-1]))
 	}
-	ms := append(slices.Clone(xs[:n-1]), slices.Repeat([]int{1}, len(zs)-(n-1))...)
-	return nn.Add(z, nn.Reshape(m, ms...))
+	return z, m
+}
+
+// logContractSum is Σ_a LogEinsumExp(spec, x, w) over axis 1 (the inputs
+// a) of x (F, A, B, I): z (F, A, B, O) summed over a, plus the shifts m
+// (F, A, B) summed over a and added once to the (F, B, O) result.
+func logContractSum(spec string, x, w *nn.Node) *nn.Node {
+	z, m := shiftedLogEinsum(spec, x, w)
+	ms := m.Shape()
+	return nn.Add(nn.SumAxis(z, 1), nn.Reshape(nn.SumAxis(m, 1), ms[0], ms[2], 1))
 }
 
 // LayerDef registers a sum-product layer family (see RegisterLayer).

@@ -88,7 +88,7 @@ func (l *CPLayer) Forward(x *nn.Node) *nn.Node {
 	if l.shared() {
 		w, spec = nn.Reshape(w, s.Arity, s.Kout, s.Kin), "fabi,aoi->fabo"
 	}
-	out := nn.SumAxis(LogEinsumExp(spec, x, w), 1) // (F, B, Kout)
+	out := logContractSum(spec, x, w) // (F, B, Kout)
 	if l.Scale != nil {
 		out = nn.Add(out, l.logScale(x.Graph()))
 	}

@@ -39,7 +39,7 @@ func (l *CPRLayer) Describe() string { return fmt.Sprintf("%s rank %d", describe
 //	                 -> out (F, B, Kout) = log Σ_r O[f, k, r] e^{z_{f,b,r}}
 func (l *CPRLayer) Forward(x *nn.Node) *nn.Node {
 	g := x.Graph()
-	z := nn.SumAxis(LogEinsumExp("fabi,fari->fabr", x, l.spec.Weights(g, l.Weight)), 1)
+	z := logContractSum("fabi,fari->fabr", x, l.spec.Weights(g, l.Weight)) // (F, B, R)
 	return LogEinsumExp("fbr,for->fbo", z, l.spec.Weights(g, l.Out))
 }
 

@@ -86,6 +86,7 @@ func reduceTo(g *gorgonia.Node, big, small []int) (*gorgonia.Node, error) {
 }
 
 type binaryOp struct {
+	buf         kept
 	kind        binKind
 	sa, sb, out []int
 	noGrad      [2]bool // operands no gradient flows into
@@ -123,11 +124,11 @@ func (op *binaryOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	size := max(1, tensor.Shape(op.out).TotalSize())
 	switch a := da.(type) {
 	case []float64:
-		y := make([]float64, size)
+		y := keep[float64](&op.buf, size, false)
 		binaryKernel(op, a, db.([]float64), y)
 		return newValue(tensor.Float64, op.out, y), nil
 	case []float32:
-		y := make([]float32, size)
+		y := keep[float32](&op.buf, size, false)
 		binaryKernel(op, a, db.([]float32), y)
 		return newValue(tensor.Float32, op.out, y), nil
 	}

@@ -42,6 +42,7 @@ func bmm(a, b *gorgonia.Node, ta, tb bool) (*gorgonia.Node, error) {
 }
 
 type bmmOp struct {
+	buf         kept
 	nb, m, k, n int
 	ta, tb      bool
 }
@@ -79,11 +80,11 @@ func (op *bmmOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	out := tensor.Shape{op.nb, op.m, op.n}
 	switch a := da.(type) {
 	case []float32:
-		c := make([]float32, op.nb*op.m*op.n)
+		c := keep[float32](&op.buf, op.nb*op.m*op.n, false)
 		bmmKernel(op, a, db.([]float32), c)
 		return newValue(tensor.Float32, out, c), nil
 	case []float64:
-		c := make([]float64, op.nb*op.m*op.n)
+		c := keep[float64](&op.buf, op.nb*op.m*op.n, false)
 		bmmKernel(op, a, db.([]float64), c)
 		return newValue(tensor.Float64, out, c), nil
 	}

@@ -53,6 +53,7 @@ func dimFromRight(s []int, k int) int {
 // broadcastOp repeats a tensor of shape small up to shape big, or (reduce)
 // sums one of shape big down to small.
 type broadcastOp struct {
+	buf        kept
 	small, big []int
 	reduce     bool
 }
@@ -103,11 +104,11 @@ func (op *broadcastOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	size := max(1, tensor.Shape(outShape).TotalSize())
 	switch x := data.(type) {
 	case []float64:
-		y := make([]float64, size)
+		y := keep[float64](&op.buf, size, op.reduce)
 		broadcastKernel(op.big, strides, op.reduce, x, y)
 		return newValue(tensor.Float64, outShape, y), nil
 	case []float32:
-		y := make([]float32, size)
+		y := keep[float32](&op.buf, size, op.reduce)
 		broadcastKernel(op.big, strides, op.reduce, x, y)
 		return newValue(tensor.Float32, outShape, y), nil
 	}

@@ -52,6 +52,7 @@ func gather(x *gorgonia.Node, axis int, indices []int) (*gorgonia.Node, error) {
 // gatherOp is gather (scatter=false) or its adjoint scatterAdd (scatter=true).
 // inShape is always the shape of the un-gathered side (x).
 type gatherOp struct {
+	buf     kept
 	inShape tensor.Shape
 	axis    int
 	indices []int
@@ -109,11 +110,11 @@ func (op *gatherOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	switch x := data.(type) {
 	case []float64:
-		y := make([]float64, outShape.TotalSize())
+		y := keep[float64](&op.buf, outShape.TotalSize(), op.scatter)
 		gatherKernel(x, y, op.indices, pre, n, post, op.scatter)
 		return newValue(tensor.Float64, outShape, y), nil
 	case []float32:
-		y := make([]float32, outShape.TotalSize())
+		y := keep[float32](&op.buf, outShape.TotalSize(), op.scatter)
 		gatherKernel(x, y, op.indices, pre, n, post, op.scatter)
 		return newValue(tensor.Float32, outShape, y), nil
 	}

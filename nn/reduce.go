@@ -176,6 +176,40 @@ func opHash(op interface{ WriteHash(hash.Hash) }) uint32 {
 	return h.Sum32()
 }
 
+// kept is an op's output storage, kept between runs. A run's results are
+// dead by the next run (Program resets the tape machine and reads what it
+// keeps by copy), so an op of this package writes each run's result into
+// the storage of the last instead of allocating it anew, which spares the
+// garbage collector clearing and scanning it.
+type kept struct {
+	f32 []float32
+	f64 []float64
+}
+
+// keep returns k's n-element buffer of type T (allocated on first use),
+// zeroed when zero is set.
+func keep[T float32 | float64](k *kept, n int, zero bool) []T {
+	var buf []T
+	switch p := any(&buf).(type) {
+	case *[]float32:
+		if len(k.f32) != n {
+			k.f32 = make([]float32, n)
+			zero = false
+		}
+		*p = k.f32
+	case *[]float64:
+		if len(k.f64) != n {
+			k.f64 = make([]float64, n)
+			zero = false
+		}
+		*p = k.f64
+	}
+	if zero {
+		vec.Chunks(n, func(_, lo, hi int) { clear(buf[lo:hi]) })
+	}
+	return buf
+}
+
 // newValue returns a fresh value of the given dtype and shape: a gorgonia
 // scalar for the empty shape, else a dense tensor.
 func newValue(dt tensor.Dtype, shape tensor.Shape, data any) gorgonia.Value {
@@ -220,6 +254,7 @@ func floatData(op string, v gorgonia.Value) (any, error) {
 
 // axisReduceOp reduces one axis of a tensor of shape inShape.
 type axisReduceOp struct {
+	buf     kept
 	kind    reduceKind
 	inShape tensor.Shape
 	axis    int
@@ -258,11 +293,11 @@ func (op *axisReduceOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	out := dropAxis(op.inShape, op.axis)
 	switch x := data.(type) {
 	case []float64:
-		y := make([]float64, pre*post)
+		y := keep[float64](&op.buf, pre*post, op.kind == reduceSum)
 		reduceKernel(op.kind, x, y, pre, n, post)
 		return newValue(tensor.Float64, out, y), nil
 	case []float32:
-		y := make([]float32, pre*post)
+		y := keep[float32](&op.buf, pre*post, op.kind == reduceSum)
 		reduceKernel(op.kind, x, y, pre, n, post)
 		return newValue(tensor.Float32, out, y), nil
 	}
@@ -378,6 +413,7 @@ func reduceLanes[T float32 | float64](kind reduceKind, x, y []T, n, post, p0, p1
 // axisReduceGradOp is the backward of max and logsumexp:
 // (x (pre, n, post), y (pre, post), dy (pre, post)) -> dx (pre, n, post).
 type axisReduceGradOp struct {
+	buf     kept
 	kind    reduceKind
 	inShape tensor.Shape
 	axis    int
@@ -417,11 +453,11 @@ func (op *axisReduceGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	pre, n, post := splitAxis(op.inShape, op.axis)
 	switch x := ds[0].(type) {
 	case []float64:
-		dx := make([]float64, len(x))
+		dx := keep[float64](&op.buf, len(x), true)
 		reduceGradKernel(op.kind, x, ds[1].([]float64), ds[2].([]float64), dx, pre, n, post)
 		return newValue(tensor.Float64, op.inShape, dx), nil
 	case []float32:
-		dx := make([]float32, len(x))
+		dx := keep[float32](&op.buf, len(x), true)
 		reduceGradKernel(op.kind, x, ds[1].([]float32), ds[2].([]float32), dx, pre, n, post)
 		return newValue(tensor.Float32, op.inShape, dx), nil
 	}
@@ -466,6 +502,7 @@ func reduceGradLanes[T float32 | float64](kind reduceKind, x, y, dy, dx []T, n, 
 // expandOp repeats y (pre, post) along a new axis: -> x (pre, n, post) with
 // x's shape outShape.
 type expandOp struct {
+	buf      kept
 	outShape tensor.Shape
 	axis     int
 }
@@ -498,11 +535,11 @@ func (op *expandOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	pre, n, post := splitAxis(op.outShape, op.axis)
 	switch y := data.(type) {
 	case []float64:
-		x := make([]float64, pre*n*post)
+		x := keep[float64](&op.buf, pre*n*post, false)
 		expandKernel(y, x, pre, n, post)
 		return newValue(tensor.Float64, op.outShape, x), nil
 	case []float32:
-		x := make([]float32, pre*n*post)
+		x := keep[float32](&op.buf, pre*n*post, false)
 		expandKernel(y, x, pre, n, post)
 		return newValue(tensor.Float32, op.outShape, x), nil
 	}

@@ -15,6 +15,7 @@ import (
 	"slices"
 
 	"github.com/chewxy/hm"
+	"github.com/tenpc/tenpc/internal/vec"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -27,7 +28,10 @@ func copyReshape(x *gorgonia.Node, to []int) (*gorgonia.Node, error) {
 	return gorgonia.ApplyOp(&reshapeOp{from: nodeShape(x), to: slices.Clone(to)}, x)
 }
 
-type reshapeOp struct{ from, to []int }
+type reshapeOp struct {
+	buf      kept
+	from, to []int
+}
 
 func (op *reshapeOp) Arity() int { return 1 }
 func (op *reshapeOp) Type() hm.Type {
@@ -54,9 +58,13 @@ func (op *reshapeOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	switch x := data.(type) {
 	case []float64:
-		return newValue(tensor.Float64, op.to, slices.Clone(x)), nil
+		y := keep[float64](&op.buf, len(x), false)
+		vec.Chunks(len(x), func(_, lo, hi int) { copy(y[lo:hi], x[lo:hi]) })
+		return newValue(tensor.Float64, op.to, y), nil
 	case []float32:
-		return newValue(tensor.Float32, op.to, slices.Clone(x)), nil
+		y := keep[float32](&op.buf, len(x), false)
+		vec.Chunks(len(x), func(_, lo, hi int) { copy(y[lo:hi], x[lo:hi]) })
+		return newValue(tensor.Float32, op.to, y), nil
 	}
 	return nil, fmt.Errorf("%v: unsupported data %T", op, data)
 }
