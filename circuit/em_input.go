@@ -80,9 +80,25 @@ func newEMInput(c *Circuit) *emInput {
 	return e
 }
 
-// flow is the flow into every input unit (S, K) from the weight counts of
-// one batch.
-func (e *emInput) flow(counts map[*nn.Param][]float64) []float64 {
+// readsCounts reports whether the flows read the batch counts of p.
+func (e *emInput) readsCounts(p *nn.Param) bool {
+	for _, fl := range e.flows {
+		if fl.p == p {
+			return true
+		}
+	}
+	return false
+}
+
+// flow is the flow into every input unit (S, K) from the weights' counts
+// of one batch (their last).
+func (e *emInput) flow(weights []emRows) []float64 {
+	counts := map[*nn.Param][]float64{}
+	for _, r := range weights {
+		if r.last != nil {
+			counts[r.p] = r.last
+		}
+	}
 	p := e.in.plan
 	leaves := make([]float64, len(p.Leaves)*e.k) // (leaf folds, K)
 	for _, fl := range e.flows {
@@ -128,16 +144,14 @@ func (e *emInput) flow(counts map[*nn.Param][]float64) []float64 {
 	return out
 }
 
-// accumulate adds one batch of n samples to the pooled statistics; counts
-// are the weights' counts of the batch.
-func (e *emInput) accumulate(counts map[*nn.Param][]float64, n float64) {
+// accumulate adds one batch of n samples to the pooled statistics, the
+// weights holding the batch's counts.
+func (e *emInput) accumulate(weights []emRows, n float64) {
 	if e.kind == Categorical {
-		for i, x := range e.cat.counts(n) {
-			e.cat.acc[i] += x
-		}
+		e.cat.addCounts(n)
 		return
 	}
-	r := e.flow(counts)
+	r := e.flow(weights)
 	switch e.kind {
 	case Bernoulli, Binomial:
 		// ∂ log p(x)/∂q = x − N·σ(q), so Σ r·x = n·(−∂loss/∂q) + N·p·R.
