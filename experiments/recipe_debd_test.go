@@ -32,8 +32,9 @@ func TestPublishedDEBD(t *testing.T) {
 	}
 }
 
-// The quick recipe trains every set in the folder and reports each beside
-// its Chow-Liu tree; the small test sets have no published results.
+// The quick recipe trains every candidate on every set in the folder and
+// reports each set's best on validation beside its Chow-Liu tree; the small
+// test sets have no published results.
 func TestDEBDQuick(t *testing.T) {
 	var out bytes.Buffer
 	o := RecipeOptions{Out: t.TempDir(), Quick: true, DataDir: filepath.Join("..", "testdata", "debd"), Log: quietLogger(), Stdout: &out}
@@ -44,21 +45,37 @@ func TestDEBDQuick(t *testing.T) {
 	for i, set := range []string{"nltcs-small", "plants-small"} {
 		r := recs[i+1]
 		assert.Equal(t, set, r[0])
-		clt, err := strconv.ParseFloat(r[6], 64)
+		assert.Contains(t, []string{"k16", "k32-b1024"}, r[4], "chosen")
+		clt, err := strconv.ParseFloat(r[7], 64)
 		require.NoError(t, err, "Chow-Liu test LL of %s", set)
 		assert.Less(t, clt, 0.0)
-		assert.Empty(t, r[8], "a published value for %s", set)
+		assert.Empty(t, r[9], "a published value for %s", set)
+	}
+	runs := readCSVFile(t, filepath.Join(o.Out, "runs.csv"))
+	require.Len(t, runs, 1+2*len(debdCandidates))
+	num := func(s string) float64 {
+		v, err := strconv.ParseFloat(s, 64)
+		require.NoError(t, err)
+		return v
+	}
+	for _, r := range runs[1:] {
+		// The chosen candidate has the set's best validation LL.
+		for _, s := range recs[1:] {
+			if s[0] == r[0] {
+				assert.LessOrEqual(t, num(r[5]), num(s[6]), "%s/%s beats the chosen candidate on validation", r[0], r[1])
+			}
+		}
 	}
 	md, err := os.ReadFile(filepath.Join(o.Out, "results.md"))
 	require.NoError(t, err)
 	assert.Contains(t, string(md), "| nltcs-small | 16 |")
 
 	// -only keeps a set, and a pattern that matches none is an input error.
-	o.Only = []string{"nltcs*"}
+	o.Only = []string{"nltcs*/*"}
 	out.Reset()
 	require.NoError(t, runDEBD(context.Background(), o))
 	assert.NotContains(t, out.String(), "plants-small: test LL")
-	o.Only = []string{"bbc"}
+	o.Only = []string{"bbc/*"}
 	assert.True(t, IsInputError(runDEBD(context.Background(), o)))
 	o.Only, o.DataDir = nil, ""
 	assert.True(t, IsInputError(runDEBD(context.Background(), o)))

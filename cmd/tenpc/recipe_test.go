@@ -72,10 +72,11 @@ func TestRecipeDEBDQuick(t *testing.T) {
 		t.Fatalf("results.csv has %d records, want a header and 2 sets:\n%s", len(recs), out)
 	}
 	for _, r := range recs[1:] {
-		if _, err := os.Stat(filepath.Join(dir, r[0], "model.tenpc")); err != nil {
+		// r[4] is the candidate kept (the better on validation).
+		if _, err := os.Stat(filepath.Join(dir, r[0], r[4], "model.tenpc")); err != nil {
 			t.Errorf("%s: %v", r[0], err)
 		}
-		if _, err := os.Stat(filepath.Join(dir, r[0], "samples.png")); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, r[0], r[4], "samples.png")); err == nil {
 			t.Errorf("%s: a sample grid for tabular data", r[0])
 		}
 	}
