@@ -59,7 +59,7 @@ var Recipes = []Recipe{
 	{Name: "lenet", Description: "a LeNet-style CNN built from nn modules on MNIST classification (Adam lr 1e-3, batch 64, 3 epochs): test accuracy; about a minute on 2 cores", Run: runLeNet},
 	{Name: "tnn-mnist", Description: "tensorized networks (docs/TNN.md): an MLP 784-1024-1024-10 and a small CNN on MNIST and Fashion-MNIST, compressed to MPO (bond 2–32), Tucker and CP of matching size, fine-tuned and beside the same networks from scratch; about 15 hours on 2 cores", Run: runTNNMNIST},
 	{Name: "debd", Description: "every DEBD-format set in -data-dir DIR (DIR/NAME/NAME.{train,valid,test}.data): HCLT (Chow-Liu tree, K latent states a variable; two candidates, the better on validation kept), test LL beside a Chow-Liu tree and the published RAT-SPN and HCLT results", Run: runDEBD,
-		Runs: "SET/CANDIDATE, e.g. nltcs/k16, or nltcs/* for a set"},
+		Runs: "SET/CANDIDATE, e.g. nltcs/k32-b256, or nltcs/* for a set"},
 	{Name: "em-adam", Description: "EM against Adam by training time to a validation bpd: QG-CP K=16 on MNIST (10 min each) and, with -data-dir, the debd recipe's HCLT on every DEBD set (Adam, online and full-batch EM, 5 min each); a table and plots", Run: runEMAdam,
 		Runs: "DATASET/OPTIMIZER, e.g. mnist/em, nltcs/em-full"},
 	{Name: "compression", Description: "the paper's compression experiment on MNIST and Fashion-MNIST: QG-Tucker K=32 (≤ 60 min) compressed to CP-R at ranks 1–32, each fine-tuned and beside a CP-R of that rank from scratch (≤ 8 min each); about 6 hours on 2 cores", Run: runCompression},

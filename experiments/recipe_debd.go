@@ -56,7 +56,7 @@ type debdCandidate struct {
 // validation set (docs/RESULTS.md, "DEBD"), so the recipe trains both and
 // keeps the better.
 var debdCandidates = []debdCandidate{
-	{name: "k16", units: 16, batchSize: 256, lr: 0.05},
+	{name: "k32-b256", units: 32, batchSize: 256, lr: 0.05},
 	{name: "k32-b1024", units: 32, batchSize: 1024, lr: 0.1},
 }
 

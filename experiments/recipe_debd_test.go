@@ -45,7 +45,7 @@ func TestDEBDQuick(t *testing.T) {
 	for i, set := range []string{"nltcs-small", "plants-small"} {
 		r := recs[i+1]
 		assert.Equal(t, set, r[0])
-		assert.Contains(t, []string{"k16", "k32-b1024"}, r[4], "chosen")
+		assert.Contains(t, []string{"k32-b256", "k32-b1024"}, r[4], "chosen")
 		clt, err := strconv.ParseFloat(r[7], 64)
 		require.NoError(t, err, "Chow-Liu test LL of %s", set)
 		assert.Less(t, clt, 0.0)
