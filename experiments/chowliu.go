@@ -110,7 +110,7 @@ func (t *ChowLiuTree) LogProb(x []uint8) float64 {
 
 // chowLiuAlphas are the pseudo-counts the debd recipe's Chow-Liu baseline
 // chooses from, on the validation set.
-var chowLiuAlphas = []float64{0.01, 0.1, 0.2, 0.5, 1, 2}
+var chowLiuAlphas = []float64{0.01, 0.1, 0.2, 0.5, 1, 2, 5, 10}
 
 // ChowLiuBaseline fits the Chow-Liu tree of sp.Train with the pseudo-count
 // of chowLiuAlphas that gives the best validation log-likelihood (the first
