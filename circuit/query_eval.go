@@ -157,9 +157,11 @@ func (e *evaluator) rows(sr semiring) int {
 		return queryRows
 	}
 	widest := 1
-	for _, l := range e.p.Layers {
+	for i, l := range e.p.Layers {
+		// A max over each unit's weights broadcast against its inputs:
+		// (F, A, Kout, Kin) per row; Tucker's (F, Kout, Kin²).
 		w := l.F() * l.Arity * l.Kout * l.Kin
-		if _, ok := e.c.Layers[0].(*TuckerLayer); ok && l.Kind == SumProduct {
+		if _, ok := e.c.Layers[i].(*TuckerLayer); ok {
 			w = l.F() * l.Kout * l.Kin * l.Kin
 		}
 		widest = max(widest, w)
