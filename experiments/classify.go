@@ -6,7 +6,7 @@ package experiments
 // directory, the run-directory conventions of Train: config.json,
 // metrics.jsonl, checkpoint.tenpc (parameters, Adam's state and progress
 // after every epoch, written atomically), model.tenpc, curve.png and
-// result.json, with -resume and -force.
+// result.json, with -resume and -force, and a time budget.
 
 import (
 	"bytes"
@@ -52,6 +52,16 @@ type ClassifierConfig struct {
 	Seed uint64 `json:"seed"`
 	// EvalBatch is the batch size of the test evaluation. Default 1000.
 	EvalBatch int `json:"eval_batch"`
+	// TimeBudget, when positive, bounds the time of the run's epochs
+	// (training and test evaluation), those of the earlier processes of a
+	// resumed run included. No epoch starts that would end past it, judging
+	// by the last epoch's duration, and an epoch still running when the
+	// budget less an evaluation's time (the last one's, or before any, the
+	// first test batch's times the batches) is spent ends there, after at
+	// least one batch. The result then depends on the machine's speed, and
+	// a cosine schedule stops before its end. It may change when a run is
+	// resumed.
+	TimeBudget time.Duration `json:"time_budget,omitempty"`
 	// Resume continues the run in Out from its checkpoint; Force replaces
 	// the run there. Without either, a directory holding a run is an error.
 	Resume bool `json:"-"`
@@ -80,6 +90,8 @@ func (c ClassifierConfig) validate() error {
 		return inputErrorf("epochs %d must be positive", c.Epochs)
 	case c.Batch < 0 || c.EvalBatch < 0:
 		return inputErrorf("batch sizes %d, %d must be positive", c.Batch, c.EvalBatch)
+	case c.TimeBudget < 0:
+		return inputErrorf("time budget %v is negative", c.TimeBudget)
 	case c.Resume && c.Force:
 		return inputErrorf("-resume and -force exclude each other")
 	case (c.Resume || c.Force) && c.Out == "":
@@ -112,18 +124,40 @@ type ImageData struct {
 // ClassifierEpoch is what one epoch achieved (one line of metrics.jsonl).
 type ClassifierEpoch struct {
 	Epoch        int     `json:"epoch"`
-	Loss         float64 `json:"loss"` // mean training cross-entropy over the epoch's batches, nats
+	Steps        int     `json:"steps"` // batches trained; fewer than an epoch's when the time budget ended it
+	Loss         float64 `json:"loss"`  // mean training cross-entropy over the epoch's batches, nats
 	TestAccuracy float64 `json:"test_accuracy"`
-	Seconds      float64 `json:"seconds"` // training time, evaluation excluded
+	Seconds      float64 `json:"seconds"`      // training time, evaluation excluded
+	EvalSeconds  float64 `json:"eval_seconds"` // the test evaluation's time
+}
+
+// duration is the epoch's time as ClassifierConfig.TimeBudget counts it.
+func (e ClassifierEpoch) duration() time.Duration { return seconds(e.Seconds + e.EvalSeconds) }
+
+// classifierTime is the time the epochs of hist took, what
+// ClassifierConfig.TimeBudget bounds.
+func classifierTime(hist []ClassifierEpoch) time.Duration {
+	var d time.Duration
+	for _, e := range hist {
+		d += e.duration()
+	}
+	return d
 }
 
 // ClassifierResult is the outcome of TrainClassifier (result.json).
 type ClassifierResult struct {
-	Dir          string            `json:"dir,omitempty"`
-	Model        string            `json:"model,omitempty"` // the model file, "" without a directory
-	Params       int               `json:"params"`
-	TestAccuracy float64           `json:"test_accuracy"` // after the last epoch
-	History      []ClassifierEpoch `json:"history"`
+	Dir          string  `json:"dir,omitempty"`
+	Model        string  `json:"model,omitempty"` // the model file, "" without a directory
+	Params       int     `json:"params"`
+	TestAccuracy float64 `json:"test_accuracy"` // after the last epoch
+	// Epochs counts the epochs trained, with a fraction where the time
+	// budget ended one midway.
+	Epochs float64 `json:"epochs"`
+	// Stopped says why training ended: all the epochs done, or the time
+	// budget (then TimeUp is set, and more budget would train further).
+	Stopped string            `json:"stopped,omitempty"`
+	TimeUp  bool              `json:"time_up,omitempty"`
+	History []ClassifierEpoch `json:"history"`
 }
 
 // ClassifierModelFormat names the model and checkpoint files of
@@ -145,9 +179,10 @@ type classifierRun struct {
 
 // TrainClassifier trains m on d.Train with Adam and the mean cross-entropy
 // and measures the test accuracy after every epoch, logging each epoch to
-// log. With cfg.Out it keeps a run directory (see the package
-// documentation) and can resume one: a resumed run is bit-identical to an
-// uninterrupted one. Bad configuration and a directory holding another run
+// log, within cfg.TimeBudget if one is set. With cfg.Out it keeps a run
+// directory (see the package documentation) and can resume one: a resumed
+// run is bit-identical to an uninterrupted one (unless the time budget
+// stops either). Bad configuration and a directory holding another run
 // are *InputErrors; cancelling ctx stops between batches with an error
 // wrapping ctx's, the last checkpoint kept.
 func TrainClassifier(ctx context.Context, cfg ClassifierConfig, m Classifier, d ImageData, log *logrus.Logger) (*ClassifierResult, error) {
@@ -210,12 +245,37 @@ func TrainClassifier(ctx context.Context, cfg ClassifierConfig, m Classifier, d 
 
 	x := newImageBatch(cfg.Batch*d.Train.D, m.DType, d.Mean, d.Std)
 	y := make([]int, cfg.Batch)
-	for epoch := prog0.Epoch + 1; epoch <= cfg.Epochs; epoch++ {
-		start := time.Now()
+	// The time budget counts the epochs of earlier processes of a resumed
+	// run too; the last epoch says whether another fits, as it did when it
+	// ended.
+	budget := cfg.TimeBudget
+	spent := classifierTime(res.History)
+	var last ClassifierEpoch // the last epoch before this process, zero before the first
+	if n := len(res.History); n > 0 {
+		last = res.History[n-1]
+	}
+	if budget > 0 && last.Epoch > 0 && prog0.Epoch < cfg.Epochs && spent+last.duration() > budget {
+		res.Stopped, res.TimeUp = fmt.Sprintf("time budget %v: no time for another epoch", budget), true
+	}
+	// What an epoch leaves for its evaluation: the last one's time, or
+	// before any, a prediction from one batch.
+	evalTime := seconds(last.EvalSeconds)
+	if budget > 0 && last.Epoch == 0 && !res.TimeUp {
+		if evalTime, err = eval.duration(d.Test); err != nil {
+			return res, fmt.Errorf("time the evaluation: %w", err)
+		}
+	}
+	for epoch := prog0.Epoch + 1; !res.TimeUp && epoch <= cfg.Epochs; epoch++ {
+		start := clock()
 		perm := epochRand(cfg.Seed, epoch).Perm(d.Train.N)
 		bar := newProgressBar(log.Out, fmt.Sprintf("epoch %d/%d", epoch, cfg.Epochs), steps)
-		sum := 0.0
+		sum, done := 0.0, 0
 		for s := range steps {
+			// An epoch longer than the budget left ends here, leaving
+			// time for the evaluation.
+			if budget > 0 && s > 0 && spent+clock().Sub(start)+evalTime >= budget {
+				break
+			}
 			if err := ctx.Err(); err != nil {
 				bar.finish()
 				return res, fmt.Errorf("training interrupted in epoch %d (%w); the checkpoint of epoch %d is kept", epoch, err, epoch-1)
@@ -224,6 +284,9 @@ func TrainClassifier(ctx context.Context, cfg ClassifierConfig, m Classifier, d 
 			for i, j := range idx {
 				y[i] = d.Train.Labels[j]
 			}
+			if beforeClassifierStep != nil {
+				beforeClassifierStep()
+			}
 			l, err := prog.Step(nn.Feed{"x": x.fill(d.Train, idx), "y": y})
 			if err != nil {
 				bar.finish()
@@ -231,17 +294,28 @@ func TrainClassifier(ctx context.Context, cfg ClassifierConfig, m Classifier, d 
 			}
 			opt.Step()
 			sum += l
+			done++
 			bar.update(s+1, l, cfg.Batch)
 		}
 		bar.finish()
-		took := time.Since(start)
+		took := clock().Sub(start)
 		acc, err := eval.accuracy(d.Test)
 		if err != nil {
 			return res, fmt.Errorf("epoch %d: %w", epoch, err)
 		}
-		e := ClassifierEpoch{Epoch: epoch, Loss: sum / float64(steps), TestAccuracy: acc, Seconds: took.Seconds()}
+		e := ClassifierEpoch{Epoch: epoch, Steps: done, Loss: sum / float64(done), TestAccuracy: acc,
+			Seconds: took.Seconds(), EvalSeconds: (clock().Sub(start) - took).Seconds()}
 		res.History = append(res.History, e)
 		res.TestAccuracy = acc
+		spent += e.duration()
+		evalTime = seconds(e.EvalSeconds)
+		switch {
+		case done < steps:
+			res.Stopped, res.TimeUp = fmt.Sprintf("time budget %v: ended during epoch %d, after %d of %d batches", budget, epoch, done, steps), true
+		case budget > 0 && epoch < cfg.Epochs && spent+e.duration() > budget:
+			// Another epoch as long as this one would end past the budget.
+			res.Stopped, res.TimeUp = fmt.Sprintf("time budget %v: no time for another epoch", budget), true
+		}
 		if dir != "" {
 			if err := saveClassifierCheckpoint(ckpt, m, opt, classifierProgress{Epoch: epoch, History: res.History}); err != nil {
 				return res, err
@@ -253,8 +327,19 @@ func TrainClassifier(ctx context.Context, cfg ClassifierConfig, m Classifier, d 
 				return res, err
 			}
 		}
-		log.WithFields(logrus.Fields{"epoch": epoch, "loss": round4(e.Loss), "test_accuracy": round4(acc), "seconds": round4(e.Seconds)}).Info("epoch")
+		log.WithFields(logrus.Fields{"epoch": epoch, "loss": round4(e.Loss), "test_accuracy": round4(acc), "seconds": round4(e.Seconds), "eval_seconds": round4(e.EvalSeconds)}).Info("epoch")
 	}
+	if !res.TimeUp {
+		res.Stopped = fmt.Sprintf("epochs done: %d", cfg.Epochs)
+	}
+	res.Epochs = 0
+	for _, e := range res.History {
+		if e.Steps == 0 {
+			e.Steps = steps // a record written before Steps was
+		}
+		res.Epochs += float64(e.Steps) / float64(steps)
+	}
+	log.WithField("reason", res.Stopped).Info("training stopped")
 	if dir != "" {
 		if err := SaveClassifier(res.Model, m); err != nil {
 			return res, err
@@ -265,6 +350,11 @@ func TrainClassifier(ctx context.Context, cfg ClassifierConfig, m Classifier, d 
 	}
 	return res, nil
 }
+
+// beforeClassifierStep, when set (only by tests), runs before every
+// training step of TrainClassifier; the time-budget tests advance a fake
+// clock in it.
+var beforeClassifierStep func()
 
 // resumeClassifier checks that dir holds the run asked for and loads its
 // checkpoint into net, opt and p.
@@ -498,34 +588,64 @@ func (c *classifierEval) accuracy(d *data.Dataset) (float64, error) {
 	if d.N == 0 {
 		return math.NaN(), nil
 	}
-	right := 0.0
+	right := 0
 	x := newImageBatch(c.batch*d.D, c.dt, c.mean, c.std)
-	idx := make([]int, 0, c.batch)
 	for lo := 0; lo < d.N; lo += c.batch {
-		n := min(c.batch, d.N-lo)
-		p, err := c.program(n)
+		r, err := c.correct(d, lo, min(c.batch, d.N-lo), x)
 		if err != nil {
 			return 0, err
 		}
-		idx = idx[:0]
-		for i := range n {
-			idx = append(idx, lo+i)
-		}
-		if err := p.Run(nn.Feed{"x": x.fill(d, idx)}); err != nil {
-			return 0, err
-		}
-		logits, err := p.Output("logits")
-		if err != nil {
-			return 0, err
-		}
-		right += nn.Accuracy(logits, d.Labels[lo:lo+n]) * float64(n)
+		right += r
 	}
-	return right / float64(d.N), nil
+	return float64(right) / float64(d.N), nil
+}
+
+// correct counts the images lo … lo+n−1 of d whose largest logit is their
+// label, x being the feed buffer.
+func (c *classifierEval) correct(d *data.Dataset, lo, n int, x *imageBatch) (int, error) {
+	p, err := c.program(n)
+	if err != nil {
+		return 0, err
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = lo + i
+	}
+	if err := p.Run(nn.Feed{"x": x.fill(d, idx)}); err != nil {
+		return 0, err
+	}
+	logits, err := p.Output("logits")
+	if err != nil {
+		return 0, err
+	}
+	return int(math.Round(nn.Accuracy(logits, d.Labels[lo:lo+n]) * float64(n))), nil
+}
+
+// duration predicts an evaluation's time on d from that of its first
+// batch, the program compiled beforehand: what a time budget allows for
+// before an evaluation has been timed.
+func (c *classifierEval) duration(d *data.Dataset) (time.Duration, error) {
+	n := min(c.batch, d.N)
+	if n == 0 {
+		return 0, nil
+	}
+	if _, err := c.program(n); err != nil {
+		return 0, err
+	}
+	start := clock()
+	if _, err := c.correct(d, 0, n, newImageBatch(n*d.D, c.dt, c.mean, c.std)); err != nil {
+		return 0, err
+	}
+	batches := (d.N + n - 1) / n
+	return clock().Sub(start) * time.Duration(batches), nil
 }
 
 // classifierOrResume trains cfg as a recipe step: a finished run in
 // cfg.Out of the same network and epochs is reported as it is, an
-// unfinished one resumed, and force starts over.
+// unfinished one resumed (started over when stopped before its first
+// checkpoint), and force starts over. A finished run that its
+// time budget stopped goes on when cfg's budget is larger, its budget
+// counting the time it already had.
 func classifierOrResume(ctx context.Context, cfg ClassifierConfig, m Classifier, d ImageData, force bool, log *logrus.Logger) (*ClassifierResult, error) {
 	run := classifierRun{Config: cfg.withDefaults(), Meta: m.Meta}
 	if !force && exists(filepath.Join(cfg.Out, ResultFile)) {
@@ -544,12 +664,24 @@ func classifierOrResume(ctx context.Context, cfg ClassifierConfig, m Classifier,
 		if err := readJSON(filepath.Join(cfg.Out, ResultFile), &res); err != nil {
 			return nil, inputErrorf("%s: %v (pass -force to start over)", cfg.Out, err)
 		}
-		log.WithField("dir", cfg.Out).Info("finished run found; not retraining (pass -force to start over)")
-		return &res, nil
+		now, then := run.Config.TimeBudget, old.Config.TimeBudget
+		switch {
+		case now == then, !res.TimeUp && (now == 0 || now >= classifierTime(res.History)):
+			// The budget asked for would have stopped the run where it did.
+			log.WithField("dir", cfg.Out).Info("finished run found; not retraining (pass -force to start over)")
+			return &res, nil
+		case !res.TimeUp:
+			return nil, inputErrorf("%s holds a run that took %v, more than the time budget %v; pass -force to replace it", cfg.Out, classifierTime(res.History).Round(time.Second), now)
+		case now != 0 && now < then:
+			return nil, inputErrorf("%s holds a run with a larger time budget (%v, not %v); pass -force to replace it", cfg.Out, then, now)
+		}
+		// Stopped by a smaller budget than cfg's: it goes on.
 	}
+	// A run stopped in its first epoch left config.json and no checkpoint:
+	// nothing to resume, so it starts over.
 	hasRun := exists(filepath.Join(cfg.Out, ConfigFile)) || exists(filepath.Join(cfg.Out, CheckpointFile))
-	cfg.Force = force && hasRun
 	cfg.Resume = !force && exists(filepath.Join(cfg.Out, CheckpointFile))
+	cfg.Force = hasRun && !cfg.Resume
 	return TrainClassifier(ctx, cfg, m, d, log)
 }
 
