@@ -209,7 +209,10 @@ func specParams(def tnnLayerDef, s TNLayerSpec) int {
 // tensorizedSpec returns the spec of one layer in format f with d modes at
 // MPO bond dimension rank; Tucker and CP take the ranks whose parameter
 // count is nearest the MPO's (Tucker: one rank for the out modes and one
-// for the in modes; CP: R).
+// for the in modes; CP: R). CP takes cpFastModes, in whose modes its
+// contraction is far cheaper than in the MPO's (docs/TNN.md), unless the
+// parameter count leaves it a single term there (R = 1, a Kronecker
+// product); then it keeps the MPO's modes.
 func tensorizedSpec(def tnnLayerDef, f TNFormat, rank, d int) TNLayerSpec {
 	mo, mi := defaultModes(def, MPOFormat, d)
 	mpo := TNLayerSpec{Name: def.name, Format: MPOFormat, OutModes: mo, InModes: mi, Ranks: mpoRanks(mo, mi, rank)}
@@ -218,12 +221,10 @@ func tensorizedSpec(def tnnLayerDef, f TNFormat, rank, d int) TNLayerSpec {
 	case MPOFormat:
 		return mpo
 	case CPFormat:
-		per := 0
-		for k := range mo {
-			per += mo[k] * mi[k]
+		if fo, fi, ok := cpFastModes(def, d); ok && cpRank(def, fo, fi, target) >= 2 {
+			mo, mi = fo, fi
 		}
-		r := max(1, int(math.Round(float64(target-def.rows())/float64(per))))
-		return TNLayerSpec{Name: def.name, Format: CPFormat, OutModes: mo, InModes: mi, Ranks: []int{r}}
+		return TNLayerSpec{Name: def.name, Format: CPFormat, OutModes: mo, InModes: mi, Ranks: []int{cpRank(def, mo, mi, target)}}
 	case TuckerFormat:
 		to, ti := defaultModes(def, TuckerFormat, d)
 		best, bestGap := TNLayerSpec{}, math.MaxInt
@@ -244,6 +245,90 @@ func tensorizedSpec(def tnnLayerDef, f TNFormat, rank, d int) TNLayerSpec {
 		return best
 	}
 	return TNLayerSpec{Name: def.name, Format: DenseFormat}
+}
+
+// cpRank is the CP rank whose parameter count, bias included, is nearest
+// target.
+func cpRank(def tnnLayerDef, out, in []int, target int) int {
+	per := 0
+	for k := range out {
+		per += out[k] * in[k]
+	}
+	return max(1, int(math.Round(float64(target-def.rows())/float64(per))))
+}
+
+// cpMACs is the multiply-adds per sample of a CP layer's contraction in
+// the cheaper order (nn.CPLinear's chain): right to left
+// Σ_k (n₀⋯n_{k−1})·R·m_k·n_k·(m_{k+1}⋯), left to right the mirror. A
+// factor's cost is its size times the modes left over around it.
+func cpMACs(out, in []int, r int) int {
+	rtl, ltr := 0, 0
+	for k := range out {
+		rtl += sizeOf(in[:k]) * r * out[k] * in[k] * sizeOf(out[k+1:])
+		ltr += sizeOf(out[:k]) * r * out[k] * in[k] * sizeOf(in[k+1:])
+	}
+	return min(rtl, ltr)
+}
+
+func sizeOf(modes []int) int {
+	n := 1
+	for _, m := range modes {
+		n *= m
+	}
+	return n
+}
+
+// cpFastModes is the CP layout of d modes per side, every mode at least 2,
+// with the fewest multiply-adds per parameter: the least leftover around
+// each factor, which puts the large out mode first and the large in mode
+// last, (O/2^{d−1}, 2, …, 2) ← (2, …, 2, I/2^{d−1}), where every factor's
+// leftover is 2^{d−1}. A convolution keeps the kernel's mode last, paired
+// with an out mode of 1, and lays out its channels. ok is false when a
+// side cannot be split so.
+func cpFastModes(def tnnLayerDef, d int) (out, in []int, ok bool) {
+	outs, ins := factorizations(def.rows(), d), factorizations(def.cols(), d)
+	if def.conv {
+		outs, ins = factorizations(def.out, d-1), factorizations(def.in, d-1)
+		for i := range outs {
+			outs[i] = append(outs[i], 1)
+		}
+		for i := range ins {
+			ins[i] = append(ins[i], def.kernel*def.kernel)
+		}
+	}
+	bestCost, bestSize := 0, 1 // multiply-adds and parameters per rank
+	for _, o := range outs {
+		for _, i := range ins {
+			cost, size := cpMACs(o, i, 1), 0
+			for k := range o {
+				size += o[k] * i[k]
+			}
+			if out == nil || cost*bestSize < bestCost*size {
+				out, in, bestCost, bestSize = o, i, cost, size
+			}
+		}
+	}
+	return out, in, out != nil
+}
+
+// factorizations lists the ordered factorizations of n into k factors of
+// at least 2, the largest first factor first.
+func factorizations(n, k int) [][]int {
+	if k == 1 {
+		if n >= 2 {
+			return [][]int{{n}}
+		}
+		return nil
+	}
+	var all [][]int
+	for f := n / 2; f >= 2; f-- {
+		if n%f == 0 {
+			for _, rest := range factorizations(n/f, k-1) {
+				all = append(all, append([]int{f}, rest...))
+			}
+		}
+	}
+	return all
 }
 
 func abs(x int) int {

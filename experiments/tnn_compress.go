@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 
@@ -42,6 +44,9 @@ type TNNCompressConfig struct {
 	// Dataset defaults to the model's.
 	Dataset, DataDir      string
 	TrainLimit, TestLimit int
+	// SourceAccuracy, when positive, is the model's test accuracy on this
+	// test set, known from its training run and not measured again.
+	SourceAccuracy float64
 	// FineTune trains the compressed network afterwards (Epochs 0: not at
 	// all; a zero LR means 1e-3, a zero batch TNNDefaultBatch). Its Out
 	// receives compressed.tenpc and compress.json as well as the run.
@@ -151,7 +156,12 @@ func CompressTNN(ctx context.Context, cfg TNNCompressConfig, log *logrus.Logger)
 	}
 	origin := fmt.Sprintf("%s of %s: layers %v, rank %d, tolerance %g, modes %d", cfg.Format, cfg.Model, cfg.Layers, cfg.Rank, cfg.Tol, cfg.Modes)
 	if cfg.Format == CPFormat {
-		origin += fmt.Sprintf(", %d sweeps", cfg.Sweeps)
+		// The CP layout depends on the rank (see tensorizedSpec).
+		layout, err := tnnLayout(src.Net.Spec.Arch, cfg.Layers, cfg.Format, max(cfg.Rank, 1), cfg.Modes)
+		if err != nil {
+			return nil, err
+		}
+		origin += fmt.Sprintf(", %d sweeps, %s", cfg.Sweeps, layout)
 	}
 	out := cfg.FineTune.Out
 	var res *TNNCompressResult
@@ -175,12 +185,14 @@ func CompressTNN(ctx context.Context, cfg TNNCompressConfig, log *logrus.Logger)
 		if res, net, err = compressNet(src, cfg, log); err != nil {
 			return nil, err
 		}
-		res.Source = cfg.Model
-		ev := newClassifierEval(src.Net.Seq, []int{1, 28, 28}, nn.Float32, 1000, d.Mean, d.Std)
-		if res.SourceAccuracy, err = ev.accuracy(d.Test); err != nil {
-			return nil, err
+		res.Source, res.SourceAccuracy = cfg.Model, cfg.SourceAccuracy
+		if res.SourceAccuracy <= 0 {
+			ev := newClassifierEval(src.Net.Seq, []int{1, 28, 28}, nn.Float32, 1000, d.Mean, d.Std)
+			if res.SourceAccuracy, err = ev.accuracy(d.Test); err != nil {
+				return nil, err
+			}
 		}
-		ev = newClassifierEval(net.Seq, []int{1, 28, 28}, nn.Float32, 1000, d.Mean, d.Std)
+		ev := newClassifierEval(net.Seq, []int{1, 28, 28}, nn.Float32, 1000, d.Mean, d.Std)
 		if res.Accuracy, err = ev.accuracy(d.Test); err != nil {
 			return nil, err
 		}
@@ -299,6 +311,34 @@ func compressNet(src *TNNModel, cfg TNNCompressConfig, log *logrus.Logger) (*TNN
 	res.Params = nn.ParamCount(net.Seq)
 	res.Compression = float64(res.WeightsBefore) / float64(max(res.WeightsAfter, 1))
 	return res, net, nil
+}
+
+// tnnLayout names the modes of the layers that TensorizedTNNSpec
+// tensorizes: "fc1 128×2×2×2←2×2×2×98, fc2 …".
+func tnnLayout(arch string, layers []string, f TNFormat, rank, d int) (string, error) {
+	spec, err := TensorizedTNNSpec(arch, layers, f, rank, d)
+	if err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, l := range spec.Layers {
+		if l.Format != DenseFormat {
+			parts = append(parts, l.Name+" "+l.modes())
+		}
+	}
+	return strings.Join(parts, ", "), nil
+}
+
+// modes writes a tensorized layer's modes, "128×2×2×2←2×2×2×98".
+func (l TNLayerSpec) modes() string {
+	join := func(ms []int) string {
+		s := make([]string, len(ms))
+		for i, m := range ms {
+			s[i] = strconv.Itoa(m)
+		}
+		return strings.Join(s, "×")
+	}
+	return join(l.OutModes) + "←" + join(l.InModes)
 }
 
 // layerWeights returns a weight layer's matrix (Out, In) and bias: a dense

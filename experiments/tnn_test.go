@@ -6,9 +6,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -177,14 +179,105 @@ func TestTNNRecipeArch(t *testing.T) {
 	rows, err := r.runArch(context.Background(), o, "fashion-mnist", "cnn")
 	require.NoError(t, err)
 	require.Len(t, rows, 2)
-	assert.Equal(t, []string{"fashion-mnist", "cnn", "cp", "2"}, rows[1][:4])
+	require.Len(t, rows[1], len(tnnHeader))
+	assert.Equal(t, []string{"fashion-mnist", "cnn", "cp", "2", "conv2:8×2×2×1←4×2×2×25 fc1:4×4×4×4←4×4×8×4"}, rows[1][:5])
 	assert.FileExists(t, filepath.Join(o.Out, "fashion-mnist-cnn.png"))
-	for _, col := range rows[1][8:] {
+	for _, col := range rows[1][9:13] {
 		v, err := strconv.ParseFloat(col, 64)
 		require.NoError(t, err)
 		assert.True(t, v >= 0 && v <= 1, "accuracy %v", v)
 	}
+	assert.Equal(t, []string{"1", "1"}, rows[1][13:], "epochs fine-tuned and from scratch, within the budget")
+	assert.Equal(t, "1", rows[0][13], "the dense run's epochs")
 	again, err := r.runArch(context.Background(), o, "fashion-mnist", "cnn")
 	require.NoError(t, err)
 	assert.Equal(t, rows, again)
+}
+
+// A one-epoch budget too small for any epoch: every run stops after its
+// first batch, the table says so, and a rerun with a larger budget goes on
+// from there.
+func TestTNNRecipeBudget(t *testing.T) {
+	r := TNNMNISTRecipe(true)
+	r.Formats, r.Ranks, r.TrainLimit, r.TestLimit = []TNFormat{MPOFormat}, []int{2}, 640, 100
+	r.TuneEpochs = map[string]int{"mlp": 2}
+	r.DenseBudget, r.TuneBudget = time.Nanosecond, time.Nanosecond
+	o := RecipeOptions{Out: t.TempDir(), Log: quietLogger(), Stdout: &strings.Builder{}}
+	rows, err := r.runArch(context.Background(), o, "mnist", "mlp")
+	require.NoError(t, err)
+	// 640 images, batch 128: 5 batches an epoch, one trained.
+	assert.Equal(t, "0.2 (time)", rows[0][13], "dense")
+	assert.Equal(t, []string{"0.2 (time)", "0.2 (time)"}, rows[1][13:], "fine-tuned, from scratch")
+
+	r.TuneBudget = time.Hour
+	more, err := r.runArch(context.Background(), o, "mnist", "mlp")
+	require.NoError(t, err)
+	assert.Equal(t, rows[0], more[0], "the dense run, its budget unchanged, is reported as it was")
+	// The cut first epoch stays cut: the second is the one left.
+	assert.Equal(t, []string{"1.2", "1.2"}, more[1][13:], "the tuning runs go on with the larger budget")
+
+	r.TuneEpochs = map[string]int{"cnn": 1}
+	_, err = r.runArch(context.Background(), o, "mnist", "mlp")
+	assert.True(t, IsInputError(err), "no tuning epochs for the MLP: %v", err)
+}
+
+// CP takes the layout of the least leftover unless that leaves it a single
+// term; cpMACs is the layer's own count.
+func TestTNNCPLayout(t *testing.T) {
+	assert.Equal(t, [][]int{{6, 2}, {4, 3}, {3, 4}, {2, 6}}, factorizations(12, 2))
+	assert.Equal(t, [][]int{{2, 2, 2}}, factorizations(8, 3))
+	assert.Empty(t, factorizations(7, 2))
+	assert.Empty(t, factorizations(4, 3))
+
+	for _, arch := range []string{"mlp", "cnn"} {
+		defs, err := archDefs(arch)
+		require.NoError(t, err)
+		for _, rank := range []int{2, 4, 8, 16, 32} {
+			spec, err := TensorizedTNNSpec(arch, nil, CPFormat, rank, 4)
+			require.NoError(t, err)
+			net, err := BuildTNN(spec, nn.Float32, rand.New(rand.NewPCG(1, 1)), nil)
+			require.NoError(t, err)
+			for i, l := range spec.Layers {
+				if l.Format != CPFormat {
+					continue
+				}
+				def := defs[i]
+				var m nn.TNLinear
+				if c, ok := net.Layers[def.name].(*nn.TNConv2d); ok {
+					m = c.Map
+				} else {
+					m = net.Layers[def.name].(nn.TNLinear)
+				}
+				macs := cpMACs(l.OutModes, l.InModes, l.Ranks[0])
+				assert.Equal(t, 2*int64(macs), m.FLOPs(1), "%s %s r=%d", arch, def.name, rank)
+				fo, fi, ok := cpFastModes(def, 4)
+				require.True(t, ok)
+				mpo := tensorizedSpec(def, MPOFormat, rank, 4)
+				if slices.Equal(l.OutModes, mpo.OutModes) && slices.Equal(l.InModes, mpo.InModes) {
+					assert.Equal(t, 1, cpRank(def, fo, fi, specParams(def, mpo)), "%s %s r=%d keeps the MPO's modes", arch, def.name, rank)
+					continue
+				}
+				assert.Equal(t, [][]int{fo, fi}, [][]int{l.OutModes, l.InModes})
+				assert.GreaterOrEqual(t, l.Ranks[0], 2)
+				if !def.conv {
+					// Every factor's leftover is 2³, the least there is.
+					size := 0
+					for k := range fo {
+						size += fo[k] * fi[k]
+					}
+					assert.Equal(t, 8*size, cpMACs(fo, fi, 1), "%s %s", arch, def.name)
+				}
+			}
+		}
+	}
+	spec, err := TensorizedTNNSpec("mlp", nil, CPFormat, 32, 4)
+	require.NoError(t, err)
+	assert.Equal(t, TNLayerSpec{Name: "fc2", Format: CPFormat, OutModes: []int{128, 2, 2, 2}, InModes: []int{2, 2, 2, 128}, Ranks: []int{127}}, spec.Layers[1])
+	spec, err = TensorizedTNNSpec("mlp", nil, CPFormat, 2, 4)
+	require.NoError(t, err)
+	assert.Equal(t, TNLayerSpec{Name: "fc2", Format: CPFormat, OutModes: []int{4, 8, 8, 4}, InModes: []int{4, 8, 8, 4}, Ranks: []int{4}}, spec.Layers[1],
+		"r=2: one term of 128×2×2×2 ← 2×2×2×128 would have about the MPO's size")
+	// A layer that cannot be split into modes of at least 2 keeps its modes.
+	_, _, ok := cpFastModes(tnnLayerDef{name: "fc3", in: 1024, out: 10}, 4)
+	assert.False(t, ok)
 }
