@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/tenpc/tenpc/circuit/kernel"
 	"github.com/tenpc/tenpc/nn"
@@ -25,6 +26,12 @@ type Circuit struct {
 	plan *Plan
 	opts Options
 	ref  refState // the reference evaluator's float64 copy and programs
+
+	// factors are the two circuits of a product (Multiply), nil otherwise.
+	factors []*Circuit
+	// sq is Multiply(c, c), made when a squared circuit first needs it.
+	sqMu sync.Mutex
+	sq   *Circuit
 }
 
 // Plan is the circuit's folded structure.
@@ -54,13 +61,30 @@ func (c *Circuit) Params() []nn.NamedParam { return nn.NamedParams(c) }
 // (softmax weights, no CP-S scales), so log Z = 0 needs no pass of its own.
 func (c *Circuit) Normalized() bool {
 	def, _ := layerDef(c.opts.Layer)
-	return c.opts.Param == Softmax && def.Normalized
+	return c.opts.Param == Softmax && def.Normalized && c.factors == nil
 }
 
 // Describe implements nn.Describer: the circuit's variables, layers and
 // root units.
 func (c *Circuit) Describe() string {
-	return fmt.Sprintf("%v, %d variables, %d layers → %d", c.opts.Layer, c.plan.NumVars, len(c.Layers)+1, c.plan.Classes)
+	if c.factors != nil {
+		return fmt.Sprintf("product of %v and %v, %d variables, %d layers → %d", c.factors[0].opts.Layer, c.factors[1].opts.Layer, c.plan.NumVars, len(c.Layers)+1, c.plan.Classes)
+	}
+	s := fmt.Sprintf("%v, %d variables, %d layers → %d", c.opts.Layer, c.plan.NumVars, len(c.Layers)+1, c.plan.Classes)
+	if c.squared() {
+		s += ", squared"
+	}
+	return s
+}
+
+// engine is the engine c's programs run on: Options.Engine, or the graph
+// engine for circuits the fused kernels do not compute (real weights,
+// products, mixed inputs).
+func (c *Circuit) engine() Engine {
+	if c.signed() || !c.Input.plain() {
+		return Graph
+	}
+	return c.opts.Engine
 }
 
 // Build compiles a region graph and options into a circuit with freshly
@@ -87,24 +111,16 @@ func Build(rg *regiongraph.Graph, opt Options) (*Circuit, error) {
 	if err := opt.checkParams(total); err != nil {
 		return nil, err
 	}
-	c := &Circuit{plan: plan, opts: opt}
-	rng := rand.New(rand.NewPCG(opt.Seed, 0x7e9c))
-	c.Input = newInputLayer(plan, &opt, rng)
-	for i := range plan.Layers {
-		l := &plan.Layers[i]
-		s := layerSpec(l, &opt, rng)
-		if l.Kind == Mixing {
-			c.Layers = append(c.Layers, newMixing(s, opt.LearnMixing))
-			continue
+	if opt.Param == Real {
+		// The partition function of a squared circuit is its product with
+		// itself, which needs one decomposition per scope.
+		if err := oneSplitEach(plan.graph, "the region graph"); err != nil {
+			return nil, fmt.Errorf("circuit: real weights (a squared circuit): %w", err)
 		}
-		m, err := def.New(s)
-		if err != nil {
-			return nil, fmt.Errorf("circuit: layers.%d (%v F=%d A=%d): %w", i, opt.Layer, l.F(), l.Arity, err)
-		}
-		if m == nil {
-			return nil, fmt.Errorf("circuit: layers.%d: the %v factory returned no layer", i, opt.Layer)
-		}
-		c.Layers = append(c.Layers, m)
+	}
+	c, err := newCircuit(plan, opt, def, rand.New(rand.NewPCG(opt.Seed, 0x7e9c)))
+	if err != nil {
+		return nil, err
 	}
 	if !counted {
 		if err := opt.checkParams(int64(nn.ParamCount(c))); err != nil {
@@ -112,6 +128,53 @@ func Build(rg *regiongraph.Graph, opt Options) (*Circuit, error) {
 		}
 	}
 	return c, nil
+}
+
+// newCircuit builds the modules of plan under o, drawing their initial
+// weights from rng.
+func newCircuit(plan *Plan, o Options, def LayerDef, rng *rand.Rand) (*Circuit, error) {
+	c := &Circuit{plan: plan, opts: o}
+	c.Input = newInputLayer(plan, &o, rng)
+	for i := range plan.Layers {
+		l := &plan.Layers[i]
+		s := layerSpec(l, &o, rng)
+		if l.Kind == Mixing {
+			c.Layers = append(c.Layers, newMixing(s, o.LearnMixing))
+			continue
+		}
+		m, err := def.New(s)
+		if err != nil {
+			return nil, fmt.Errorf("circuit: layers.%d (%v F=%d A=%d): %w", i, o.Layer, l.F(), l.Arity, err)
+		}
+		if m == nil {
+			return nil, fmt.Errorf("circuit: layers.%d: the %v factory returned no layer", i, o.Layer)
+		}
+		c.Layers = append(c.Layers, m)
+	}
+	return c, nil
+}
+
+// rebuild returns a circuit of c's structure and options with element type
+// dt and parameters to be copied in (a product: the product of its
+// factors' rebuilds, a square staying a square).
+func (c *Circuit) rebuild(dt nn.DType) (*Circuit, error) {
+	if c.factors != nil {
+		a, err := c.factors[0].rebuild(dt)
+		if err != nil {
+			return nil, err
+		}
+		b := a
+		if c.factors[1] != c.factors[0] {
+			if b, err = c.factors[1].rebuild(dt); err != nil {
+				return nil, err
+			}
+		}
+		return Multiply(a, b)
+	}
+	o := c.opts
+	o.DType = dt
+	def, _ := layerDef(o.Layer)
+	return newCircuit(c.plan, o, def, rand.New(rand.NewPCG(0, 0)))
 }
 
 // layerSpec is the spec of plan layer l under o.
@@ -265,26 +328,44 @@ type Nodes struct {
 // Its outputs are ordinary nodes: a larger network can take them as
 // inputs (a classifier head on c(x) − log Z, say), and gradients flow back
 // into the circuit's parameters through either engine.
+//
+// For a squared circuit (real weights) Circuit is log c(x)² with the
+// missing variables integrated out of c(x)², computed by the product
+// Multiply(c, c) (whose root units y·C + y it reads), and LogZ that
+// product's log Z. Its parameters are c's.
 func (c *Circuit) Wire(g *nn.Graph, b int, prefix string) (*Nodes, error) {
-	return c.wire(g, b, prefix, c.opts.Engine, false, false)
+	return c.wire(g, b, prefix, wireMode{engine: c.engine()})
 }
 
-// wire builds the evaluation on engine e; em selects the EM wiring
-// (exp-parameterized categorical inputs, no partition-function pass: EM
-// keeps the circuit normalized).
-func (c *Circuit) wire(g *nn.Graph, b int, prefix string, e Engine, em, train bool) (*Nodes, error) {
+// wireMode says how wire builds a circuit's evaluation.
+type wireMode struct {
+	engine Engine
+	// em selects the EM wiring (exp-parameterized categorical inputs, no
+	// partition-function pass: EM keeps the circuit normalized).
+	em    bool
+	train bool
+	// complete says that no variable is missing: a squared circuit's data
+	// pass is then 2·log|c(x)|, on c itself rather than on its square.
+	complete bool
+}
+
+// wire builds the evaluation (see Wire).
+func (c *Circuit) wire(g *nn.Graph, b int, prefix string, m wireMode) (*Nodes, error) {
 	if g.DType() != c.opts.DType {
 		return nil, fmt.Errorf("circuit: graph is %v, circuit is %v", g.DType(), c.opts.DType)
 	}
 	n := &Nodes{}
-	if c.opts.Input == Gaussian {
+	if c.floatData() {
 		n.X = g.Input(prefix+"x", b, c.plan.NumVars)
 	} else {
 		n.X = g.InputOf(prefix+"x", nn.Uint8, b, c.plan.NumVars)
 	}
 	n.Missing = g.InputOf(prefix+"missing", nn.Uint8, b, c.plan.NumVars)
-	w := newWiring(c, g, e)
-	in, err := w.inputAct(n.X, n.Missing, b, em, train, sumProduct)
+	if c.squared() {
+		return n, c.wireSquared(g, n, b, m)
+	}
+	w := newWiring(c, g, m.engine)
+	in, err := w.inputAct(n.X, n.Missing, b, m.em, m.train, sumProduct)
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +375,7 @@ func (c *Circuit) wire(g *nn.Graph, b int, prefix string, e Engine, em, train bo
 	}
 	root := c.plan.RegionLoc[c.plan.Root].Layer
 	n.Circuit = w.readout(data[root])
-	if !c.Normalized() && !em {
+	if !c.Normalized() && !m.em {
 		zp, err := w.pass(w.marginalAct(), 1, sumProduct, true)
 		if err != nil {
 			return nil, err
@@ -303,3 +384,48 @@ func (c *Circuit) wire(g *nn.Graph, b int, prefix string, e Engine, em, train bo
 	}
 	return n, nil
 }
+
+// wireSquared wires a squared circuit's data pass (2·log|c(x)| on c when
+// m.complete, else on c·c) and its partition function (c·c with every
+// variable integrated out) into n.
+func (c *Circuit) wireSquared(g *nn.Graph, n *Nodes, b int, m wireMode) error {
+	sq, err := c.square()
+	if err != nil {
+		return err
+	}
+	diag := diagonal(c.plan.Classes)
+	wq := newWiring(sq, g, Graph)
+	root := c.plan.RegionLoc[c.plan.Root].Layer
+	if m.complete {
+		w := newWiring(c, g, Graph)
+		in, err := w.inputAct(n.X, n.Missing, b, false, m.train, sumProduct)
+		if err != nil {
+			return err
+		}
+		data, err := w.pass(in, b, sumProduct, false)
+		if err != nil {
+			return err
+		}
+		n.Circuit = nn.Scale(w.readout(data[root]), 2)
+	} else {
+		in, err := wq.inputAct(n.X, n.Missing, b, false, m.train, sumProduct)
+		if err != nil {
+			return err
+		}
+		data, err := wq.pass(in, b, sumProduct, false)
+		if err != nil {
+			return err
+		}
+		n.Circuit = nn.Gather(wq.readout(data[root]), 1, diag)
+	}
+	zp, err := wq.pass(wq.marginalAct(), 1, sumProduct, true)
+	if err != nil {
+		return err
+	}
+	n.LogZ = nn.Gather(wq.readout(zp[root]), 1, diag)
+	return nil
+}
+
+// floatData reports whether the circuit takes float data (Gaussian
+// inputs) rather than uint8 categories.
+func (c *Circuit) floatData() bool { return c.opts.Input == Gaussian }

@@ -13,7 +13,8 @@
 // with several partitions adds a mixing layer, a unit-wise weighted sum of
 // its partitions' outputs. Weights are non-negative: clamped (≥ ClampMin
 // after every optimizer step, the reference protocol), softmax-normalized,
-// or exp of a logit.
+// or exp of a logit; real weights of either sign make a squared circuit
+// (see Products and squared circuits).
 //
 // With Clamp or Exp weights (and always with CP-S scales, or a registered
 // layer that is not LayerDef.Normalized) the circuit c(x) is unnormalized
@@ -110,6 +111,31 @@
 //     marginal MAP of the circuit in general; it returns log m(x*) − log Z.
 //
 // Gaussian inputs have …Float variants with closed-form integrals.
+//
+// # Products and squared circuits
+//
+// Multiply(a, b) returns the product a(x)·b(x) of two compatible circuits
+// (Compatible: structured decomposable with the same vtree, so that every
+// region splits its scope one way in both; the first region where they
+// differ is named otherwise) as a Circuit: region r carries K_a·K_b units,
+// the products of a's and b's units of r, each layer is the Kronecker
+// product of the two it pairs (product layers, built in for the CP family
+// and Tucker, RegisterProduct for others), and the input units are products
+// of input distributions, whose integrals are closed forms (Σ_c p(c) q(c);
+// a product of Gaussians is a scaled Gaussian). Its partition function is
+// ∫ a·b; Expectation(p, q) gives E_p[q] = ∫ p q. The product's parameters
+// are its factors', and it runs on the graph engine (no fused kernel).
+//
+// With Param Real the weights are real numbers of either sign and the
+// circuit is squared: p(x) = c(x)² / Z with Z = ∫ c² the partition function
+// of Multiply(c, c) (Loconte et al., "Subtractive mixture models via
+// squaring", ICLR 2024). It needs a structured-decomposable region graph
+// (qt2, qt4, one-repetition random trees, Chow-Liu and linear trees) and
+// computes in signed log-space: every value travels as log|v| and sign(v)
+// (SignedLayer), sums are contractions shifted by their largest magnitude.
+// Training evaluates 2·log|c(x)| − log Z; likelihoods with missing
+// variables and conditionals evaluate c·c; sampling draws one variable at
+// a time from its exact conditional (discrete inputs only); MAP is refused.
 //
 // # Training
 //

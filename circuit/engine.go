@@ -47,10 +47,11 @@ func ParseEngine(s string) (Engine, error) {
 
 // act is a layer's output in a pass: its log-values (F, B, K), or its
 // scaled rows (F, B, K+1) as fused ops exchange them, or both. The missing
-// form is made on demand by a conversion op, once.
+// form is made on demand by a conversion op, once. In signed log-space
+// (real weights) log holds log|value| and sign the signs (nil: positive).
 type act struct {
-	log, scaled *nn.Node
-	f, b, k     int
+	log, scaled, sign *nn.Node
+	f, b, k           int
 }
 
 // logValues returns the log-values, converting scaled rows if need be.
@@ -125,7 +126,7 @@ func (w *wiring) pass(input *act, b int, sr semiring, marginal bool) ([]*act, er
 		}
 		var out *act
 		var err error
-		if fl, ok := w.fused(i); ok && sr == sumProduct {
+		if fl, ok := w.fused(i); ok && sr == sumProduct && !w.c.signed() {
 			out, err = w.fusedLayer(i, fl, srcs, b, marginal)
 		} else {
 			out, err = w.graphLayer(i, srcs, b, sr)
@@ -147,31 +148,39 @@ func (w *wiring) layerName(i int) string {
 	return fmt.Sprintf("%v[layers.%d F=%d A=%d]", w.c.opts.Layer, i, l.F(), l.Arity)
 }
 
-// graphLayer gathers layer i's input in log space and runs its Forward
-// (or MaxForward):
+// gatherInput gathers layer i's input from its sources' nodes (one of
+// each act: log-values or signs), in the layout Forward takes:
 //
-//	sources (F_s, B, Kin) -> concat (ΣF_s, B, Kin) -> gather (F·A, B, Kin) -> x (F, A, B, Kin) -> (F, B, Kout)
-func (w *wiring) graphLayer(i int, srcs []*act, b int, sr semiring) (out *act, err error) {
+//	sources (F_s, B, Kin) -> concat (ΣF_s, B, Kin) -> gather (F·A, B, Kin) -> x (F, A, B, Kin)
+func (w *wiring) gatherInput(i int, srcs []*act, b int, node func(*act) *nn.Node) *nn.Node {
 	l := &w.c.plan.Layers[i]
-	logs := make([]*nn.Node, len(srcs))
+	nodes := make([]*nn.Node, len(srcs))
 	offs := make([]int, len(srcs))
 	total := 0
 	for s, a := range srcs {
-		logs[s], offs[s] = a.logValues(), total
+		nodes[s], offs[s] = node(a), total
 		total += a.f
 	}
 	idx := make([]int, len(l.Refs))
 	for j, r := range l.Refs {
 		idx[j] = offs[r.Src] + int(r.Fold)
 	}
-	all := logs[0]
-	if len(logs) > 1 {
-		all = nn.Concat(0, logs...)
+	all := nodes[0]
+	if len(nodes) > 1 {
+		all = nn.Concat(0, nodes...)
 	}
 	if !isRange(idx, total) {
 		all = nn.Gather(all, 0, idx)
 	}
-	x := nn.Reshape(all, l.F(), l.Arity, b, l.Kin)
+	return nn.Reshape(all, l.F(), l.Arity, b, l.Kin)
+}
+
+// graphLayer gathers layer i's input in log space and runs its Forward
+// (or MaxForward; SignedForward for a circuit with real weights):
+// x (F, A, B, Kin) -> (F, B, Kout).
+func (w *wiring) graphLayer(i int, srcs []*act, b int, sr semiring) (out *act, err error) {
+	l := &w.c.plan.Layers[i]
+	x := w.gatherInput(i, srcs, b, (*act).logValues)
 	layer := w.c.Layers[i]
 	defer func() {
 		// A registered layer's wiring mistake panics in nn; name the layer.
@@ -179,6 +188,9 @@ func (w *wiring) graphLayer(i int, srcs []*act, b int, sr semiring) (out *act, e
 			err = fmt.Errorf("circuit: %s: %v", w.layerName(i), r)
 		}
 	}()
+	if w.c.signed() {
+		return w.signedLayer(i, srcs, x, b)
+	}
 	var y *nn.Node
 	if sr == maxProduct {
 		mp, ok := layer.(MaxProduct)
@@ -193,6 +205,37 @@ func (w *wiring) graphLayer(i int, srcs []*act, b int, sr semiring) (out *act, e
 		return nil, fmt.Errorf("circuit: %s: Forward returned shape %v, want %v (F, B, Kout)", w.layerName(i), y.Shape(), want)
 	}
 	return &act{log: y, f: l.F(), b: b, k: l.Kout}, nil
+}
+
+// signedLayer runs layer i's SignedForward on its gathered log-magnitudes x
+// and their signs.
+func (w *wiring) signedLayer(i int, srcs []*act, x *nn.Node, b int) (*act, error) {
+	l := &w.c.plan.Layers[i]
+	sl, ok := w.c.Layers[i].(SignedLayer)
+	if !ok {
+		return nil, fmt.Errorf("circuit: layer %s (%T) does not implement circuit.SignedLayer (SignedForward), which real weights need", w.layerName(i), w.c.Layers[i])
+	}
+	var sx *nn.Node
+	for _, a := range srcs {
+		if a.sign != nil {
+			sx = w.gatherInput(i, srcs, b, (*act).signs)
+			break
+		}
+	}
+	y, sy := sl.SignedForward(x, sx)
+	if want := []int{l.F(), b, l.Kout}; !slices.Equal(y.Shape(), want) || !slices.Equal(sy.Shape(), want) {
+		return nil, fmt.Errorf("circuit: %s: SignedForward returned shapes %v, %v, want %v (F, B, Kout)", w.layerName(i), y.Shape(), sy.Shape(), want)
+	}
+	return &act{log: y, sign: sy, f: l.F(), b: b, k: l.Kout}, nil
+}
+
+// signs returns the act's sign node, ones when its values are positive.
+func (a *act) signs() *nn.Node {
+	if a.sign == nil {
+		g := a.logValues().Graph()
+		a.sign = g.Const(constant(a.f*a.b*a.k, 1), a.f, a.b, a.k)
+	}
+	return a.sign
 }
 
 // isRange reports whether idx is 0, 1, …, n−1.
@@ -323,17 +366,25 @@ func (w *wiring) inputAct(x, missing *nn.Node, b int, em, train bool, sr semirin
 }
 
 // marginalAct is the partition-function pass's input: every variable
-// integrated out, so every unit reads log 1 = 0.
+// integrated out, so every unit of a normalized input layer reads log 1 =
+// 0.
 func (w *wiring) marginalAct() *act {
 	p := w.c.plan
 	a := &act{f: len(p.Leaves), b: 1, k: p.InputUnits}
-	if w.engine == Fused {
+	switch {
+	case w.engine == Fused:
 		anchor := w.g.Param(w.c.Input.anyParam())
 		a.scaled = applyT(w.g.DType(),
 			&marginalOp[float32]{F: a.f, B: 1, K: a.k}, &marginalOp[float64]{F: a.f, B: 1, K: a.k}, anchor)
-		return a
+	case w.c.Input.plain():
+		a.log = w.g.Const(make([]float64, a.f*a.k), a.f, 1, a.k)
+	default:
+		// A product's input units are not normalized: each integrates to
+		// its own value, which the input layer computes with every
+		// variable missing.
+		v := p.NumVars
+		a.log = w.c.Input.forward(w.g.Const(make([]float64, v), 1, v), w.g.Const(constant(v, 1), 1, v), false, false)
 	}
-	a.log = w.g.Const(make([]float64, a.f*a.k), a.f, 1, a.k)
 	return a
 }
 

@@ -13,15 +13,31 @@ import (
 // categorical inputs, Logits (S, K) for Bernoulli/binomial, Mean and
 // LogStd (S, K) for Gaussian. Leaf f's unit k is the product, over the
 // leaf's variables, of their slots' distribution k.
+//
+// Two kinds of input layer are built from others: a product circuit's
+// (Multiply), whose Factors are the input layers of the two circuits
+// multiplied, and a circuit with mixed inputs (Options.Columns), whose
+// Groups are single-family layers over the slots of their columns. Their
+// own fields are then nil.
 type InputLayer struct {
 	Logits *nn.Param
 	Mean   *nn.Param
 	LogStd *nn.Param
+	// Groups are the single-family layers of mixed inputs.
+	Groups []*InputLayer
+	// Factors are the two input layers of a product circuit.
+	Factors []*InputLayer
 
-	plan *Plan
-	kind InputKind
-	c    int // values of discrete inputs (C)
+	plan  *Plan
+	kind  InputKind
+	c     int   // values of discrete inputs (C)
+	slots []int // a group's slots (nil: every slot)
+	bSlot []int // a product's slot of Factors[1] for each of its slots
 }
+
+// plain reports whether the layer is a single family over every slot, the
+// layer the fused engine and EM have kernels for.
+func (in *InputLayer) plain() bool { return in.Factors == nil && in.Groups == nil }
 
 func newInputLayer(p *Plan, o *Options, rng *rand.Rand) *InputLayer {
 	v, k := p.NumSlots, p.InputUnits
@@ -58,6 +74,9 @@ func inputParamCount(p *Plan, o *Options) int {
 // Describe implements nn.Describer.
 func (in *InputLayer) Describe() string {
 	p := in.plan
+	if in.Factors != nil {
+		return fmt.Sprintf("product F=%d slots=%d → %d·%d", len(p.Leaves), p.NumSlots, in.Factors[0].plan.InputUnits, in.Factors[1].plan.InputUnits)
+	}
 	s := fmt.Sprintf("%v F=%d slots=%d → %d", in.kind, len(p.Leaves), p.NumSlots, p.InputUnits)
 	if in.kind != Gaussian {
 		s += fmt.Sprintf(", %d values", in.c)
@@ -79,48 +98,6 @@ func (in *InputLayer) Forward(x, missing *nn.Node) *nn.Node {
 // at the mean for Gaussian inputs) instead of 0.
 func (in *InputLayer) MaxForward(x, missing *nn.Node) *nn.Node {
 	return in.forward(x, missing, false, true)
-}
-
-// forward is Forward (max: MaxForward); em reads categorical logits as
-// log-probabilities, as EM keeps them.
-func (in *InputLayer) forward(x, missing *nn.Node, em, max bool) *nn.Node {
-	p, g := in.plan, x.Graph()
-	S, K := p.NumSlots, p.InputUnits
-	b := x.Shape()[0]
-	cols := in.cols()
-	var lp, mode *nn.Node // (S, B, K), (S, 1, K)
-	if in.kind == Gaussian {
-		xs := nn.Reshape(nn.Transpose(gatherCols(x, cols), 1, 0), S, b, 1)
-		mu := nn.Reshape(g.Param(in.Mean), S, 1, K)
-		rho := nn.Reshape(g.Param(in.LogStd), S, 1, K)
-		z := nn.Mul(nn.Sub(xs, mu), nn.Exp(nn.Neg(rho)))
-		mode = nn.Neg(nn.Add(rho, g.Const([]float64{halfLog2Pi}, 1, 1, 1)))
-		lp = nn.Sub(mode, nn.Scale(nn.Square(z), 0.5))
-	} else {
-		t := in.table(g, em)          // (S, K, C)
-		lp = nn.Lookup(t, 2, x, cols) // (S, B, K)
-		mode = nn.Reshape(nn.MaxAxis(t, 2), S, 1, K)
-	}
-	miss := nn.Reshape(nn.Transpose(gatherCols(nn.ToFloat(missing), cols), 1, 0), S, b, 1)
-	obs := nn.Sub(g.Const([]float64{1}, 1, 1, 1), miss)
-	lp = nn.Mul(lp, obs)
-	if max {
-		lp = nn.Add(lp, nn.Mul(miss, mode))
-	}
-	return in.leaves(lp)
-}
-
-// cols is the data column of each slot, nil when slot s is variable s.
-func (in *InputLayer) cols() []int {
-	p := in.plan
-	if p.NumSlots == p.NumVars {
-		return nil
-	}
-	cols := make([]int, p.NumSlots)
-	for s, v := range p.LeafVars {
-		cols[s] = int(v)
-	}
-	return cols
 }
 
 // gatherCols selects columns of x (B, V): (B, len(cols)), or x for nil.

@@ -72,6 +72,17 @@ type Descender interface {
 	Descent() func(d *Downward, f, k int, in [][]float64, choice []int)
 }
 
+// SignedLayer is implemented by a layer that computes with real weights
+// (Param Real: squared circuits, and products of such circuits):
+// SignedForward is Forward in signed log-space, x (F, A, B, Kin) holding
+// log|value| and sx the values' signs (−1, 0 or 1; nil when every value is
+// positive), with the shapes of Forward, returning the outputs' log|value|
+// (F, B, Kout) and signs. Gradients flow through the log-magnitudes; the
+// signs are constants. See signedLogEinsumExp for the stable form.
+type SignedLayer interface {
+	SignedForward(x, sx *nn.Node) (y, sy *nn.Node)
+}
+
 // LayerSpec is what a layer factory gets: the shape of one folded layer and
 // the circuit's options that concern it.
 type LayerSpec struct {
@@ -96,7 +107,8 @@ type LayerSpec struct {
 // weights drawn by s.Init from s.Rand, each unit's weights running along
 // the last axis (the axis Weights normalizes under Softmax), stored as the
 // parameterization wants them: as they are with a lower bound of ClampMin
-// (Clamp), or as their logarithm (Softmax, Exp).
+// (Clamp), as they are (Real; Normal draws keep their sign), or as their
+// logarithm (Softmax, Exp).
 func (s LayerSpec) NewWeight(name string, shape ...int) *nn.Param {
 	p := nn.NewParam(name, s.DType, shape...)
 	last := shape[len(shape)-1]
@@ -105,8 +117,8 @@ func (s LayerSpec) NewWeight(name string, shape ...int) *nn.Param {
 }
 
 // Weights binds p into g and returns the weights it parameterizes (shape
-// of p): p itself (Clamp), exp p (Exp), or the softmax of p along its last
-// axis (Softmax).
+// of p): p itself (Clamp, Real), exp p (Exp), or the softmax of p along its
+// last axis (Softmax).
 func (s LayerSpec) Weights(g *nn.Graph, p *nn.Param) *nn.Node {
 	n := g.Param(p)
 	switch s.Param {
@@ -119,7 +131,8 @@ func (s LayerSpec) Weights(g *nn.Graph, p *nn.Param) *nn.Node {
 }
 
 // LogWeights is the logarithm of Weights: log p, p, or the log-softmax of
-// p along its last axis.
+// p along its last axis (NaN for a negative Real weight: signed layers use
+// Weights).
 func (s LayerSpec) LogWeights(g *nn.Graph, p *nn.Param) *nn.Node {
 	n := g.Param(p)
 	switch s.Param {
@@ -275,8 +288,9 @@ func ParseLayer(s string) (Layer, error) {
 // initWeights draws positive weights for a parameter seen as (outer, n,
 // inner), n being the axis a unit's weights are normalized over, then
 // stores them as the parameterization wants: as they are (clamp, with the
-// lower bound set) or as their logarithm (softmax, exp), so every
-// parameterization starts from the same circuit up to normalization.
+// lower bound set, and real) or as their logarithm (softmax, exp), so every
+// parameterization starts from the same circuit up to normalization (real
+// weights from Normal keep the draw's sign instead).
 func initWeights(p *nn.Param, par Param, init Init, rng *rand.Rand, outer, n, inner int) {
 	w := make([]float64, p.Len())
 	switch init {
@@ -288,6 +302,10 @@ func initWeights(p *nn.Param, par Param, init Init, rng *rand.Rand, outer, n, in
 	case Normal:
 		for i := range w {
 			w[i] = math.Abs(rng.NormFloat64()) + ClampMin
+			if par == Real {
+				// Real weights keep the normal draw's sign.
+				w[i] = rng.NormFloat64()
+			}
 		}
 	case Dirichlet:
 		// Dirichlet(1): normalized standard exponentials along n.
@@ -305,7 +323,7 @@ func initWeights(p *nn.Param, par Param, init Init, rng *rand.Rand, outer, n, in
 			}
 		}
 	}
-	if par != Clamp {
+	if par == Softmax || par == Exp {
 		for i := range w {
 			w[i] = math.Log(w[i])
 		}

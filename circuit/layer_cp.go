@@ -60,9 +60,10 @@ func (l *CPLayer) shared() bool { return l.spec.Layer != CP }
 func (l *CPLayer) Describe() string { return describe(l.spec) }
 
 // scaleKind is the parameterization of the scales: a scale is not a
-// distribution, so Softmax circuits keep it positive by exp.
+// distribution, so Softmax circuits keep it positive by exp, and so do Real
+// ones (a sign there would repeat the weights').
 func (l *CPLayer) scaleKind() Param {
-	if l.spec.Param == Softmax {
+	if l.spec.Param == Softmax || l.spec.Param == Real {
 		return Exp
 	}
 	return l.spec.Param
@@ -93,6 +94,24 @@ func (l *CPLayer) Forward(x *nn.Node) *nn.Node {
 		out = nn.Add(out, l.logScale(x.Graph()))
 	}
 	return out
+}
+
+// SignedForward implements SignedLayer: Forward with weights and inputs of
+// either sign, the projections' signs multiplied over the inputs a.
+//
+//	x, sx (F, A, B, Kin) -> (F, B, Kout) log|Σ_a … |, signs
+func (l *CPLayer) SignedForward(x, sx *nn.Node) (y, sy *nn.Node) {
+	s := l.spec
+	w := s.Weights(x.Graph(), l.Weight) // (F|1, A, Kout, Kin)
+	spec := "fabi,faoi->fabo"
+	if l.shared() {
+		w, spec = nn.Reshape(w, s.Arity, s.Kout, s.Kin), "fabi,aoi->fabo"
+	}
+	y, sy = signedContractSum(spec, x, sx, w)
+	if l.Scale != nil {
+		y = nn.Add(y, l.logScale(x.Graph()))
+	}
+	return y, sy
 }
 
 // MaxForward implements MaxProduct:

@@ -43,6 +43,16 @@ func (l *CPRLayer) Forward(x *nn.Node) *nn.Node {
 	return LogEinsumExp("fbr,for->fbo", z, l.spec.Weights(g, l.Out))
 }
 
+// SignedForward implements SignedLayer: Forward for weights and inputs of
+// either sign.
+//
+//	x, sx (F, A, B, Kin) -> z, sz (F, B, R) -> (F, B, Kout) log-magnitudes, signs
+func (l *CPRLayer) SignedForward(x, sx *nn.Node) (y, sy *nn.Node) {
+	g := x.Graph()
+	z, sz := signedContractSum("fabi,fari->fabr", x, sx, l.spec.Weights(g, l.Weight))
+	return signedLogEinsumExp("fbr,for->fbo", z, sz, l.spec.Weights(g, l.Out))
+}
+
 // MaxForward implements MaxProduct:
 //
 //	z (F, B, R) = Σ_a max_i (log U[f, a, r, i] + x_{f,a,b,i})

@@ -49,7 +49,7 @@ func (l *MixingLayer) logWeights(g *nn.Graph) *nn.Node {
 	s := l.spec
 	n := g.Param(l.Weight)
 	switch s.Param {
-	case Clamp:
+	case Clamp, Real:
 		n = nn.Log(n)
 	case Softmax:
 		n = nn.LogSoftmax(n, 1)
@@ -62,6 +62,25 @@ func (l *MixingLayer) logWeights(g *nn.Graph) *nn.Node {
 //	x (F, H, B, K) -> out (F, B, K) = log Σ_h w[f, h, k] e^{x_{f,h,b,k}}
 func (l *MixingLayer) Forward(x *nn.Node) *nn.Node {
 	return nn.LogSumExp(nn.Add(x, l.logWeights(x.Graph())), 1)
+}
+
+// SignedForward implements SignedLayer: the weighted sum for weights and
+// inputs of either sign, shifted by the largest input over h.
+//
+//	x, sx (F, H, B, K) -> (F, B, K) log|Σ_h w[f, h, k] s e^x|, signs
+func (l *MixingLayer) SignedForward(x, sx *nn.Node) (y, sy *nn.Node) {
+	s := l.spec
+	n := x.Graph().Param(l.Weight)
+	switch s.Param {
+	case Exp:
+		n = nn.Exp(n)
+	case Softmax:
+		n = nn.Softmax(n, 1)
+	}
+	e, m := shiftedSigned(x, sx, 1)       // (F, H, B, K), (F, 1, B, K)
+	z := nn.Einsum("fhbk,fhk->fbk", e, n) // (F, B, K)
+	b := x.Shape()[2]
+	return nn.Add(logAbs(z), nn.Reshape(m, s.Folds, b, s.Kout)), signOf(z)
 }
 
 // MaxForward implements MaxProduct: out (F, B, K) = max_h (log w[f, h, k] + x_{f,h,b,k}).

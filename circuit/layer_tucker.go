@@ -43,6 +43,22 @@ func (l *TuckerLayer) Forward(x *nn.Node) *nn.Node {
 	return LogEinsumExp("fbi,foi->fbo", l.outer(x), l.spec.Weights(x.Graph(), l.Weight))
 }
 
+// SignedForward implements SignedLayer: Forward for weights and inputs of
+// either sign, the outer product's signs s_{1,i}·s_{2,j}.
+//
+//	x, sx (F, 2, B, Kin) -> (F, B, Kin²) -> (F, B, Kout) log-magnitudes, signs
+func (l *TuckerLayer) SignedForward(x, sx *nn.Node) (y, sy *nn.Node) {
+	var so *nn.Node
+	if sx != nil {
+		s := l.spec
+		b := x.Shape()[2]
+		s1 := nn.Reshape(nn.Gather(sx, 1, []int{0}), s.Folds, b, s.Kin, 1)
+		s2 := nn.Reshape(nn.Gather(sx, 1, []int{1}), s.Folds, b, 1, s.Kin)
+		so = nn.Reshape(nn.Mul(s1, s2), s.Folds, b, s.Kin*s.Kin)
+	}
+	return signedLogEinsumExp("fbi,foi->fbo", l.outer(x), so, l.spec.Weights(x.Graph(), l.Weight))
+}
+
 // MaxForward implements MaxProduct:
 //
 //	out (F, B, Kout) = max_ij (log W[f, k, ij] + y_{f,b,ij})

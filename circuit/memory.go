@@ -22,6 +22,7 @@ import (
 // sum over inputs).
 func (c *Circuit) MemoryEstimate(b int, train bool) int64 {
 	p, o := c.plan, &c.opts
+	engine := c.engine()
 	elem := int64(o.DType.Size())
 	perParam := int64(2) // the value and the reparameterized copy
 	if train {
@@ -31,7 +32,7 @@ func (c *Circuit) MemoryEstimate(b int, train bool) int64 {
 	bb := int64(b)
 	acts := int64(len(p.Leaves)) * bb * int64(p.InputUnits+1)
 	table := int64(p.NumSlots) * int64(o.Values+1) * int64(p.InputUnits)
-	if o.Engine == Graph {
+	if engine == Graph {
 		// Per-slot log-probabilities, the mask and their products.
 		acts += 4 * int64(p.NumSlots) * bb * int64(p.InputUnits)
 		table *= 3
@@ -42,7 +43,7 @@ func (c *Circuit) MemoryEstimate(b int, train bool) int64 {
 		f, a := int64(l.F()), int64(l.Arity)
 		acts += f * bb * int64(l.Kout+1)
 		fl, fused := c.Layers[i].(fusedLayer)
-		if o.Engine == Graph || !fused {
+		if engine == Graph || !fused {
 			// Gathered input, its shift and exponential; the contraction,
 			// its log and shift-back, per input.
 			caches += 3*f*a*bb*int64(l.Kin) + 3*f*a*bb*int64(l.Kout)
@@ -63,7 +64,7 @@ func (c *Circuit) MemoryEstimate(b int, train bool) int64 {
 	}
 	if train {
 		acts *= 2
-		if o.Engine == Graph {
+		if engine == Graph {
 			caches *= 2
 		}
 	}

@@ -18,9 +18,15 @@ const (
 	Softmax
 	// Exp uses exp(θ) as weights (unnormalized, like Clamp).
 	Exp
+	// Real keeps raw weights of any sign (no clamp), and the circuit c(x)
+	// defines the squared circuit p(x) = c(x)² / Z, Z = ∫ c(x)² dx being
+	// the partition function of Multiply(c, c) (Loconte et al., ICLR 2024).
+	// It needs a structured-decomposable region graph (see Compatible) and
+	// runs on the graph engine in signed log-space.
+	Real
 )
 
-var paramNames = []string{"clamp", "softmax", "exp"}
+var paramNames = []string{"clamp", "softmax", "exp", "real"}
 
 func (p Param) String() string {
 	if int(p) < len(paramNames) {
@@ -29,8 +35,12 @@ func (p Param) String() string {
 	return fmt.Sprintf("Param(%d)", int(p))
 }
 
-// ParseParam parses "clamp", "softmax" or "exp".
+// ParseParam parses "clamp", "softmax", "exp" or "real" ("none", no
+// reparameterization, is another name for real).
 func ParseParam(s string) (Param, error) {
+	if s == "none" {
+		return Real, nil
+	}
 	for i, n := range paramNames {
 		if s == n {
 			return Param(i), nil
@@ -189,7 +199,7 @@ func (o Options) validate() error {
 		return fmt.Errorf("circuit: Classes must be ≥ 1, got %d", o.Classes)
 	case o.Engine != Fused && o.Engine != Graph:
 		return fmt.Errorf("circuit: unknown engine %v", o.Engine)
-	case o.Param < Clamp || o.Param > Exp:
+	case o.Param < Clamp || o.Param > Real:
 		return fmt.Errorf("circuit: unknown parameterization %v", o.Param)
 	case o.Input < Categorical || o.Input > Gaussian:
 		return fmt.Errorf("circuit: unknown input %v", o.Input)

@@ -66,6 +66,9 @@ type Plan struct {
 	// InputUnits, Units and Classes are the widths of input, inner and root
 	// regions.
 	InputUnits, Units, Classes int
+
+	// graph is the region graph folded (binarized for binary layers).
+	graph *regiongraph.Graph
 }
 
 // LayerPlan is one folded inner layer.
@@ -110,6 +113,7 @@ func NewPlan(rg *regiongraph.Graph, inputUnits, units, classes int) (*Plan, erro
 		return nil, fmt.Errorf("circuit: units must be positive (input %d, inner %d, classes %d)", inputUnits, units, classes)
 	}
 	p := &Plan{
+		graph:      rg,
 		NumVars:    rg.NumVars,
 		Root:       rg.Roots[0],
 		InputUnits: inputUnits,

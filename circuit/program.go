@@ -2,6 +2,7 @@ package circuit
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/tenpc/tenpc/circuit/kernel"
 	"github.com/tenpc/tenpc/nn"
@@ -17,6 +18,9 @@ type Program struct {
 	train bool
 	em    bool
 	prog  *nn.Program
+	// masked is a squared circuit's evaluation with missing variables (on
+	// c·c), compiled when LogLikelihood first gets a mask.
+	masked *nn.Program
 
 	x    []uint8   // (B, V) category data
 	xf32 []float32 // (B, V) Gaussian data
@@ -55,7 +59,9 @@ func (c *Circuit) compile(b int, train, em bool) (*Program, error) {
 		return nil, err
 	}
 	g := nn.NewGraph(c.opts.DType)
-	nodes, err := c.wire(g, b, "", c.opts.Engine, em, train)
+	// A squared circuit's program evaluates c(x) itself, on complete data;
+	// LogLikelihood with missing variables compiles its square's pass.
+	nodes, err := c.wire(g, b, "", wireMode{engine: c.engine(), em: em, train: train, complete: true})
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +71,7 @@ func (c *Circuit) compile(b int, train, em bool) (*Program, error) {
 	}
 	p := &Program{c: c, B: b, train: train, em: em, miss: make([]uint8, b*c.plan.NumVars)}
 	switch {
-	case c.opts.Input != Gaussian:
+	case !c.floatData():
 		p.x = make([]uint8, b*c.plan.NumVars)
 	case c.opts.DType == nn.Float64:
 		p.xf64 = make([]float64, b*c.plan.NumVars)
@@ -92,6 +98,26 @@ func (c *Circuit) compile(b int, train, em bool) (*Program, error) {
 		return nil, fmt.Errorf("circuit: compile: %w", err)
 	}
 	return p, nil
+}
+
+// maskedProgram returns the program that evaluates a squared circuit with
+// missing variables.
+func (p *Program) maskedProgram() (*nn.Program, error) {
+	if p.masked != nil {
+		return p.masked, nil
+	}
+	c := p.c
+	g := nn.NewGraph(c.opts.DType)
+	nodes, err := c.wire(g, p.B, "", wireMode{engine: Graph})
+	if err != nil {
+		return nil, err
+	}
+	g.Output("c", nodes.Circuit)
+	g.Output("logz", nodes.LogZ)
+	if p.masked, err = g.Compile(nn.ParamNames(c.Params())); err != nil {
+		return nil, fmt.Errorf("circuit: compile: %w", err)
+	}
+	return p.masked, nil
 }
 
 // Circuit is the compiled circuit.
@@ -255,7 +281,12 @@ func (p *Program) LogLikelihood(x any, missing []bool, dst []float64) error {
 		if err != nil {
 			return fmt.Errorf("samples %d..%d: %w", lo, hi-1, err)
 		}
-		if p.train {
+		prog := p.prog
+		if p.c.squared() && slices.Contains(ms, true) {
+			if prog, err = p.maskedProgram(); err != nil {
+				return err
+			}
+		} else if p.train {
 			// The loss weights only matter for Step; feed zeros.
 			if p.w64 != nil {
 				clear(p.w64)
@@ -265,14 +296,14 @@ func (p *Program) LogLikelihood(x any, missing []bool, dst []float64) error {
 				feed["w"] = p.w32
 			}
 		}
-		if err := p.prog.Run(feed); err != nil {
+		if err := prog.Run(feed); err != nil {
 			return err
 		}
-		cv, err := p.prog.Output("c")
+		cv, err := prog.Output("c")
 		if err != nil {
 			return err
 		}
-		logZ, err := p.logZ()
+		logZ, err := p.logZ(prog)
 		if err != nil {
 			return err
 		}
@@ -284,13 +315,13 @@ func (p *Program) LogLikelihood(x any, missing []bool, dst []float64) error {
 	return nil
 }
 
-// logZ reads the partition function of the last run (zeros when the circuit
-// is normalized by construction).
-func (p *Program) logZ() ([]float64, error) {
+// logZ reads the partition function of prog's last run (zeros when the
+// circuit is normalized by construction).
+func (p *Program) logZ(prog *nn.Program) ([]float64, error) {
 	if p.c.Normalized() || p.em {
 		return make([]float64, p.c.plan.Classes), nil
 	}
-	z, err := p.prog.Output("logz")
+	z, err := prog.Output("logz")
 	if err != nil {
 		return nil, err
 	}
@@ -327,5 +358,5 @@ func (p *Program) LogPartition() ([]float64, error) {
 	if err := p.prog.Run(feed); err != nil {
 		return nil, err
 	}
-	return p.logZ()
+	return p.logZ(p.prog)
 }

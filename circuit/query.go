@@ -30,6 +30,9 @@ func (c *Circuit) LogProbFloat(x []float64, missing []bool) ([]float64, error) {
 }
 
 func (c *Circuit) logProb(x any, missing []bool, what string) ([]float64, error) {
+	if c.squared() {
+		return c.onSquare(func(sq *Circuit) ([]float64, error) { return sq.logProb(x, missing, what) })
+	}
 	n, err := c.rowsOf(x, what)
 	if err != nil {
 		return nil, err
@@ -68,6 +71,9 @@ func (c *Circuit) LogConditionalFloat(x []float64, query, evidence []bool) ([]fl
 }
 
 func (c *Circuit) logConditional(x any, query, evidence []bool, what string) ([]float64, error) {
+	if c.squared() {
+		return c.onSquare(func(sq *Circuit) ([]float64, error) { return sq.logConditional(x, query, evidence, what) })
+	}
 	n, err := c.rowsOf(x, what)
 	if err != nil {
 		return nil, err
@@ -98,6 +104,32 @@ func (c *Circuit) logConditional(x any, query, evidence []bool, what string) ([]
 		lj[i] -= le[i]
 	}
 	return lj, nil
+}
+
+// onSquare answers a query of a squared circuit on its square c·c, whose
+// root units y·C + y are the squares of c's C root units: it runs q on the
+// square and keeps those units of its n·C² results.
+func (c *Circuit) onSquare(q func(sq *Circuit) ([]float64, error)) ([]float64, error) {
+	sq, err := c.square()
+	if err != nil {
+		return nil, err
+	}
+	v, err := q(sq)
+	if err != nil {
+		return nil, err
+	}
+	k := c.plan.Classes
+	if k == 1 {
+		return v, nil
+	}
+	n := len(v) / (k * k)
+	out := make([]float64, n*k)
+	for i := range n {
+		for y := range k {
+			out[i*k+y] = v[i*k*k+y*k+y]
+		}
+	}
+	return out, nil
 }
 
 // conditionalMasks checks query and evidence (len n each, disjoint) and

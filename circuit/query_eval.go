@@ -51,7 +51,7 @@ type evaluator struct {
 	p    *Plan
 	opt  Options
 	st   *refState
-	in   inputTable
+	in   *inputTable // nil until inputs() reads it
 	done func()
 }
 
@@ -64,7 +64,20 @@ func newEvaluator(c *Circuit) (*evaluator, error) {
 		st.mu.Unlock()
 		return nil, err
 	}
-	return &evaluator{c: st.twin, p: c.plan, opt: c.opts, st: st, in: newInputTable(c), done: st.mu.Unlock}, nil
+	return &evaluator{c: st.twin, p: c.plan, opt: c.opts, st: st, done: st.mu.Unlock}, nil
+}
+
+// inputs returns the input distributions in float64, read once per query
+// (only the downward passes need them).
+func (e *evaluator) inputs() (*inputTable, error) {
+	if e.in == nil {
+		t, err := newInputTable(e.c)
+		if err != nil {
+			return nil, err
+		}
+		e.in = t
+	}
+	return e.in, nil
 }
 
 // refresh makes (once) and updates the float64 copy of c.
@@ -74,24 +87,9 @@ func (st *refState) refresh(c *Circuit) error {
 		return nil
 	}
 	if st.twin == nil {
-		o := c.opts
-		o.DType = nn.Float64
-		t := &Circuit{plan: c.plan, opts: o}
-		rng := rand.New(rand.NewPCG(0, 0)) // values are copied below
-		t.Input = newInputLayer(c.plan, &o, rng)
-		def, _ := layerDef(o.Layer)
-		for i := range c.plan.Layers {
-			l := &c.plan.Layers[i]
-			s := layerSpec(l, &o, rng)
-			if l.Kind == Mixing {
-				t.Layers = append(t.Layers, newMixing(s, o.LearnMixing))
-				continue
-			}
-			m, err := def.New(s)
-			if err != nil {
-				return fmt.Errorf("circuit: a float64 copy of layers.%d: %w", i, err)
-			}
-			t.Layers = append(t.Layers, m)
+		t, err := c.rebuild(nn.Float64) // values are copied below
+		if err != nil {
+			return fmt.Errorf("circuit: a float64 copy: %w", err)
 		}
 		st.twin, st.progs = t, nil
 	}
@@ -119,7 +117,7 @@ func (e *evaluator) program(b int, sr semiring) (*nn.Program, error) {
 	}
 	g := nn.NewGraph(nn.Float64)
 	var x *nn.Node
-	if e.opt.Input == Gaussian {
+	if e.c.floatData() {
 		x = g.Input("x", b, e.p.NumVars)
 	} else {
 		x = g.InputOf("x", nn.Uint8, b, e.p.NumVars)
@@ -136,6 +134,10 @@ func (e *evaluator) program(b int, sr semiring) (*nn.Program, error) {
 	}
 	for i, a := range acts {
 		g.Output(fmt.Sprintf("layer.%d", i), a.logValues())
+	}
+	if e.c.signed() {
+		root := acts[e.p.RegionLoc[e.p.Root].Layer]
+		g.Output("sign.root", root.signs())
 	}
 	prog, err := g.Compile()
 	if err != nil {
@@ -159,10 +161,14 @@ func (e *evaluator) rows(sr semiring) int {
 	widest := 1
 	for i, l := range e.p.Layers {
 		// A max over each unit's weights broadcast against its inputs:
-		// (F, A, Kout, Kin) per row; Tucker's (F, Kout, Kin²).
+		// (F, A, Kout, Kin) per row; Tucker's (F, Kout, Kin²); a
+		// product's its own.
 		w := l.F() * l.Arity * l.Kout * l.Kin
-		if _, ok := e.c.Layers[i].(*TuckerLayer); ok {
+		switch m := e.c.Layers[i].(type) {
+		case *TuckerLayer:
 			w = l.F() * l.Kout * l.Kin * l.Kin
+		case interface{ maxElems() int }:
+			w = m.maxElems()
 		}
 		widest = max(widest, w)
 	}
@@ -221,6 +227,17 @@ func (e *evaluator) up(ev *queryData, lo, b int, sr semiring) (*upPass, error) {
 		}
 		ps.val[i] = out.Float64s()
 	}
+	if e.c.signed() {
+		// A negative root value (a product of two different circuits with
+		// real weights) has no logarithm: NaN.
+		sign, err := prog.Output("sign.root")
+		if err != nil {
+			return nil, err
+		}
+		loc := e.p.RegionLoc[e.p.Root]
+		k := e.p.Classes
+		nanIfNegative(ps.val[loc.Layer][loc.Fold*b*k:(loc.Fold+1)*b*k], sign.Float64s()[loc.Fold*b*k:(loc.Fold+1)*b*k])
+	}
 	return ps, nil
 }
 
@@ -243,7 +260,7 @@ func (ps *upPass) root(p *Plan, r, c int) float64 {
 // variable integrated out.
 func (e *evaluator) logZ() ([]float64, error) {
 	ev := &queryData{n: 1, obs: make([]bool, e.p.NumVars)}
-	if e.opt.Input == Gaussian {
+	if e.c.floatData() {
 		ev.f64 = make([]float64, e.p.NumVars)
 	} else {
 		ev.u8 = make([]uint8, e.p.NumVars)
@@ -380,7 +397,7 @@ type node struct{ Layer, Fold, Unit int }
 // at each reached input unit k (or its mode for MAP). Observed entries
 // (ps.ev.obs of row ps.lo+r) are left alone.
 func (e *evaluator) down(ps *upPass, r int, rl *rules, d *Downward, dst *queryData, dr int) {
-	p := e.p
+	p, in := e.p, e.in // the query read e.in with inputs()
 	root := p.RegionLoc[p.Root]
 	stack := []node{{root.Layer, root.Fold, 0}}
 	obs := ps.ev.obs[(ps.lo+r)*p.NumVars : (ps.lo+r+1)*p.NumVars]
@@ -393,7 +410,7 @@ func (e *evaluator) down(ps *upPass, r int, rl *rules, d *Downward, dst *queryDa
 		if nd.Layer == 0 {
 			for idx := p.LeafOff[nd.Fold]; idx < p.LeafOff[nd.Fold+1]; idx++ {
 				if v := int(p.LeafVars[idx]); !obs[v] {
-					e.in.draw(int(p.Slots[idx]), nd.Unit, dst, dr*p.NumVars+v, d.rng)
+					in.draw(int(p.Slots[idx]), nd.Unit, dst, dr*p.NumVars+v, d.rng)
 				}
 			}
 			continue
@@ -430,105 +447,116 @@ func logOf(w []float64) []float64 {
 
 // inputTable holds the input distributions in float64, one row per input
 // slot s (Plan.Slots: the variable itself unless a variable is in several
-// leaves).
+// leaves), read from the input layer's forms (see input_forms.go): a
+// discrete slot's unnormalized log-values per unit and value, a Gaussian
+// slot's mean and standard deviation per unit (a product of Gaussians being
+// a scaled Gaussian, whose scale a draw does not need).
 type inputTable struct {
-	kind InputKind
-	K, C int
-	// Discrete inputs (categorical, Bernoulli, binomial): logp (S, K, C) is
-	// log p_{s,k}(c); cdf (S, K, C) its running sum; mode (S, K) the
-	// smallest most probable value and modeLogp (S, K) its log-probability.
-	logp, cdf []float64
-	mode      []uint8
-	modeLogp  []float64
-	// Gaussian inputs: mu, sigma, logSigma (S, K).
-	mu, sigma, logSigma []float64
+	K int
+	// gauss says which slots are Gaussian; c is a discrete slot's number of
+	// values and off the offset of its (K, C) block in cdf.
+	gauss []bool
+	c     []int
+	off   []int
+	// cdf is, for every discrete slot s and unit k, the running sum of
+	// p_{s,k}(x) normalized over x; mode (S, K) its smallest most probable
+	// value.
+	cdf  []float64
+	mode []uint8
+	// mu and sigma (S, K) are the Gaussian slots' means and standard
+	// deviations.
+	mu, sigma []float64
 }
 
-func newInputTable(c *Circuit) inputTable {
-	p, o := c.plan, &c.opts
-	t := inputTable{kind: o.Input, K: p.InputUnits, C: o.Values}
-	vk := p.NumSlots * p.InputUnits
-	if o.Input == Gaussian {
-		t.mu = append([]float64(nil), c.Input.Mean.Value()...)
-		t.logSigma = append([]float64(nil), c.Input.LogStd.Value()...)
-		t.sigma = make([]float64, vk)
-		for i, r := range t.logSigma {
-			t.sigma[i] = math.Exp(r)
+// newInputTable reads c's input distributions through a float64 program
+// over its input layer's forms.
+func newInputTable(c *Circuit) (*inputTable, error) {
+	p := c.plan
+	S, K := p.NumSlots, p.InputUnits
+	g := nn.NewGraph(nn.Float64)
+	forms := c.Input.forms(g, false)
+	for i, f := range forms {
+		if f.gauss {
+			g.Output(fmt.Sprintf("mean.%d", i), f.mean)
+			g.Output(fmt.Sprintf("log_std.%d", i), f.logStd)
+		} else {
+			g.Output(fmt.Sprintf("table.%d", i), f.table)
 		}
-		return t
 	}
-	t.logp = make([]float64, vk*t.C)
-	t.cdf = make([]float64, vk*t.C)
-	t.mode = make([]uint8, vk)
-	t.modeLogp = make([]float64, vk)
-	switch o.Input {
-	case Categorical:
-		// Log-softmax of the logits (S, K, C) over C, as the kernel's
-		// CategoricalSoftmax.
-		th := c.Input.Logits.Value()
-		for i := range vk {
-			row, lp := th[i*t.C:(i+1)*t.C], t.logp[i*t.C:(i+1)*t.C]
-			m := math.Inf(-1)
-			for _, v := range row {
-				m = max(m, v)
-			}
-			s := 0.0
-			for _, v := range row {
-				s += math.Exp(v - m)
-			}
-			ls := m + math.Log(s)
-			for j, v := range row {
-				lp[j] = v - ls
-			}
+	prog, err := g.Compile()
+	if err != nil {
+		return nil, fmt.Errorf("circuit: compile the input tables: %w", err)
+	}
+	if err := prog.Run(nn.Feed{}); err != nil {
+		return nil, err
+	}
+	t := &inputTable{K: K, gauss: make([]bool, S), c: make([]int, S), off: make([]int, S),
+		mode: make([]uint8, S*K), mu: make([]float64, S*K), sigma: make([]float64, S*K)}
+	out := func(name string, i int) ([]float64, error) {
+		v, err := prog.Output(fmt.Sprintf("%s.%d", name, i))
+		if err != nil {
+			return nil, err
 		}
-	default: // Bernoulli, binomial: O(1) per entry.
-		for v := range p.NumSlots {
-			for k := range t.K {
-				for x := range t.C {
-					t.logp[(v*t.K+k)*t.C+x] = c.InputLogProb(v, k, x)
+		return v.Float64s(), nil
+	}
+	for i, f := range forms {
+		if f.gauss {
+			mu, err := out("mean", i)
+			if err != nil {
+				return nil, err
+			}
+			rho, err := out("log_std", i)
+			if err != nil {
+				return nil, err
+			}
+			for r, s := range f.slots {
+				t.gauss[s] = true
+				copy(t.mu[s*K:(s+1)*K], mu[r*K:(r+1)*K])
+				for k := range K {
+					t.sigma[s*K+k] = math.Exp(rho[r*K+k])
+				}
+			}
+			continue
+		}
+		lp, err := out("table", i)
+		if err != nil {
+			return nil, err
+		}
+		C := f.table.Shape()[2]
+		for r, s := range f.slots {
+			t.c[s], t.off[s] = C, len(t.cdf)
+			for k := range K {
+				row := lp[(r*K+k)*C : (r*K+k+1)*C]
+				best, m := 0, math.Inf(-1)
+				for x, l := range row {
+					if l > row[best] {
+						best = x
+					}
+					m = max(m, l)
+				}
+				t.mode[s*K+k] = uint8(best)
+				// Normalize: a product's table sums to its integral.
+				sum := 0.0
+				for _, l := range row {
+					sum += math.Exp(l - m)
+					t.cdf = append(t.cdf, sum)
+				}
+				cdf := t.cdf[len(t.cdf)-C:]
+				for x := range cdf {
+					cdf[x] /= sum
 				}
 			}
 		}
 	}
-	for i := range vk {
-		lp, cdf := t.logp[i*t.C:(i+1)*t.C], t.cdf[i*t.C:(i+1)*t.C]
-		best, s := 0, 0.0
-		for j, l := range lp {
-			if l > lp[best] {
-				best = j
-			}
-			s += math.Exp(l)
-			cdf[j] = s
-		}
-		t.mode[i], t.modeLogp[i] = uint8(best), lp[best]
-	}
-	return t
-}
-
-// logProb is log p_{s,k}(x) of slot s at an observed entry i of ev.
-func (t *inputTable) logProb(s, k int, ev *queryData, i int) float64 {
-	if ev.f64 != nil {
-		j := s*t.K + k
-		z := (ev.f64[i] - t.mu[j]) / t.sigma[j]
-		return -0.5*z*z - t.logSigma[j] - halfLog2Pi
-	}
-	return t.logp[(s*t.K+k)*t.C+int(ev.u8[i])]
-}
-
-// maxLogProb is log max_x p_{s,k}(x): the log-probability of the mode for
-// discrete inputs, the log-density at the mean for Gaussian ones.
-func (t *inputTable) maxLogProb(s, k int) float64 {
-	if t.kind == Gaussian {
-		return -t.logSigma[s*t.K+k] - halfLog2Pi
-	}
-	return t.modeLogp[s*t.K+k]
+	return t, nil
 }
 
 // draw writes a sample of p_{s,k} (with rng) or its mode (rng nil) into
-// entry i of dst.
+// entry i of dst: the mean of a Gaussian, the smallest most probable value
+// of a discrete slot (a category is written as a float in float data).
 func (t *inputTable) draw(s, k int, dst *queryData, i int, rng *rand.Rand) {
 	j := s*t.K + k
-	if t.kind == Gaussian {
+	if t.gauss[s] {
 		if rng == nil {
 			dst.f64[i] = t.mu[j]
 		} else {
@@ -536,25 +564,30 @@ func (t *inputTable) draw(s, k int, dst *queryData, i int, rng *rand.Rand) {
 		}
 		return
 	}
-	if rng == nil {
-		dst.u8[i] = t.mode[j]
-		return
-	}
-	// Inverse CDF over c = 0..C-1; cdf sums to 1 up to rounding, so scale u
-	// by the stored total.
-	cdf := t.cdf[j*t.C : (j+1)*t.C]
-	u := rng.Float64() * cdf[t.C-1]
-	prev, last := 0.0, 0
-	for c, s := range cdf {
-		if s > prev { // skip values of probability 0
-			last = c
-			if u < s {
-				break
+	v := t.mode[j]
+	if rng != nil {
+		// Inverse CDF over c = 0..C-1; cdf ends at 1 up to rounding, so
+		// scale u by the stored total.
+		C := t.c[s]
+		cdf := t.cdf[t.off[s]+k*C : t.off[s]+(k+1)*C]
+		u := rng.Float64() * cdf[C-1]
+		prev, last := 0.0, 0
+		for c, cum := range cdf {
+			if cum > prev { // skip values of probability 0
+				last = c
+				if u < cum {
+					break
+				}
 			}
+			prev = cum
 		}
-		prev = s
+		v = uint8(last)
 	}
-	dst.u8[i] = uint8(last)
+	if dst.u8 != nil {
+		dst.u8[i] = v
+	} else {
+		dst.f64[i] = float64(v)
+	}
 }
 
 // queryData is a query's data: n rows of V variables, as uint8 categories
@@ -578,12 +611,12 @@ func (c *Circuit) newEvidence(x any, obs []bool, what string) (*queryData, error
 	var n int
 	switch xs := x.(type) {
 	case []uint8:
-		if c.opts.Input == Gaussian {
+		if c.floatData() {
 			return nil, c.dataKindError(what)
 		}
 		ev.u8, n = xs, len(xs)
 	case []float64:
-		if c.opts.Input != Gaussian {
+		if !c.floatData() {
 			return nil, c.dataKindError(what)
 		}
 		ev.f64, n = xs, len(xs)

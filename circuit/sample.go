@@ -51,14 +51,23 @@ func (c *Circuit) sample(n int, rng *rand.Rand, float bool, what string) (*query
 	if n < 0 {
 		return nil, fmt.Errorf("circuit: %s: n = %d samples, want ≥ 0", what, n)
 	}
-	if (c.opts.Input == Gaussian) != float {
+	if c.floatData() != float {
 		return nil, c.dataKindError(what)
+	}
+	if c.squared() {
+		ev := &queryData{n: n, obs: make([]bool, n*c.plan.NumVars)}
+		if float {
+			ev.f64 = make([]float64, n*c.plan.NumVars)
+		} else {
+			ev.u8 = make([]uint8, n*c.plan.NumVars)
+		}
+		return c.sampleSquared(ev, rng, what)
 	}
 	V := c.plan.NumVars
 	// One upward pass serves every sample: nothing is observed.
 	marg := &queryData{n: 1, obs: make([]bool, V)}
 	dst := &queryData{n: n, obs: make([]bool, n*V)}
-	if c.opts.Input == Gaussian {
+	if c.floatData() {
 		marg.f64, dst.f64 = make([]float64, V), make([]float64, n*V)
 	} else {
 		marg.u8, dst.u8 = make([]uint8, V), make([]uint8, n*V)
@@ -70,6 +79,9 @@ func (c *Circuit) sample(n int, rng *rand.Rand, float bool, what string) (*query
 	defer e.done()
 	rl, err := c.descentRules(e.c, what)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := e.inputs(); err != nil {
 		return nil, err
 	}
 	ps, err := e.up(marg, 0, 1, sumProduct)
@@ -117,6 +129,9 @@ func (c *Circuit) sampleConditional(x any, observed []bool, rng *rand.Rand, what
 	if err != nil {
 		return nil, err
 	}
+	if c.squared() {
+		return c.sampleSquared(ev, rng, what)
+	}
 	return c.complete(ev, sumProduct, &Downward{rng: rng}, what, nil)
 }
 
@@ -138,6 +153,9 @@ func (c *Circuit) complete(ev *queryData, sr semiring, d *Downward, what string,
 	defer e.done()
 	rl, err := c.descentRules(e.c, what)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := e.inputs(); err != nil {
 		return nil, err
 	}
 	logZ := 0.0
@@ -179,6 +197,14 @@ func (c *Circuit) checkDownward(rng *rand.Rand, sampling bool, what string) erro
 	if sampling && rng == nil {
 		return fmt.Errorf("circuit: %s: rng is nil", what)
 	}
+	switch {
+	case c.squared() && !sampling:
+		return fmt.Errorf("circuit: %s: a squared circuit (real weights) has no max-product pass: a maximum of c(x)² is not a maximum of c(x), whose terms have either sign", what)
+	case c.squared():
+		return c.checkSquaredSampling(what)
+	case c.signed():
+		return fmt.Errorf("circuit: %s: the circuit has real weights (a product of a squared circuit): a downward pass needs non-negative weights; sample the squared circuit itself", what)
+	}
 	for i, l := range c.Layers {
 		if _, ok := l.(*MixingLayer); ok {
 			continue
@@ -194,7 +220,7 @@ func (c *Circuit) checkDownward(rng *rand.Rand, sampling bool, what string) erro
 }
 
 func (c *Circuit) dataKindError(what string) error {
-	if c.opts.Input == Gaussian {
+	if c.floatData() {
 		return fmt.Errorf("circuit: %s: Gaussian inputs take []float64 data (use the …Float query)", what)
 	}
 	return fmt.Errorf("circuit: %s: %v inputs take []uint8 data (use the query without Float)", what, c.opts.Input)

@@ -44,12 +44,12 @@ func reparam(th []float64, kind Param, outer, n, inner int) []float64 {
 }
 
 // reparamInto writes the weights of θ seen as (outer, n, inner) into w:
-// θ itself (clamp), exp θ (exp), or the softmax of θ along n (softmax),
+// θ itself (clamp, real), exp θ (exp), or the softmax of θ along n (softmax),
 // computed in float64. The compiled programs' reparamOp and EffectiveWeights
 // both use it, so they agree to the last bit.
 func reparamInto[T kernel.Float](w, th []T, kind Param, outer, n, inner int) {
 	switch kind {
-	case Clamp:
+	case Clamp, Real:
 		vec.Chunks(len(th), func(_, lo, hi int) { copy(w[lo:hi], th[lo:hi]) })
 	case Exp:
 		for i, v := range th {
