@@ -56,6 +56,20 @@ func (c *Circuit) logProb(x any, missing []bool, what string) ([]float64, error)
 	return e.logLikelihood(ev)
 }
 
+// LogPosterior returns log p(y | x_o) for every row of x (n, V) and class
+// y of a class-conditional circuit (n·Classes values, row-major): the
+// root units' likelihoods p(x_o | y) (LogProb, the variables marked in
+// missing integrated out) normalized over the classes, under a uniform
+// class prior.
+func (c *Circuit) LogPosterior(x []uint8, missing []bool) ([]float64, error) {
+	lp, err := c.LogProb(x, missing)
+	if err != nil {
+		return nil, err
+	}
+	normalizeRows(lp, c.plan.Classes)
+	return lp, nil
+}
+
 // LogConditional returns log p(x_q | x_e) = log p(x_q, x_e) − log p(x_e)
 // for every row of x (n, V), where query and evidence ((n, V) each, disjoint)
 // mark the variables of q and e; variables in neither are integrated out. An

@@ -39,6 +39,10 @@ func ParseEngine(s string) (Engine, error) { return circuit.ParseEngine(s) }
 // "bernoulli", "binomial" or "gaussian").
 func ParseInput(s string) (circuit.InputKind, error) { return circuit.ParseInput(s) }
 
-// ParseParam parses a weight parameterization name ("clamp", "softmax" or
-// "exp").
+// ParseParam parses a weight parameterization name ("clamp", "softmax",
+// "exp" or "real").
 func ParseParam(s string) (circuit.Param, error) { return circuit.ParseParam(s) }
+
+// ParseInit parses a weight initializer name ("uniform", "normal" or
+// "dirichlet").
+func ParseInit(s string) (circuit.Init, error) { return circuit.ParseInit(s) }

@@ -45,17 +45,37 @@ type EpochMetrics struct {
 	TrainBPD float64 `json:"train_bpd"`
 	ValidNLL float64 `json:"valid_nll"`
 	ValidBPD float64 `json:"valid_bpd"`
-	Seconds  float64 `json:"seconds"`
-	Steps    int     `json:"steps"`
-	Best     bool    `json:"best"`
+	// ValidAccuracy is a class-conditional circuit's accuracy on the
+	// validation set (nil for a density).
+	ValidAccuracy *float64 `json:"valid_accuracy,omitempty"`
+	Seconds       float64  `json:"seconds"`
+	Steps         int      `json:"steps"`
+	Best          bool     `json:"best"`
 }
 
-// SplitResult is the mean log-likelihood of a dataset split.
+// SplitResult is the mean log-likelihood of a dataset split; for a
+// class-conditional circuit, of the labelled samples, log p(x, y) = log
+// p(x | y) + log p(y) with a uniform prior, and its accuracy.
 type SplitResult struct {
 	Split string  `json:"split"`
 	N     int     `json:"n"`
-	LL    float64 `json:"ll"`  // mean log p(x), nats
+	LL    float64 `json:"ll"`  // mean log p(x) (a classifier: log p(x, y)), nats
 	BPD   float64 `json:"bpd"` // −LL / (ln 2 · D)
+	// Accuracy is the fraction of samples whose most probable class is
+	// their label, and CrossEntropy the mean −log p(y | x) (classifiers
+	// only).
+	Accuracy     *float64 `json:"accuracy,omitempty"`
+	CrossEntropy *float64 `json:"cross_entropy,omitempty"`
+}
+
+// objective is a classifier's training objective on the split of d
+// variables: (1 − λ)·(−LL)/d + λ·CrossEntropy (circuit.CompileClassifier);
+// a density's NLL, −LL.
+func (r SplitResult) objective(lambda float64, d int) float64 {
+	if r.CrossEntropy == nil {
+		return -r.LL
+	}
+	return (1-lambda)*(-r.LL)/float64(d) + lambda**r.CrossEntropy
 }
 
 // Result summarizes a finished training run.
@@ -140,11 +160,14 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 	if err != nil {
 		return nil, err
 	}
+	if err := checkLabels(cfg, sp); err != nil {
+		return nil, err
+	}
 	rg, init, err := runGraph(cfg, old, sp)
 	if err != nil {
 		return nil, err
 	}
-	opts := circuit.Options{Layer: cfg.Layer, Engine: cfg.Engine, Rank: cfg.Rank, Units: cfg.Units, Input: cfg.Input, Param: cfg.Param, Seed: cfg.Seed, MaxMemory: cfg.MaxMemory}
+	opts := circuit.Options{Layer: cfg.Layer, Engine: cfg.Engine, Rank: cfg.Rank, Units: cfg.Units, Classes: cfg.Classes, Input: cfg.Input, Param: cfg.Param, Init: cfg.WeightInit, Seed: cfg.Seed, MaxMemory: cfg.MaxMemory}
 	switch cfg.Input {
 	case circuit.Categorical, circuit.Binomial:
 		opts.Values = sp.Train.Values
@@ -181,9 +204,13 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 			return nil, &InputError{err}
 		}
 	}
+	classifier := cfg.Classes >= 2
 	compileTrain := func() (*circuit.Program, error) {
-		if em != nil {
+		switch {
+		case em != nil:
 			return c.CompileEM(cfg.BatchSize)
+		case classifier:
+			return c.CompileClassifier(cfg.BatchSize, cfg.Discriminative)
 		}
 		return c.Compile(cfg.BatchSize, true)
 	}
@@ -303,7 +330,12 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 			if beforeStep != nil {
 				beforeStep(step, c)
 			}
-			nll, err := trainProg.Step(feed.of(b.X))
+			var nll float64
+			if classifier {
+				nll, err = trainProg.StepLabels(feed.of(b.X), b.Labels)
+			} else {
+				nll, err = trainProg.Step(feed.of(b.X))
+			}
 			if err != nil {
 				bar.finish()
 				return nil, stepError(err, c, epoch, done+1, step, prog.Epoch, ckptPath)
@@ -318,7 +350,13 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 			bar.update(done, nll, b.N)
 		}
 		bar.finish()
-		m := EpochMetrics{Epoch: epoch, TrainNLL: sum/float64(seen) - scaling.logJacobian(), Steps: opt.Steps()}
+		jac := scaling.logJacobian()
+		if classifier {
+			// A classifier's objective holds the joint NLL per variable,
+			// with weight 1 − λ.
+			jac *= (1 - cfg.Discriminative) / float64(sp.Train.D)
+		}
+		m := EpochMetrics{Epoch: epoch, TrainNLL: sum/float64(seen) - jac, Steps: opt.Steps()}
 		m.TrainBPD = bpd(m.TrainNLL, sp.Train.D)
 		improved := true
 		if sp.Valid.N > 0 {
@@ -326,10 +364,13 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 			if err != nil {
 				return nil, fmt.Errorf("epoch %d: validation: %w", epoch, err)
 			}
-			m.ValidNLL, m.ValidBPD = -vr.LL, vr.BPD
-			improved = prog.BestValidLL == nil || vr.LL > *prog.BestValidLL
+			// The validation score: the log-likelihood, or a classifier's
+			// negative objective.
+			score := -vr.objective(cfg.Discriminative, sp.Valid.D)
+			m.ValidNLL, m.ValidBPD, m.ValidAccuracy = -score, bpd(-score, sp.Valid.D), vr.Accuracy
+			improved = prog.BestValidLL == nil || score > *prog.BestValidLL
 			if improved {
-				prog.BestValidLL = &vr.LL
+				prog.BestValidLL = &score
 			}
 		}
 		m.Seconds = clock().Sub(t0).Seconds()
@@ -368,10 +409,14 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 		if err := WriteCurve(filepath.Join(dir, CurveFile), model.Info.History); err != nil {
 			return nil, err
 		}
-		log.WithFields(logrus.Fields{
+		fields := logrus.Fields{
 			"epoch": epoch, "train_bpd": round4(m.TrainBPD), "valid_bpd": round4(m.ValidBPD),
 			"batches_per_s": round4(float64(done) / max(m.Seconds, 1e-9)), "seconds": round4(m.Seconds), "best": improved,
-		}).Info("epoch")
+		}
+		if m.ValidAccuracy != nil {
+			fields["valid_accuracy"] = round4(*m.ValidAccuracy)
+		}
+		log.WithFields(fields).Info("epoch")
 	}
 	if prog.Stopped == "" {
 		prog.Stopped = fmt.Sprintf("%d epochs done", prog.Epoch)
@@ -541,7 +586,9 @@ func (f *feeder) of(x []uint8) any {
 }
 
 // evalSplit computes the mean log-likelihood of ds (summed in sample order
-// in float64) and, when perSample is not nil, stores each sample's.
+// in float64) and, when perSample is not nil, stores each sample's. For a
+// class-conditional circuit it is log p(x, y) of the labelled samples,
+// with the accuracy and cross-entropy beside it.
 func evalSplit(p *circuit.Program, ds *data.Dataset, name string, feed *feeder, perSample []float64) (SplitResult, error) {
 	ll := perSample
 	if ll == nil {
@@ -551,7 +598,13 @@ func evalSplit(p *circuit.Program, ds *data.Dataset, name string, feed *feeder, 
 		return SplitResult{Split: name, LL: math.NaN(), BPD: math.NaN()}, nil
 	}
 	in := (&feeder{gauss: feed.gauss, sc: feed.sc}).of(ds.X)
-	if err := p.LogLikelihood(in, nil, ll); err != nil {
+	var acc, ce *float64
+	if k := p.Circuit().Plan().Classes; k > 1 {
+		var err error
+		if acc, ce, err = classify(p, in, ds, nil, ll); err != nil {
+			return SplitResult{}, err
+		}
+	} else if err := p.LogLikelihood(in, nil, ll); err != nil {
 		return SplitResult{}, err
 	}
 	jac := feed.sc.logJacobian()
@@ -561,7 +614,68 @@ func evalSplit(p *circuit.Program, ds *data.Dataset, name string, feed *feeder, 
 		s += ll[i]
 	}
 	mean := s / float64(ds.N)
-	return SplitResult{Split: name, N: ds.N, LL: mean, BPD: bpd(-mean, ds.D)}, nil
+	return SplitResult{Split: name, N: ds.N, LL: mean, BPD: bpd(-mean, ds.D), Accuracy: acc, CrossEntropy: ce}, nil
+}
+
+// classify evaluates a class-conditional circuit's program on the labelled
+// samples of ds (data in, as fed; missing: nil or (n, V)): joint[i] = log
+// p(x_i, y_i) = log p(x_i | y_i) − log C, the accuracy of the most
+// probable class and the mean −log p(y | x).
+func classify(p *circuit.Program, in any, ds *data.Dataset, missing []bool, joint []float64) (acc, ce *float64, err error) {
+	k := p.Circuit().Plan().Classes
+	if ds.Labels == nil {
+		return nil, nil, inputErrorf("dataset %s has no labels for a %d-class circuit", ds.Name, k)
+	}
+	lc := make([]float64, ds.N*k)
+	if err := p.LogLikelihood(in, missing, lc); err != nil {
+		return nil, nil, err
+	}
+	right, xent := 0, 0.0
+	for i, y := range ds.Labels {
+		row := lc[i*k : (i+1)*k]
+		best, m := 0, math.Inf(-1)
+		for c, v := range row {
+			if v > row[best] {
+				best = c
+			}
+			m = max(m, v)
+		}
+		sum := 0.0
+		for _, v := range row {
+			sum += math.Exp(v - m)
+		}
+		if best == y {
+			right++
+		}
+		xent -= row[y] - m - math.Log(sum)
+		if joint != nil {
+			joint[i] = row[y] - math.Log(float64(k))
+		}
+	}
+	a, c := float64(right)/float64(ds.N), xent/float64(ds.N)
+	return &a, &c, nil
+}
+
+// checkLabels checks that a classifier's splits have labels within its
+// classes.
+func checkLabels(cfg TrainConfig, sp data.Splits) error {
+	if cfg.Classes < 2 {
+		return nil
+	}
+	for _, ds := range []*data.Dataset{sp.Train, sp.Valid, sp.Test} {
+		if ds.N == 0 {
+			continue
+		}
+		if ds.Labels == nil {
+			return inputErrorf("-classes %d: dataset %s has no labels", cfg.Classes, cfg.Dataset)
+		}
+		for i, y := range ds.Labels {
+			if y < 0 || y >= cfg.Classes {
+				return inputErrorf("-classes %d: sample %d of %s has label %d", cfg.Classes, i, ds.Name, y)
+			}
+		}
+	}
+	return nil
 }
 
 func round4(x float64) float64 {

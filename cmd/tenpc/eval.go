@@ -39,6 +39,9 @@ func runEval(args []string, stdout io.Writer) error {
 		return inputErr(err)
 	}
 	fmt.Fprintf(stdout, "%s: %d samples, mean LL %.6f nats, %.4f bpd\n", res.Split, res.N, res.LL, res.BPD)
+	if res.Accuracy != nil {
+		fmt.Fprintf(stdout, "%s: accuracy %.4f, cross-entropy %.4f nats\n", res.Split, *res.Accuracy, *res.CrossEntropy)
+	}
 	if *perSample != "" {
 		fmt.Fprintf(stdout, "per-sample log-likelihoods: %s\n", *perSample)
 	}

@@ -62,8 +62,11 @@ func trainCommand(name string, args []string, stdout io.Writer) error {
 	k := fs.Int("k", def.Units, "units per region (K)")
 	rank := fs.Int("rank", 0, "rank R of cp-r layers (default K)")
 	input := fs.String("input", def.Input.String(), "input distribution: categorical, bernoulli, binomial or gaussian")
-	param := fs.String("param", def.Param.String(), "weight parameterization: clamp, softmax or exp")
+	param := fs.String("param", def.Param.String(), "weight parameterization: clamp, softmax, exp, or real (none): weights of either sign, a squared circuit p = c²/Z on a structured-decomposable region graph (qt2, qt4, rbt:1, cl, linear)")
 	scale := fs.String("scale", "", "how values become gaussian inputs: none (raw), unit ([0, 1]) or standard ([0, 1], then the training set's mean and std per channel); default standard with -input gaussian, none otherwise")
+	weightInit := fs.String("weight-init", def.WeightInit.String(), "inner weights' initializer: uniform (0.01..0.99, the reference protocol's), normal (|N(0,1)|; N(0,1) of either sign with -param real) or dirichlet")
+	classes := fs.Int("classes", 0, "train a class-conditional circuit with this many root units, one per class, on the dataset's labels (mnist, fashion-mnist: 10); 0: a density")
+	disc := fs.Float64("discriminative", 0, "with -classes: the weight λ in [0, 1] of the cross-entropy of p(y|x) against the joint NLL −log p(x, y) (0: generative, 1: discriminative)")
 	optimizer := fs.String("optimizer", def.Optimizer.String(), "optimizer: adam, sgd or em (expectation-maximization: clamp or exp weights, any input)")
 	lr := fs.Float64("lr", def.LR, "learning rate; EM's step size in (0, 1] with -optimizer em (with -rg pd and no -lr: 0.1, as in the reference protocol)")
 	pseudo := fs.Float64("pseudo-count", 0, "with -optimizer em: pseudo-count added to every expected count (Laplace smoothing at 1)")
@@ -92,6 +95,7 @@ func trainCommand(name string, args []string, stdout io.Writer) error {
 	cfg.LR, cfg.BatchSize, cfg.Epochs, cfg.Patience, cfg.TimeBudget = *lr, *batch, *epochs, *patience, *budget
 	cfg.Seed, cfg.ValidFraction, cfg.Limit = *seed, *validFrac, *limit
 	cfg.PseudoCount, cfg.FullBatch, cfg.EMDecay = *pseudo, *fullBatch, *emDecay
+	cfg.Classes, cfg.Discriminative = *classes, *disc
 	cfg.Out, cfg.Resume, cfg.Force, cfg.Init = *out, *resume, *force, *init
 	if name == "finetune" && cfg.Init == "" {
 		return badInput("missing -init MODEL (the model to fine-tune)")
@@ -111,6 +115,9 @@ func trainCommand(name string, args []string, stdout io.Writer) error {
 	}
 	if cfg.Param, err = experiments.ParseParam(*param); err != nil {
 		return badInput("-param: %v", err)
+	}
+	if cfg.WeightInit, err = experiments.ParseInit(*weightInit); err != nil {
+		return badInput("-weight-init: %v", err)
 	}
 	cfg.Scale = experiments.DefaultScale(cfg.Input)
 	if *scale != "" {
@@ -150,6 +157,9 @@ func trainCommand(name string, args []string, stdout io.Writer) error {
 func printResult(w io.Writer, res *experiments.Result) {
 	fmt.Fprintf(w, "test: LL %.4f nats, %.4f bpd (%d samples); best epoch %d of %d (%s)\n",
 		res.Test.LL, res.Test.BPD, res.Test.N, res.BestEpoch, res.Epochs, res.Stopped)
+	if res.Test.Accuracy != nil {
+		fmt.Fprintf(w, "test accuracy: %.4f, cross-entropy %.4f nats\n", *res.Test.Accuracy, *res.Test.CrossEntropy)
+	}
 	fmt.Fprintf(w, "model:   %s\n", res.Model)
 	fmt.Fprintf(w, "curve:   %s\n", res.Curve)
 	if res.Samples != "" {
