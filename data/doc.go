@@ -52,6 +52,16 @@
 // given side), resized by area averaging (64×64 by default) and stored as
 // RGB with 256 values: 3 categorical variables per pixel, Shape (3, H, W).
 //
+// Tables of mixed types are read by ReadCSV and ReadCSVFile (gzip or not)
+// into a Table rather than a Dataset: float64 values, NaN where missing, with
+// a column schema (ParseSchema: categorical, binary, continuous, label,
+// skip). A categorical or binary column stores the index of its value among
+// the column's sorted distinct values; a continuous one the number itself;
+// the label column goes to Labels. Comma-separated fields may be empty
+// (missing); whitespace-separated ones cannot, and CSVOptions.Missing names
+// one more spelling of a missing value ("?", "NA"). SplitTable splits as
+// Split does.
+//
 // Nothing here downloads anything: a missing dataset is an error that says
 // how to get it.
 //
