@@ -100,6 +100,9 @@ func Build(rg *regiongraph.Graph, opt Options) (*Circuit, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opt.Columns != nil && len(opt.Columns) != plan.NumVars {
+		return nil, fmt.Errorf("circuit: %d Columns for a region graph over %d variables", len(opt.Columns), plan.NumVars)
+	}
 	def, _ := layerDef(opt.Layer)
 	total := int64(inputParamCount(plan, &opt))
 	counted := true
@@ -428,4 +431,7 @@ func (c *Circuit) wireSquared(g *nn.Graph, n *Nodes, b int, m wireMode) error {
 
 // floatData reports whether the circuit takes float data (Gaussian
 // inputs) rather than uint8 categories.
-func (c *Circuit) floatData() bool { return c.opts.Input == Gaussian }
+func (c *Circuit) floatData() bool { return c.opts.Input == Gaussian || c.opts.Columns != nil }
+
+// mixed reports whether the circuit has mixed inputs (Options.Columns).
+func (c *Circuit) mixed() bool { return c.opts.Columns != nil }

@@ -78,6 +78,9 @@ func (c *Circuit) varKinds() []varKind {
 	out := make([]varKind, c.plan.NumVars)
 	for v := range out {
 		out[v] = varKind{c.opts.Input, c.opts.Values}
+		if c.opts.Columns != nil {
+			out[v] = varKind{c.opts.Columns[v].Kind, c.opts.Columns[v].Values}
+		}
 		if out[v].kind == Gaussian {
 			out[v].values = 0
 		}

@@ -112,6 +112,15 @@
 //
 // Gaussian inputs have …Float variants with closed-form integrals.
 //
+// Mixed inputs (Options.Columns) give every variable its own family, as
+// tabular data need: categorical columns of their own sizes, Bernoulli,
+// binomial and Gaussian columns in one circuit, each family one group of
+// the input layer (InputLayer.Groups). Such a circuit takes float data
+// through the …Float queries and float programs, a category as its index;
+// a NaN entry of a program's data is a missing value, integrated out
+// exactly. Every query above works on it; it runs on the graph engine and
+// trains by gradient (EM refuses it).
+//
 // # Products and squared circuits
 //
 // Multiply(a, b) returns the product a(x)·b(x) of two compatible circuits

@@ -128,6 +128,8 @@ func (c *Circuit) emSupported() error {
 		return fmt.Errorf("circuit: EM supports the built-in layers, not %v (it needs to know which weights form a sum unit)", c.opts.Layer)
 	case c.plan.Classes != 1:
 		return fmt.Errorf("circuit: EM needs one root unit, the circuit has %d", c.plan.Classes)
+	case c.mixed():
+		return errors.New("circuit: EM does not handle mixed inputs (Options.Columns); train the circuit by gradient (Adam)")
 	case c.opts.Input != Categorical && c.opts.Layer == CPXS:
 		return fmt.Errorf("circuit: EM with %v inputs needs each fold's own weights above the inputs (their counts give the inputs' flow); CP-XS shares them", c.opts.Input)
 	case c.plan.RegionLoc[c.plan.Root].Layer == 0:

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 
 	"github.com/tenpc/tenpc/nn"
 )
@@ -40,35 +42,113 @@ type InputLayer struct {
 func (in *InputLayer) plain() bool { return in.Factors == nil && in.Groups == nil }
 
 func newInputLayer(p *Plan, o *Options, rng *rand.Rand) *InputLayer {
+	if o.Columns != nil {
+		in := &InputLayer{plan: p}
+		for _, g := range columnGroups(p, o.Columns) {
+			in.Groups = append(in.Groups, newFamilyLayer(p, g.col, g.slots, o.DType, rng))
+		}
+		return in
+	}
+	return newFamilyLayer(p, Column{o.Input, o.Values}, nil, o.DType, rng)
+}
+
+// newFamilyLayer is a single-family input layer over slots (nil: every
+// slot), one parameter row per slot.
+func newFamilyLayer(p *Plan, col Column, slots []int, dt nn.DType, rng *rand.Rand) *InputLayer {
 	v, k := p.NumSlots, p.InputUnits
-	in := &InputLayer{plan: p, kind: o.Input, c: o.Values}
-	switch o.Input {
+	if slots != nil {
+		v = len(slots)
+	}
+	in := &InputLayer{plan: p, kind: col.Kind, c: col.Values, slots: slots}
+	switch col.Kind {
 	case Categorical:
-		in.Logits = nn.NewParam("logits", o.DType, v, k, o.Values)
+		in.Logits = nn.NewParam("logits", dt, v, k, col.Values)
 		nn.NormalInit(in.Logits, 0, 1, rng)
 	case Bernoulli, Binomial:
-		in.Logits = nn.NewParam("logits", o.DType, v, k)
+		in.Logits = nn.NewParam("logits", dt, v, k)
 		nn.NormalInit(in.Logits, 0, 1, rng)
 	case Gaussian:
-		in.Mean = nn.NewParam("mean", o.DType, v, k)
+		in.Mean = nn.NewParam("mean", dt, v, k)
 		nn.NormalInit(in.Mean, 0, 1, rng)
-		in.LogStd = nn.NewParam("log_std", o.DType, v, k)
+		in.LogStd = nn.NewParam("log_std", dt, v, k)
 	}
 	return in
 }
 
+// slotGroup is the slots whose variables have one input distribution.
+type slotGroup struct {
+	col   Column
+	slots []int
+}
+
+// columnGroups groups the slots of p by their variable's column, in the
+// order the columns first appear; each group's slots are increasing.
+func columnGroups(p *Plan, cols []Column) []slotGroup {
+	var gs []slotGroup
+	at := map[Column]int{}
+	for _, c := range cols {
+		if _, ok := at[c]; !ok {
+			at[c] = len(gs)
+			gs = append(gs, slotGroup{col: c})
+		}
+	}
+	for s := range p.NumSlots {
+		g := &gs[at[cols[p.slotVar(s)]]]
+		g.slots = append(g.slots, s)
+	}
+	// A column kind no slot reads (a variable outside every leaf cannot
+	// occur: leaves cover every variable) would leave an empty group.
+	out := gs[:0]
+	for _, g := range gs {
+		if len(g.slots) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
 // inputParamCount is the closed form of the input layer's parameter count:
 // S·Kin·C (categorical), S·Kin (Bernoulli, binomial), 2·S·Kin (Gaussian),
-// S being the number of input slots (Plan.NumSlots).
+// S being the number of input slots (Plan.NumSlots); with mixed inputs the
+// sum over the slots of each family.
 func inputParamCount(p *Plan, o *Options) int {
-	v, k := p.NumSlots, p.InputUnits
-	switch o.Input {
-	case Categorical:
-		return v * k * o.Values
-	case Gaussian:
-		return 2 * v * k
+	if o.Columns != nil {
+		n := 0
+		for _, g := range columnGroups(p, o.Columns) {
+			n += len(g.slots) * familyParams(g.col, p.InputUnits)
+		}
+		return n
 	}
-	return v * k
+	return p.NumSlots * familyParams(Column{o.Input, o.Values}, p.InputUnits)
+}
+
+// familyParams is the parameter count of one slot's k units of family col.
+func familyParams(col Column, k int) int {
+	switch col.Kind {
+	case Categorical:
+		return k * col.Values
+	case Gaussian:
+		return 2 * k
+	}
+	return k
+}
+
+// slotLayer returns the single-family layer holding slot s and the slot's
+// row in its parameters (the layer itself and s unless inputs are mixed).
+// It panics on a product's input layer, whose slots pair two layers'.
+func (in *InputLayer) slotLayer(s int) (*InputLayer, int) {
+	switch {
+	case in.Factors != nil:
+		panic("circuit: a product's input slot has no single distribution")
+	case in.Groups == nil:
+		return in, s
+	}
+	for _, g := range in.Groups {
+		if r, ok := slices.BinarySearch(g.slots, s); ok {
+			return g, r
+		}
+	}
+	panic(fmt.Sprintf("circuit: input slot %d is in no group", s))
 }
 
 // Describe implements nn.Describer.
@@ -76,6 +156,16 @@ func (in *InputLayer) Describe() string {
 	p := in.plan
 	if in.Factors != nil {
 		return fmt.Sprintf("product F=%d slots=%d → %d·%d", len(p.Leaves), p.NumSlots, in.Factors[0].plan.InputUnits, in.Factors[1].plan.InputUnits)
+	}
+	if in.Groups != nil {
+		parts := make([]string, len(in.Groups))
+		for i, g := range in.Groups {
+			parts[i] = fmt.Sprintf("%d %v", len(g.slots), Column{g.kind, g.c})
+		}
+		return fmt.Sprintf("mixed F=%d slots=%d → %d: %s", len(p.Leaves), p.NumSlots, p.InputUnits, strings.Join(parts, ", "))
+	}
+	if in.slots != nil {
+		return fmt.Sprintf("%v over %d slots", Column{in.kind, in.c}, len(in.slots))
 	}
 	s := fmt.Sprintf("%v F=%d slots=%d → %d", in.kind, len(p.Leaves), p.NumSlots, p.InputUnits)
 	if in.kind != Gaussian {
@@ -121,7 +211,7 @@ func (in *InputLayer) table(g *nn.Graph, em bool) *nn.Node {
 		}
 		return nn.LogSoftmax(th, 2)
 	}
-	S, K, C := in.plan.NumSlots, in.plan.InputUnits, in.c
+	S, K, C := len(in.slotList()), in.plan.InputUnits, in.c
 	n := C - 1
 	// log σ(q) and log σ(−q) as the log-softmax of (q, 0): (S, K, 2).
 	ls := nn.LogSoftmax(nn.Stack(2, th, g.Const(make([]float64, S*K), S, K)), 2)

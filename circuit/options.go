@@ -2,6 +2,8 @@ package circuit
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 
 	"github.com/tenpc/tenpc/nn"
@@ -82,6 +84,37 @@ func ParseInput(s string) (InputKind, error) {
 	return 0, fmt.Errorf("unknown input %q (want %s)", s, strings.Join(inputNames, ", "))
 }
 
+// Column is the input distribution of one variable of a circuit with
+// mixed inputs (Options.Columns).
+type Column struct {
+	// Kind is the variable's family.
+	Kind InputKind
+	// Values is the number of values of a categorical variable (2..256) and
+	// N+1 for a binomial one of N trials; a Bernoulli variable has 2 (0
+	// means 2), a Gaussian one 0.
+	Values int
+}
+
+func (c Column) String() string {
+	if c.Kind == Gaussian {
+		return c.Kind.String()
+	}
+	return fmt.Sprintf("%v(%d)", c.Kind, c.Values)
+}
+
+// check says what is wrong with x as an observed value of the column ("":
+// nothing): a discrete column takes whole numbers in [0, Values), a
+// Gaussian one finite numbers.
+func (c Column) check(x float64) string {
+	switch {
+	case math.IsNaN(x) || math.IsInf(x, 0):
+		return "not finite"
+	case c.Kind != Gaussian && (x < 0 || x >= float64(c.Values) || x != math.Trunc(x)):
+		return fmt.Sprintf("not a category of a %v column (0..%d)", c.Kind, c.Values-1)
+	}
+	return ""
+}
+
 // Init is the initializer of inner weights.
 type Init int
 
@@ -139,6 +172,13 @@ type Options struct {
 	// Values is the number of values of categorical inputs (default 256);
 	// for Binomial it is N+1 (N trials; default 256, i.e. N = 255).
 	Values int
+	// Columns, when set, gives each variable its own input family, one
+	// entry per variable in order (tabular data: categorical columns of
+	// their own sizes, Bernoulli and Gaussian columns in one circuit), and
+	// Input and Values are ignored. Such a circuit takes float data, a
+	// category as its index, and reads a NaN entry as missing; it runs on
+	// the graph engine and trains by gradient (not EM).
+	Columns []Column
 	// Param is the inner weights' parameterization (default Clamp).
 	Param Param
 	// Init is the inner weights' initializer (default Uniform).
@@ -182,6 +222,14 @@ func (o Options) withDefaults() Options {
 	if o.MaxParams == 0 {
 		o.MaxParams = 1 << 31
 	}
+	if o.Columns != nil {
+		o.Columns = slices.Clone(o.Columns)
+		for i, c := range o.Columns {
+			if c.Kind == Bernoulli && c.Values == 0 {
+				o.Columns[i].Values = 2
+			}
+		}
+	}
 	return o
 }
 
@@ -211,6 +259,20 @@ func (o Options) validate() error {
 		return fmt.Errorf("circuit: Bernoulli inputs take 2 values, got %d", o.Values)
 	case o.DType != nn.Float32 && o.DType != nn.Float64:
 		return fmt.Errorf("circuit: DType must be float32 or float64, got %v", o.DType)
+	case o.Columns != nil && len(o.Columns) == 0:
+		return fmt.Errorf("circuit: Columns is empty; leave it nil for a single input family")
+	}
+	for i, c := range o.Columns {
+		switch {
+		case c.Kind < Categorical || c.Kind > Gaussian:
+			return fmt.Errorf("circuit: Columns[%d]: unknown input %v", i, c.Kind)
+		case (c.Kind == Categorical || c.Kind == Binomial) && (c.Values < 2 || c.Values > 256):
+			return fmt.Errorf("circuit: Columns[%d]: %v inputs need 2..256 values, got %d", i, c.Kind, c.Values)
+		case c.Kind == Bernoulli && c.Values != 2:
+			return fmt.Errorf("circuit: Columns[%d]: Bernoulli inputs take 2 values, got %d", i, c.Values)
+		case c.Kind == Gaussian && c.Values != 0:
+			return fmt.Errorf("circuit: Columns[%d]: Gaussian inputs take no Values, got %d", i, c.Values)
+		}
 	}
 	return nil
 }

@@ -31,9 +31,11 @@ type Program struct {
 	x    []uint8   // (B, V) category data
 	xf32 []float32 // (B, V) Gaussian data
 	xf64 []float64
-	miss []uint8   // (B, V)
-	w32  []float32 // (B) loss weights
-	w64  []float64
+	miss []uint8 // (B, V)
+	// nan (B, V) marks the NaN entries of mixed data, read as missing.
+	nan []bool
+	w32 []float32 // (B) loss weights
+	w64 []float64
 }
 
 // Compile compiles the circuit for batches of b samples. With train set, the
@@ -107,6 +109,9 @@ func (c *Circuit) compileObjective(b int, train, em bool, lambda *float64) (*Pro
 		g.Output("logz", nodes.LogZ)
 	}
 	p := &Program{c: c, B: b, train: train, em: em, miss: make([]uint8, b*c.plan.NumVars)}
+	if c.mixed() {
+		p.nan = make([]bool, b*c.plan.NumVars)
+	}
 	switch {
 	case !c.floatData():
 		p.x = make([]uint8, b*c.plan.NumVars)
@@ -204,6 +209,12 @@ func (p *Program) load(x any, missing []bool, n int) (nn.Feed, error) {
 		if p.xf32 == nil {
 			return nil, fmt.Errorf("circuit: want %s data, got []float32", p.dataKind())
 		}
+		if p.c.mixed() {
+			if err := loadMixed(p.c.opts.Columns, xs, p.xf32, missing, p.nan); err != nil {
+				return nil, err
+			}
+			break
+		}
 		if err := kernel.ValidateGaussianData(xs, v); err != nil {
 			return nil, err
 		}
@@ -212,6 +223,12 @@ func (p *Program) load(x any, missing []bool, n int) (nn.Feed, error) {
 	case []float64:
 		if p.xf64 == nil {
 			return nil, fmt.Errorf("circuit: want %s data, got []float64", p.dataKind())
+		}
+		if p.c.mixed() {
+			if err := loadMixed(p.c.opts.Columns, xs, p.xf64, missing, p.nan); err != nil {
+				return nil, err
+			}
+			break
 		}
 		if err := kernel.ValidateGaussianData(xs, v); err != nil {
 			return nil, err
@@ -223,7 +240,7 @@ func (p *Program) load(x any, missing []bool, n int) (nn.Feed, error) {
 		switch {
 		case i >= n*v:
 			p.miss[i] = 1
-		case missing != nil && missing[i]:
+		case missing != nil && missing[i], p.nan != nil && p.nan[i]:
 			p.miss[i] = 1
 		default:
 			p.miss[i] = 0
@@ -495,4 +512,33 @@ func (p *Program) LogPartition() ([]float64, error) {
 		return nil, err
 	}
 	return p.logZ(p.prog)
+}
+
+// loadMixed copies the mixed data xs (n, V) into dst (B, V), the rest of
+// dst zeroed: a NaN entry becomes 0 marked in nan (a missing value, which
+// the mask integrates out); an entry neither NaN nor marked in missing
+// must be a value of its column (Column.check).
+func loadMixed[T kernel.Float](cols []Column, xs, dst []T, missing, nan []bool) error {
+	v := len(cols)
+	if len(xs)%v != 0 {
+		return fmt.Errorf("input data: len(x) = %d is not a multiple of V = %d", len(xs), v)
+	}
+	clear(nan)
+	clear(dst[len(xs):])
+	for i, t := range xs {
+		x := float64(t)
+		if math.IsNaN(x) {
+			nan[i], dst[i] = true, 0
+			continue
+		}
+		if missing != nil && missing[i] {
+			dst[i] = 0
+			continue
+		}
+		if why := cols[i%v].check(x); why != "" {
+			return &kernel.InputDataError{Sample: i / v, Variable: i % v, Value: x, Reason: why}
+		}
+		dst[i] = t
+	}
+	return nil
 }

@@ -642,6 +642,11 @@ func (c *Circuit) newEvidence(x any, obs []bool, what string) (*queryData, error
 			return nil, fmt.Errorf("circuit: %s: %w", what, &kernel.InputDataError{Sample: i / V, Variable: i % V,
 				Value: ev.f64[i], Reason: "not finite"})
 		}
+		if ev.f64 != nil && c.mixed() {
+			if err := c.opts.Columns[i%V].check(ev.f64[i]); err != "" {
+				return nil, fmt.Errorf("circuit: %s: %w", what, &kernel.InputDataError{Sample: i / V, Variable: i % V, Value: ev.f64[i], Reason: err})
+			}
+		}
 	}
 	return ev, nil
 }

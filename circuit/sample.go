@@ -220,6 +220,9 @@ func (c *Circuit) checkDownward(rng *rand.Rand, sampling bool, what string) erro
 }
 
 func (c *Circuit) dataKindError(what string) error {
+	if c.mixed() {
+		return fmt.Errorf("circuit: %s: mixed inputs take []float64 data, a category as its index (use the …Float query)", what)
+	}
 	if c.floatData() {
 		return fmt.Errorf("circuit: %s: Gaussian inputs take []float64 data (use the …Float query)", what)
 	}

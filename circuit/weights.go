@@ -1,6 +1,7 @@
 package circuit
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/tenpc/tenpc/circuit/kernel"
@@ -81,10 +82,11 @@ func reparamInto[T kernel.Float](w, th []T, kind Param, outer, n, inner int) {
 // the variable LeafVars[i] is Plan.Slots[i]; it is the variable itself
 // unless a variable is in several leaves.
 func (c *Circuit) InputLogProb(v, k, x int) float64 {
-	p, o := c.plan, &c.opts
-	switch o.Input {
+	in, v := c.Input.slotLayer(v)
+	K := c.plan.InputUnits
+	switch in.kind {
 	case Categorical:
-		th := c.Input.Logits.Value()[(v*p.InputUnits+k)*o.Values:][:o.Values]
+		th := in.Logits.Value()[(v*K+k)*in.c:][:in.c]
 		m := math.Inf(-1)
 		for _, t := range th {
 			m = max(m, t)
@@ -95,8 +97,8 @@ func (c *Circuit) InputLogProb(v, k, x int) float64 {
 		}
 		return th[x] - m - math.Log(s)
 	case Bernoulli, Binomial:
-		n := o.Values - 1
-		q := c.Input.Logits.Value()[v*p.InputUnits+k]
+		n := in.c - 1
+		q := in.Logits.Value()[v*K+k]
 		lg := func(a int) float64 { r, _ := math.Lgamma(float64(a + 1)); return r }
 		// log σ(q) = −softplus(−q), log σ(−q) = −softplus(q).
 		lp, lq := -softplus(-q), -softplus(q)
@@ -108,8 +110,12 @@ func (c *Circuit) InputLogProb(v, k, x int) float64 {
 // InputLogDensity returns log N(x; μ_{v,k}, σ_{v,k}) for Gaussian inputs, v
 // being an input slot as for InputLogProb.
 func (c *Circuit) InputLogDensity(v, k int, x float64) float64 {
+	in, v := c.Input.slotLayer(v)
+	if in.kind != Gaussian {
+		panic(fmt.Sprintf("circuit: InputLogDensity on a %v input; use InputLogProb", in.kind))
+	}
 	i := v*c.plan.InputUnits + k
-	mu, rho := c.Input.Mean.Value()[i], c.Input.LogStd.Value()[i]
+	mu, rho := in.Mean.Value()[i], in.LogStd.Value()[i]
 	z := (x - mu) / math.Exp(rho)
 	return -0.5*z*z - rho - 0.5*math.Log(2*math.Pi)
 }
