@@ -63,6 +63,8 @@ var Recipes = []Recipe{
 		Runs: "SET/CANDIDATE, e.g. nltcs/k32-b256, or nltcs/* for a set"},
 	{Name: "em-adam", Description: "EM against Adam by training time to a validation bpd: QG-CP K=16 on MNIST (10 min each) and, with -data-dir, the debd recipe's HCLT on every DEBD set (Adam, online and full-batch EM, 5 min each); a table and plots", Run: runEMAdam,
 		Runs: "DATASET/OPTIMIZER, e.g. mnist/em, nltcs/em-full"},
+	{Name: "squared", Description: "monotonic against squared circuits (real weights, p = c²/Z) at equal parameter counts on every DEBD set in -data-dir DIR (Chow-Liu tree, CP-R K=32; 3 min a run) and MNIST (QT-4, CP K=16; 12 min a run): test LL and bpd, both parameter counts; about an hour on 2 cores for five DEBD sets", Run: runSquared,
+		Runs: "DATASET/MODEL, e.g. nltcs/squared, mnist/monotonic"},
 	{Name: "compression", Description: "the paper's compression experiment on MNIST and Fashion-MNIST: QG-Tucker K=32 (≤ 60 min) compressed to CP-R at ranks 1–32, each fine-tuned and beside a CP-R of that rank from scratch (≤ 8 min each); about 6 hours on 2 cores", Run: runCompression},
 }
 

@@ -539,7 +539,15 @@ func finish(cfg TrainConfig, sp data.Splits, model *Model, prog progress, took t
 	if err := WriteCurve(res.Curve, model.Info.History); err != nil {
 		return nil, err
 	}
-	if spec, _ := ParseDatasetSpec(cfg.Dataset); spec.IsImage() && len(sp.Train.Shape) == 3 {
+	spec, _ := ParseDatasetSpec(cfg.Dataset)
+	switch {
+	case !spec.IsImage() || len(sp.Train.Shape) != 3:
+		// Not images: no grid to draw.
+	case cfg.Param == circuit.Real:
+		// A squared circuit samples a variable at a time, V·C passes of c·c
+		// a sample: hours for a grid of images.
+		log.Info("no samples written: sampling a squared circuit over images takes too long for a grid")
+	default:
 		path := filepath.Join(dir, SamplesFile)
 		if err := writeSampleGrid(path, best, 64, cfg.Seed); err != nil {
 			log.WithError(err).Warn("no samples written")

@@ -1,0 +1,100 @@
+package experiments
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenpc/tenpc/circuit"
+)
+
+// The quick recipe trains a monotonic and a squared circuit of equal
+// parameter counts on the small DEBD sets and MNIST and reports every
+// pair, the squared one's weights real.
+func TestSquaredQuick(t *testing.T) {
+	var out bytes.Buffer
+	o := RecipeOptions{Out: t.TempDir(), Quick: true, DataDir: filepath.Join("..", "testdata", "debd"), Log: quietLogger(), Stdout: &out}
+	require.NoError(t, runSquared(context.Background(), o))
+	recs := readCSVFile(t, filepath.Join(o.Out, "results.csv"))
+	require.Equal(t, squaredHeader, recs[0])
+	require.Len(t, recs, 4, out.String())
+	for i, want := range []struct{ set, rg string }{{"nltcs-small", "cl"}, {"plants-small", "cl"}, {"mnist", "qt4"}} {
+		r := recs[i+1]
+		assert.Equal(t, want.set, r[0])
+		assert.Equal(t, want.rg, r[1])
+		mono, err := strconv.Atoi(r[5])
+		require.NoError(t, err)
+		sq, err := strconv.Atoi(r[7])
+		require.NoError(t, err)
+		assert.Positive(t, sq)
+		assert.LessOrEqual(t, sq, mono, "%s: the squared circuit has more parameters", want.set)
+		for _, col := range []int{8, 9} {
+			ll, err := strconv.ParseFloat(r[col], 64)
+			require.NoError(t, err)
+			assert.Less(t, ll, 0.0, "%s: %s", want.set, squaredHeader[col])
+		}
+	}
+	m, err := LoadModel(filepath.Join(o.Out, "nltcs-small", "squared", ModelFile))
+	require.NoError(t, err)
+	assert.Equal(t, circuit.Real, m.Circuit.Options().Param)
+	md, err := os.ReadFile(filepath.Join(o.Out, "results.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "| mnist | qt4 cp, clamp vs real |")
+	assert.Contains(t, string(md), "of 3 datasets")
+
+	// -plan lists every run with its parameter count and trains nothing;
+	// -only keeps runs; without -data-dir the recipe says where to get DEBD.
+	plan := o
+	plan.Out, plan.Plan, plan.Only = t.TempDir(), true, []string{"*/squared"}
+	out.Reset()
+	require.NoError(t, runSquared(context.Background(), plan))
+	assert.Contains(t, out.String(), "squared: 3 runs")
+	assert.Contains(t, out.String(), "mnist/squared")
+	assert.NotContains(t, out.String(), "monotonic")
+	_, err = os.Stat(filepath.Join(plan.Out, "results.csv"))
+	assert.True(t, os.IsNotExist(err), "-plan wrote results")
+	plan.Only = []string{"bbc/*"}
+	assert.True(t, IsInputError(runSquared(context.Background(), plan)))
+	plan.Only, plan.DataDir = nil, ""
+	err = runSquared(context.Background(), plan)
+	assert.True(t, IsInputError(err))
+	assert.NotContains(t, err.Error(), "\n")
+}
+
+// squaredUnits picks the largest K whose count fits the target, whichever
+// side of it the starting K is.
+func TestSquaredUnits(t *testing.T) {
+	cfg := DEBDConfig(filepath.Join("..", "testdata", "debd", "nltcs-small"), "")
+	sp, err := LoadData(&cfg)
+	require.NoError(t, err)
+	count := func(k int) int {
+		c := cfg
+		c.Units = k
+		n, err := paramCount(c, sp)
+		require.NoError(t, err)
+		return n
+	}
+	sq := cfg
+	sq.Param, sq.WeightInit = circuit.Real, circuit.Normal
+	for _, tc := range []struct{ start, target, want int }{
+		{8, count(8), 8},      // real weights cost what softmax ones do
+		{8, count(5), 5},      // down
+		{2, count(6) + 1, 6},  // up, the next K too large
+		{3, count(1) - 1, 1},  // nothing fits: K = 1
+		{4, count(4) - 1, 3},  // one short of K's count
+		{1, count(12), 12},    // far up
+		{16, count(3) + 2, 3}, // far down
+	} {
+		sq.Units = tc.start
+		k, n, err := squaredUnits(sq, sp, tc.target)
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, k, "start %d, target %d", tc.start, tc.target)
+		assert.Equal(t, count(k), n)
+	}
+}
