@@ -13,6 +13,8 @@ BIN   := bin/tenpc
 # minute is left to `make test-race` (see docs/RELIABILITY.md).
 RACE_QUICK := ./data ./optim ./nn/... ./circuit/kernel
 RACE_ALL   := $(RACE_QUICK) ./circuit
+# Where Debian's python3-sklearn puts scikit-learn's bundled tables (experiments.SklearnDataDir).
+SKLEARN_DATA := /usr/lib/python3/dist-packages/sklearn/datasets/data
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo 1)
 
 .PHONY: help setup build test test-short test-race test-standalone bench lint fmt train
@@ -66,6 +68,16 @@ lint: ## gofmt and go vet
 
 train: build ## run the main job: QG-CP K=16 on MNIST, `tenpc recipe run mnist-default` (≤ 10 min on 2 cores; -force via TRAIN_FLAGS=-force)
 	$(BIN) recipe run mnist-default $(TRAIN_FLAGS)
+
+.PHONY: tabular-data
+tabular-data: ## install the tables of `tenpc recipe run tabular` (scikit-learn's diabetes and wine, from Debian's python3-sklearn; as root)
+ifeq ($(IS_ROOT),1)
+	@if [ -f $(SKLEARN_DATA)/diabetes_data_raw.csv.gz ]; then echo "tabular-data: $(SKLEARN_DATA) is there"; else \
+		echo "tabular-data: apt-get install python3-sklearn"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-sklearn >/dev/null; fi
+else
+	@echo "tabular-data: not root; as root run apt-get install python3-sklearn, or give the recipe -data-dir DIR holding diabetes_data_raw.csv.gz and wine_data.csv"
+endif
 
 .PHONY: bench-peers
 bench-peers: build ## time tenpc and the PyTorch peers (cirkit, Einsum Networks) side by side (bench/peers; see bench/peers/README.md)

@@ -72,9 +72,16 @@ func flatten(rows [][]float64) []float64 {
 // the reference path and on compiled programs, under each
 // parameterization.
 func TestMixedSumsToOne(t *testing.T) {
+	// A Chow-Liu-shaped tree: variable 1 has two children.
+	tree, err := regiongraph.FromTree([]int{1, -1, 1, 0})
+	require.NoError(t, err)
 	for _, layer := range []Layer{CP, CPR, Tucker} {
 		for _, par := range []Param{Clamp, Softmax, Exp} {
 			c := buildMixed(t, discreteCols, layer, par, 3)
+			if par == Exp {
+				c, err = Build(tree, Options{Layer: layer, Units: 3, Rank: 2, Columns: discreteCols, Param: par, DType: nn.Float64, Seed: 4})
+				require.NoError(t, err)
+			}
 			assert.False(t, c.Input.plain())
 			assert.Len(t, c.Input.Groups, 4)
 			assert.Equal(t, Graph, c.engine())

@@ -17,13 +17,16 @@ const (
 	FashionMNIST
 	DEBD
 	Images
+	// CSV is a table of mixed types described by a JSON file (TableDesc).
+	CSV
 )
 
 // DatasetSpec is a parsed dataset name: "mnist", "fashion-mnist",
-// "debd:DIR/NAME" or "images:DIR".
+// "debd:DIR/NAME", "images:DIR" or "csv:DESC.json".
 type DatasetSpec struct {
 	Kind DatasetKind
-	// Path is DIR/NAME for DEBD, the folder for Images, "" otherwise.
+	// Path is DIR/NAME for DEBD, the folder for Images, the table's
+	// description for CSV, "" otherwise.
 	Path string
 }
 
@@ -35,13 +38,15 @@ func (s DatasetSpec) String() string {
 		return "fashion-mnist"
 	case DEBD:
 		return "debd:" + s.Path
+	case CSV:
+		return "csv:" + s.Path
 	}
 	return "images:" + s.Path
 }
 
 // IsImage reports whether the dataset holds images (so that sample grids
 // and completions make sense).
-func (s DatasetSpec) IsImage() bool { return s.Kind != DEBD }
+func (s DatasetSpec) IsImage() bool { return s.Kind != DEBD && s.Kind != CSV }
 
 // ParseDatasetSpec parses a dataset name; a bad one is an *InputError.
 func ParseDatasetSpec(s string) (DatasetSpec, error) {
@@ -62,8 +67,14 @@ func ParseDatasetSpec(s string) (DatasetSpec, error) {
 			return DatasetSpec{}, inputErrorf("dataset %q: want images:DIR", s)
 		}
 		return DatasetSpec{Kind: Images, Path: filepath.Clean(p)}, nil
+	case strings.HasPrefix(s, "csv:"):
+		p := strings.TrimPrefix(s, "csv:")
+		if p == "" {
+			return DatasetSpec{}, inputErrorf("dataset %q: want csv:DESC.json, a table's description (see TableDesc)", s)
+		}
+		return DatasetSpec{Kind: CSV, Path: filepath.Clean(p)}, nil
 	}
-	return DatasetSpec{}, inputErrorf("unknown dataset %q (want mnist, fashion-mnist, debd:DIR/NAME or images:DIR)", s)
+	return DatasetSpec{}, inputErrorf("unknown dataset %q (want mnist, fashion-mnist, debd:DIR/NAME, images:DIR or csv:DESC.json)", s)
 }
 
 // imageTestFraction is the share of an image folder held out as the test
@@ -81,6 +92,8 @@ func LoadData(cfg *TrainConfig) (data.Splits, error) {
 	opt := data.Options{ValidFraction: cfg.ValidFraction, Seed: cfg.SplitSeed, Dir: cfg.DataDir}
 	var sp data.Splits
 	switch spec.Kind {
+	case CSV:
+		return data.Splits{}, inputErrorf("dataset %s is a table of mixed types, which train and eval read themselves; this command takes datasets of categories", spec)
 	case MNIST:
 		sp, err = data.MNIST(opt)
 	case FashionMNIST:

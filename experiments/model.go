@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/tenpc/tenpc/circuit"
 	"github.com/tenpc/tenpc/nn"
@@ -48,6 +49,15 @@ type Arch struct {
 	Init        string          `json:"init"`
 	LearnMixing bool            `json:"learn_mixing"`
 	DType       string          `json:"dtype"`
+	// Columns are the input families of a circuit with mixed inputs
+	// (circuit.Options.Columns); Input and Values do not apply then.
+	Columns []ArchColumn `json:"columns,omitempty"`
+}
+
+// ArchColumn is one variable's input family in a model file.
+type ArchColumn struct {
+	Kind   string `json:"kind"`
+	Values int    `json:"values,omitempty"`
 }
 
 // archOf describes c built over g.
@@ -63,11 +73,15 @@ func archOf(g *regiongraph.Graph, c *circuit.Circuit) (Arch, error) {
 		return Arch{}, err
 	}
 	o := c.Options()
-	return Arch{
+	a := Arch{
 		RegionGraph: rg.Bytes(), Layer: o.Layer.String(), Units: o.Units, InputUnits: o.InputUnits,
 		Rank: o.Rank, Classes: o.Classes, Input: o.Input.String(), Values: o.Values,
 		Param: o.Param.String(), Init: o.Init.String(), LearnMixing: o.LearnMixing, DType: o.DType.String(),
-	}, nil
+	}
+	for _, col := range o.Columns {
+		a.Columns = append(a.Columns, ArchColumn{Kind: col.Kind.String(), Values: col.Values})
+	}
+	return a, nil
 }
 
 // Equal reports whether a and b describe the same circuit.
@@ -77,7 +91,18 @@ func (a Arch) Equal(b Arch) bool {
 
 // Describe is a one-line summary without the region graph.
 func (a Arch) Describe() string {
-	s := fmt.Sprintf("%s K=%d (input K=%d) %s inputs over %d values, %s weights, %d root units, %s", a.Layer, a.Units, a.InputUnits, a.Input, a.Values, a.Param, a.Classes, a.DType)
+	inputs := fmt.Sprintf("%s inputs over %d values", a.Input, a.Values)
+	if a.Columns != nil {
+		cols := make([]string, len(a.Columns))
+		for i, c := range a.Columns {
+			cols[i] = c.Kind
+			if c.Kind != circuit.Gaussian.String() {
+				cols[i] += fmt.Sprintf("(%d)", c.Values)
+			}
+		}
+		inputs = "mixed inputs " + strings.Join(cols, ",")
+	}
+	s := fmt.Sprintf("%s K=%d (input K=%d) %s, %s weights, %d root units, %s", a.Layer, a.Units, a.InputUnits, inputs, a.Param, a.Classes, a.DType)
 	if a.Layer == circuit.CPR.String() {
 		s += fmt.Sprintf(", rank %d", a.Rank)
 	}
@@ -111,6 +136,13 @@ func (a Arch) build(maxParams int64) (*regiongraph.Graph, *circuit.Circuit, erro
 		return nil, nil, err
 	}
 	o.Units, o.InputUnits, o.Rank, o.Classes, o.Values, o.LearnMixing = a.Units, a.InputUnits, a.Rank, a.Classes, a.Values, a.LearnMixing
+	for i, c := range a.Columns {
+		k, err := circuit.ParseInput(c.Kind)
+		if err != nil {
+			return nil, nil, fmt.Errorf("columns[%d]: %w", i, err)
+		}
+		o.Columns = append(o.Columns, circuit.Column{Kind: k, Values: c.Values})
+	}
 	o.MaxParams = maxParams
 	c, err := circuit.Build(g, o)
 	if err != nil {
@@ -139,6 +171,9 @@ type ModelInfo struct {
 	// Scale maps the data's values to a Gaussian circuit's inputs (nil: the
 	// raw values).
 	Scale *Scaling `json:"scale,omitempty"`
+	// Table describes the columns of a model trained on a table (a csv:
+	// dataset) and how its continuous columns were standardized.
+	Table *TableInfo `json:"table,omitempty"`
 }
 
 // Model is a circuit loaded from (or about to be written to) a model file.

@@ -88,6 +88,9 @@ func Evaluate(cfg EvalConfig) (*SplitResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if m.Info.Table != nil {
+		return evaluateTable(cfg, m)
+	}
 	sp, err := loadModelData(m, cfg.Model, cfg.Dataset, cfg.Limit)
 	if err != nil {
 		return nil, err

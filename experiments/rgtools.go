@@ -48,6 +48,15 @@ func BuildRG(cfg RGBuildConfig) (*regiongraph.Graph, error) {
 	case cfg.Dataset != "":
 		tc := DefaultTrainConfig()
 		tc.Dataset, tc.DataDir, tc.Limit = cfg.Dataset, cfg.DataDir, cfg.Limit
+		if spec, _ := ParseDatasetSpec(cfg.Dataset); spec.Kind == CSV {
+			// A table: its columns coded into categories, as train does.
+			sp, _, err := LoadTable(&tc)
+			if err != nil {
+				return nil, err
+			}
+			ds = discretizeTable(sp.Train, chowLiuTableBins)
+			break
+		}
 		sp, err := LoadData(&tc)
 		if err != nil {
 			return nil, err

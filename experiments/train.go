@@ -135,6 +135,9 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 	if log == nil {
 		log = logrus.New()
 	}
+	if spec, _ := ParseDatasetSpec(cfg.Dataset); spec.Kind == CSV {
+		return trainTable(ctx, cfg, log)
+	}
 	dir := cfg.Out
 	ckptPath := filepath.Join(dir, CheckpointFile)
 	hasRun := exists(filepath.Join(dir, ConfigFile)) || exists(ckptPath)

@@ -46,7 +46,7 @@ func runRGBuild(args []string, stdout io.Writer) error {
 	kind := fs.String("type", "", "region graph: "+experiments.RGNames+" (see 'tenpc rg -h')")
 	shape := fs.String("shape", "", "build over an image of this shape C,H,W")
 	vars := fs.Int("vars", 0, "build over this many variables (graphs that need no image)")
-	dataset := fs.String("dataset", "", "build over this dataset's training split as train draws it (mnist, fashion-mnist, debd:DIR/NAME, images:DIR); cl needs it")
+	dataset := fs.String("dataset", "", "build over this dataset's training split as train draws it (mnist, fashion-mnist, debd:DIR/NAME, images:DIR, csv:DESC.json); cl needs it")
 	dataDir := fs.String("data-dir", "", "with -dataset: directory of the MNIST / Fashion-MNIST files")
 	limit := fs.Int("limit", 0, "with -dataset: use only the first N samples of every split (0: all), as train -limit")
 	seed := fs.Uint64("seed", experiments.DefaultTrainConfig().Seed, "seed of rbt's splits and linear's shuffled orders (train's -seed)")

@@ -54,7 +54,7 @@ func runFinetune(args []string, stdout io.Writer) error {
 func trainCommand(name string, args []string, stdout io.Writer) error {
 	def := experiments.DefaultTrainConfig()
 	fs := newFlagSet(name, stdout)
-	dataset := fs.String("dataset", def.Dataset, "dataset: mnist, fashion-mnist, debd:DIR/NAME or images:DIR")
+	dataset := fs.String("dataset", def.Dataset, "dataset: mnist, fashion-mnist, debd:DIR/NAME, images:DIR or csv:DESC.json (a table of mixed types; see docs/TABULAR.md)")
 	dataDir := fs.String("data-dir", "", "directory of the MNIST / Fashion-MNIST files (default: the standard location)")
 	rg := fs.String("rg", def.RG, "region graph: "+experiments.RGNames+" (see 'tenpc rg -h')")
 	layer := fs.String("layer", def.Layer.String(), "sum-product layer: "+experiments.LayerNames()+" (or one a package registers with circuit.RegisterLayer)")

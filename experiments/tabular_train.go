@@ -1,0 +1,331 @@
+package experiments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/tenpc/tenpc/circuit"
+	"github.com/tenpc/tenpc/data"
+	"github.com/tenpc/tenpc/nn"
+	"github.com/tenpc/tenpc/optim"
+)
+
+// trainTable is Train for a csv: dataset: a circuit with mixed inputs,
+// one family per column (categorical, Bernoulli, Gaussian), over the
+// region graph cfg.RG built on the columns (TableRegionGraph), trained by
+// Adam or SGD on the training rows with continuous columns standardized
+// and missing values integrated out. It writes the run's files as Train
+// does; likelihoods are in the data's own units.
+func trainTable(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, error) {
+	switch {
+	case cfg.Resume:
+		return nil, inputErrorf("-resume: runs on tables (csv:) do not resume; start again with -force")
+	case cfg.Init != "":
+		return nil, inputErrorf("-init: runs on tables (csv:) start from a fresh circuit")
+	case cfg.Classes >= 2:
+		return nil, inputErrorf("-classes %d: class-conditional circuits train on MNIST and Fashion-MNIST labels; a table's label column is not read as classes", cfg.Classes)
+	case cfg.Optimizer == EM:
+		return nil, inputErrorf("-optimizer em: a table's circuit has mixed inputs, which train by gradient (adam or sgd)")
+	case cfg.Input != circuit.Categorical:
+		return nil, inputErrorf("-input %v: a table's schema gives each column its input family", cfg.Input)
+	case cfg.Scale != ScaleNone:
+		return nil, inputErrorf("-scale %v: a table's continuous columns are always standardized", cfg.Scale)
+	}
+	dir := cfg.Out
+	if (exists(filepath.Join(dir, ConfigFile)) || exists(filepath.Join(dir, CheckpointFile))) && !cfg.Force {
+		return nil, inputErrorf("output directory %s already holds a run; pass -force to replace it", dir)
+	}
+	sp, _, err := LoadTable(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	ti := fitTableInfo(sp.Train)
+	rg, err := TableRegionGraph(cfg.RG, sp.Train, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	opts := circuit.Options{Layer: cfg.Layer, Engine: cfg.Engine, Rank: cfg.Rank, Units: cfg.Units, Columns: ti.circuitColumns(),
+		Param: cfg.Param, Init: cfg.WeightInit, Seed: cfg.Seed, MaxMemory: cfg.MaxMemory}
+	c, err := circuit.Build(rg, opts)
+	if err != nil {
+		return nil, &InputError{fmt.Errorf("build circuit: %w", err)}
+	}
+	arch, err := archOf(rg, c)
+	if err != nil {
+		return nil, err
+	}
+	for _, train := range []bool{true, false} {
+		if err := checkMemory(c, cfg.BatchSize, train, cfg.MaxMemory, "circuit "+arch.Describe()); err != nil {
+			return nil, err
+		}
+	}
+	trainProg, err := c.Compile(cfg.BatchSize, true)
+	if err != nil {
+		return nil, &InputError{fmt.Errorf("compile circuit (%s): %w", arch.Describe(), err)}
+	}
+	evalProg, err := c.Compile(cfg.BatchSize, false)
+	if err != nil {
+		return nil, &InputError{fmt.Errorf("compile circuit (%s): %w", arch.Describe(), err)}
+	}
+	var opt optim.Optimizer
+	if cfg.Optimizer == SGD {
+		opt = optim.NewSGD(c.Params(), optim.SGDConfig{LR: cfg.LR})
+	} else {
+		opt = optim.NewAdam(c.Params(), optim.AdamConfig{LR: cfg.LR})
+	}
+	D := sp.Train.D
+	model := &Model{Circuit: c, RG: rg, Arch: arch, Info: ModelInfo{
+		Dataset: cfg.Dataset, Shape: []int{D}, NumVars: D, BatchSize: cfg.BatchSize, Config: &cfg, Table: ti,
+	}}
+
+	// From here on the run's files are written.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create output directory: %w", err)
+	}
+	if cfg.Force {
+		for _, f := range runFiles {
+			if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("-force: %w", err)
+			}
+		}
+	}
+	if err := removeTempFiles(dir); err != nil {
+		return nil, err
+	}
+	if err := writeJSON(filepath.Join(dir, ConfigFile), cfg); err != nil {
+		return nil, err
+	}
+	if err := writeMetrics(filepath.Join(dir, MetricsFile), nil); err != nil {
+		return nil, err
+	}
+	log.WithFields(logrus.Fields{
+		"dataset": cfg.Dataset, "train": sp.Train.N, "valid": sp.Valid.N, "test": sp.Test.N,
+		"rg": cfg.RG, "arch": arch.Describe(), "params": nn.ParamCount(c), "out": dir,
+	}).Info("training")
+
+	x, jac := ti.inputs(sp.Train)
+	buf := make([]float32, cfg.BatchSize*D)
+	var prog progress
+	start := clock()
+	for prog.Stopped == "" && prog.Epoch < cfg.Epochs {
+		epoch := prog.Epoch + 1
+		t0 := clock()
+		perm := epochRand(cfg.Seed, epoch).Perm(sp.Train.N)
+		var sum float64
+		for lo := 0; lo < len(perm); lo += cfg.BatchSize {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("training interrupted in epoch %d: %w", epoch, err)
+			}
+			rows := perm[lo:min(lo+cfg.BatchSize, len(perm))]
+			b := buf[:len(rows)*D]
+			for k, i := range rows {
+				copy(b[k*D:(k+1)*D], x[i*D:(i+1)*D])
+			}
+			nll, err := trainProg.Step(b)
+			if err != nil {
+				return nil, stepError(err, c, epoch, lo/cfg.BatchSize+1, opt.Steps()+1, prog.Epoch, filepath.Join(dir, CheckpointFile))
+			}
+			opt.Step()
+			for _, i := range rows {
+				// The batch's NLL in the data's units: each row's
+				// standardized NLL less its log-Jacobian.
+				sum += nll - jac[i]
+			}
+		}
+		m := EpochMetrics{Epoch: epoch, TrainNLL: sum / float64(sp.Train.N), Steps: opt.Steps()}
+		m.TrainBPD = bpd(m.TrainNLL, D)
+		improved := true
+		if sp.Valid.N > 0 {
+			vr, _, err := evalTable(evalProg, ti, sp.Valid, "valid")
+			if err != nil {
+				return nil, fmt.Errorf("epoch %d: validation: %w", epoch, err)
+			}
+			m.ValidNLL, m.ValidBPD = -vr.LL, vr.BPD
+			improved = prog.BestValidLL == nil || vr.LL > *prog.BestValidLL
+			if improved {
+				prog.BestValidLL = &vr.LL
+			}
+		}
+		m.Seconds = clock().Sub(t0).Seconds()
+		m.Best = improved
+		nan := math.IsNaN(m.TrainNLL)
+		sanitize(&m)
+		prog.Epoch = epoch
+		model.Info.History = append(model.Info.History, m)
+		if improved {
+			prog.BestEpoch, prog.BadEpochs = epoch, 0
+			model.Info.BestEpoch = epoch
+			if err := model.Save(filepath.Join(dir, ModelFile)); err != nil {
+				return nil, err
+			}
+		} else {
+			prog.BadEpochs++
+		}
+		switch {
+		case nan:
+			prog.Stopped, prog.Final = fmt.Sprintf("the training NLL is NaN in epoch %d", epoch), true
+		case cfg.Patience > 0 && prog.BadEpochs >= cfg.Patience:
+			prog.Stopped, prog.Final = fmt.Sprintf("early stopping: no better validation log-likelihood for %d epochs", prog.BadEpochs), true
+		case cfg.TimeBudget > 0 && trainingTime(model.Info.History)+seconds(m.Seconds) > cfg.TimeBudget:
+			prog.Stopped = fmt.Sprintf("time budget %v: no time for another epoch", cfg.TimeBudget)
+		}
+		if err := appendMetrics(filepath.Join(dir, MetricsFile), m); err != nil {
+			return nil, err
+		}
+		log.WithFields(logrus.Fields{"epoch": epoch, "train_nll": round4(m.TrainNLL), "valid_nll": round4(m.ValidNLL), "best": improved}).Debug("epoch")
+	}
+	if prog.Stopped == "" {
+		prog.Stopped = fmt.Sprintf("%d epochs done", prog.Epoch)
+	}
+	if err := saveCheckpoint(filepath.Join(dir, CheckpointFile), model, opt, prog); err != nil {
+		return nil, err
+	}
+	return finishTable(cfg, sp, model, prog, clock().Sub(start), log)
+}
+
+// finishTable evaluates the best model from its file, as `tenpc eval`
+// does, records the test result in it and writes the curve and
+// result.json.
+func finishTable(cfg TrainConfig, sp TableSplits, model *Model, prog progress, took time.Duration, log *logrus.Logger) (*Result, error) {
+	dir := cfg.Out
+	modelPath := filepath.Join(dir, ModelFile)
+	if !exists(modelPath) {
+		if err := model.Save(modelPath); err != nil {
+			return nil, err
+		}
+	}
+	best, err := LoadModel(modelPath)
+	if err != nil {
+		return nil, err
+	}
+	evalProg, err := best.Circuit.Compile(best.Info.BatchSize, false)
+	if err != nil {
+		return nil, fmt.Errorf("compile the best model: %w", err)
+	}
+	res := &Result{
+		Dir: dir, Model: modelPath, Checkpoint: filepath.Join(dir, CheckpointFile),
+		Metrics: filepath.Join(dir, MetricsFile), Curve: filepath.Join(dir, CurveFile),
+		Epochs: prog.Epoch, BestEpoch: best.Info.BestEpoch, Stopped: prog.Stopped, Final: prog.Final,
+		Params: nn.ParamCount(best.Circuit), Seconds: took.Seconds(), History: model.Info.History,
+	}
+	if sp.Valid.N > 0 {
+		vr, _, err := evalTable(evalProg, best.Info.Table, sp.Valid, "valid")
+		if err != nil {
+			return nil, err
+		}
+		res.Valid = &vr
+	}
+	tr, _, err := evalTable(evalProg, best.Info.Table, sp.Test, "test")
+	if err != nil {
+		return nil, fmt.Errorf("test: %w", err)
+	}
+	res.Test = tr
+	best.Info.Test = &tr
+	best.Info.History = model.Info.History
+	if err := best.Save(modelPath); err != nil {
+		return nil, err
+	}
+	if err := WriteCurve(res.Curve, model.Info.History); err != nil {
+		return nil, err
+	}
+	if err := writeJSON(filepath.Join(dir, ResultFile), res); err != nil {
+		return nil, err
+	}
+	log.WithFields(logrus.Fields{"test_ll": tr.LL, "best_epoch": res.BestEpoch, "stopped": prog.Stopped, "model": modelPath}).Info("done")
+	return res, nil
+}
+
+// evalTable is the mean log-likelihood of the rows of t in the data's
+// units (missing values integrated out) and each row's.
+func evalTable(p *circuit.Program, ti *TableInfo, t *data.Table, name string) (SplitResult, []float64, error) {
+	if t.N == 0 {
+		return SplitResult{Split: name, LL: math.NaN(), BPD: math.NaN()}, nil, nil
+	}
+	if err := ti.check(t); err != nil {
+		return SplitResult{}, nil, err
+	}
+	x, jac := ti.inputs(t)
+	ll := make([]float64, t.N)
+	if err := p.LogLikelihood(x, nil, ll); err != nil {
+		return SplitResult{}, nil, err
+	}
+	s := 0.0
+	for i := range ll {
+		ll[i] += jac[i]
+		s += ll[i]
+	}
+	mean := s / float64(t.N)
+	return SplitResult{Split: name, N: t.N, LL: mean, BPD: bpd(-mean, t.D)}, ll, nil
+}
+
+// evaluateTable is Evaluate for a model trained on a table: the split is
+// drawn as the training run drew it.
+func evaluateTable(cfg EvalConfig, m *Model) (*SplitResult, error) {
+	tc := DefaultTrainConfig()
+	if m.Info.Config != nil {
+		tc = *m.Info.Config
+	}
+	if cfg.Dataset != "" {
+		tc.Dataset = cfg.Dataset
+	}
+	tc.Limit = cfg.Limit
+	sp, _, err := LoadTable(&tc)
+	if err != nil {
+		return nil, err
+	}
+	var t *data.Table
+	switch cfg.Split {
+	case "train":
+		t = sp.Train
+	case "valid":
+		t = sp.Valid
+	case "test":
+		t = sp.Test
+	default:
+		return nil, inputErrorf("unknown split %q (want train, valid or test)", cfg.Split)
+	}
+	if t.N == 0 {
+		return nil, inputErrorf("the %s split of %s is empty", cfg.Split, tc.Dataset)
+	}
+	b := max(m.Info.BatchSize, 1)
+	if err := checkMemory(m.Circuit, b, false, cfg.MaxMemory, "model "+cfg.Model); err != nil {
+		return nil, err
+	}
+	prog, err := m.Circuit.Compile(b, false)
+	if err != nil {
+		return nil, fmt.Errorf("compile %s: %w", cfg.Model, err)
+	}
+	res, ll, err := evalTable(prog, m.Info.Table, t, cfg.Split)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.PerSample != "" {
+		if err := writePerSample(cfg.PerSample, ll); err != nil {
+			return nil, err
+		}
+	}
+	return &res, nil
+}
+
+// writePerSample writes index,loglik rows.
+func writePerSample(path string, ll []float64) error {
+	var sb strings.Builder
+	sb.WriteString("index,loglik\n")
+	for i, v := range ll {
+		sb.WriteString(strconv.Itoa(i))
+		sb.WriteByte(',')
+		sb.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+		sb.WriteByte('\n')
+	}
+	return writeFileAtomic(path, []byte(sb.String()))
+}
