@@ -65,7 +65,7 @@ var Recipes = []Recipe{
 		Runs: "DATASET/OPTIMIZER, e.g. mnist/em, nltcs/em-full"},
 	{Name: "squared", Description: "monotonic against squared circuits (real weights, p = c²/Z) at equal parameter counts on every DEBD set in -data-dir DIR (Chow-Liu tree, CP-R K=32; 3 min a run) and MNIST (QT-4, CP K=16; 12 min a run): test LL and bpd, both parameter counts; about an hour on 2 cores for five DEBD sets", Run: runSquared,
 		Runs: "DATASET/MODEL, e.g. nltcs/squared, mnist/monotonic"},
-	{Name: "tabular", Description: "circuits with mixed inputs (Bernoulli, Gaussian, categorical columns) on scikit-learn's diabetes and wine tables from Debian's python3-sklearn (-data-dir to override): Chow-Liu tree, random trees and a fully factorized baseline; train/valid/test LL, and test LL with 20% of the values missing; each run capped at 25 s, under a minute in all on 2 cores", Run: runTabular},
+	{Name: "tabular", Description: "circuits with mixed inputs (Bernoulli, Gaussian, categorical columns) on scikit-learn's diabetes and wine tables from Debian's python3-sklearn (-data-dir to override): Chow-Liu tree, random trees and a fully factorized baseline, and a class-conditional circuit on wine's label; train/valid/test LL (and accuracy), also with 20% of the test values missing; each run capped at 25 s, under a minute in all on 2 cores", Run: runTabular},
 	{Name: "compression", Description: "the paper's compression experiment on MNIST and Fashion-MNIST: QG-Tucker K=32 (≤ 60 min) compressed to CP-R at ranks 1–32, each fine-tuned and beside a CP-R of that rank from scratch (≤ 8 min each); about 6 hours on 2 cores", Run: runCompression},
 }
 

@@ -21,10 +21,12 @@ import (
 const SklearnDataDir = "/usr/lib/python3/dist-packages/sklearn/datasets/data"
 
 // tabularSet is one data set of the tabular recipe: a file of
-// SklearnDataDir and its description.
+// SklearnDataDir and its description; classes is the number of classes
+// of its label column (0: none).
 type tabularSet struct {
-	name string
-	desc TableDesc
+	name    string
+	desc    TableDesc
+	classes int
 }
 
 // tabularSets are the recipe's data: diabetes (442 patients; age, sex,
@@ -38,22 +40,27 @@ var tabularSets = []tabularSet{
 		Source:  "Efron, Hastie, Johnstone and Tibshirani (2004), \"Least Angle Regression\", Annals of Statistics 32(2), as bundled with scikit-learn"}},
 	{name: "wine", desc: TableDesc{File: "wine_data.csv", SkipLines: 1,
 		Columns: "alcohol:continuous,malic_acid:continuous,ash:continuous,alcalinity:continuous,magnesium:continuous,phenols:continuous,flavanoids:continuous,nonflavanoid:continuous,proanthocyanins:continuous,color:continuous,hue:continuous,od280:continuous,proline:continuous,label",
-		Source:  "UCI Machine Learning Repository, Wine (Forina et al., 1991), as bundled with scikit-learn"}},
+		Source:  "UCI Machine Learning Repository, Wine (Forina et al., 1991), as bundled with scikit-learn"}, classes: 3},
 }
 
-// tabularModel is one circuit the recipe trains on every set.
+// tabularModel is one circuit the recipe trains on every set (a
+// classifier: on every set with a label column).
 type tabularModel struct {
-	name, rg string
-	units    int
+	name, rg   string
+	units      int
+	classifier bool
 }
 
 // tabularModels: a mixed circuit over a Chow-Liu tree of the columns, one
-// over random binary trees, and the fully factorized baseline (one
-// distribution per column, independent columns).
+// over random binary trees, the fully factorized baseline (one
+// distribution per column, independent columns), and a generative
+// class-conditional circuit over the Chow-Liu tree (one root unit per
+// class, trained on log p(x, y); its LL columns are log p(x, y)).
 var tabularModels = []tabularModel{
 	{name: "chow-liu", rg: "cl", units: 16},
 	{name: "random-trees", rg: "rbt:4", units: 16},
 	{name: "factorized", rg: "ff", units: 1},
+	{name: "chow-liu-classifier", rg: "cl", units: 16, classifier: true},
 }
 
 // tabularMissing is the share of test values hidden for the recipe's
@@ -96,7 +103,9 @@ func runTabular(ctx context.Context, o RecipeOptions) error {
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return err
 	}
-	header := []string{"dataset", "model", "rg", "k", "params", "epochs", "train_ll", "valid_ll", "test_ll", fmt.Sprintf("test_ll_%d%%_missing", int(tabularMissing*100))}
+	pct := int(tabularMissing * 100)
+	header := []string{"dataset", "model", "rg", "k", "params", "epochs", "train_ll", "valid_ll", "test_ll", fmt.Sprintf("test_ll_%d%%_missing", pct),
+		"test_accuracy", fmt.Sprintf("test_accuracy_%d%%_missing", pct)}
 	var rows [][]string
 	for _, s := range tabularSets {
 		// The description the runs read: the recipe's set, its file in dir.
@@ -111,11 +120,17 @@ func runTabular(ctx context.Context, o RecipeOptions) error {
 			return err
 		}
 		for _, m := range tabularModels {
+			if m.classifier && s.classes == 0 {
+				continue
+			}
 			budget := tabularBudget
 			if o.BudgetScale > 0 {
 				budget = time.Duration(float64(budget) * o.BudgetScale)
 			}
 			cfg := TabularConfig(descPath, filepath.Join(o.Out, s.name, m.name), m, budget)
+			if m.classifier {
+				cfg.Classes = s.classes
+			}
 			if o.Quick {
 				cfg.Units, cfg.Epochs, cfg.TimeBudget = min(cfg.Units, 2), 2, 0
 			}
@@ -137,16 +152,24 @@ func runTabular(ctx context.Context, o RecipeOptions) error {
 			if res.Valid != nil {
 				valid = f(res.Valid.LL)
 			}
+			acc, accMiss := "-", "-"
+			if res.Test.Accuracy != nil {
+				acc, accMiss = f(*res.Test.Accuracy), f(*miss.Accuracy)
+			}
 			rows = append(rows, []string{s.name, m.name, m.rg, strconv.Itoa(cfg.Units), strconv.Itoa(res.Params), strconv.Itoa(res.Epochs),
-				f(tr.LL), valid, f(res.Test.LL), f(miss)})
-			fmt.Fprintf(o.Stdout, "%-9s %-13s test LL %9.3f  (train %9.3f, valid %s; %d%% missing: %9.3f)\n", s.name, m.name, res.Test.LL, tr.LL, valid, int(tabularMissing*100), miss)
+				f(tr.LL), valid, f(res.Test.LL), f(miss.LL), acc, accMiss})
+			fmt.Fprintf(o.Stdout, "%-9s %-20s test LL %9.3f  (train %9.3f, valid %s; %d%% missing: %9.3f)", s.name, m.name, res.Test.LL, tr.LL, valid, pct, miss.LL)
+			if res.Test.Accuracy != nil {
+				fmt.Fprintf(o.Stdout, "  accuracy %s (%d%% missing: %s)", acc, pct, accMiss)
+			}
+			fmt.Fprintln(o.Stdout)
 		}
 	}
 	if err := writeTable(o.Out, header, rows); err != nil {
 		return err
 	}
 	var sb strings.Builder
-	sb.WriteString("# tabular\n\nMean log-likelihood per row (nats, the data's own units; continuous columns are densities) of circuits with mixed inputs: Bernoulli for binary columns, Gaussian for continuous ones, categorical for the others. Test rows are 20% of each set, validation 10% of the rest (split seed 42). The last column hides a random 20% of the test values and integrates them out.\n\nData:\n\n")
+	sb.WriteString("# tabular\n\nMean log-likelihood per row (nats, the data's own units; continuous columns are densities) of circuits with mixed inputs: Bernoulli for binary columns, Gaussian for continuous ones, categorical for the others. Test rows are 20% of each set, validation 10% of the rest (split seed 42). The `_missing` columns hide a random 20% of the test values and integrate them out. The classifier (sets with a label column) is a class-conditional circuit, one root unit per class under a uniform prior: its LL is log p(x, y), its accuracy that of argmax_y p(y | x).\n\nData:\n\n")
 	for _, s := range tabularSets {
 		fmt.Fprintf(&sb, "- %s: %s.\n", s.name, s.desc.Source)
 	}
@@ -158,17 +181,17 @@ func runTabular(ctx context.Context, o RecipeOptions) error {
 	return nil
 }
 
-// tabularMissingLL is the model's mean test log-likelihood with a share
-// tabularMissing of the test values (drawn from seed) hidden and
-// integrated out.
-func tabularMissingLL(modelPath string, seed uint64) (float64, error) {
+// tabularMissingLL is the model's test result (mean log-likelihood, a
+// classifier's accuracy) with a share tabularMissing of the test values
+// (drawn from seed) hidden and integrated out.
+func tabularMissingLL(modelPath string, seed uint64) (SplitResult, error) {
 	m, err := LoadModel(modelPath)
 	if err != nil {
-		return 0, err
+		return SplitResult{}, err
 	}
 	sp, _, err := LoadTable(m.Info.Config)
 	if err != nil {
-		return 0, err
+		return SplitResult{}, err
 	}
 	t := sp.Test.Subset(rangeInts(sp.Test.N))
 	rng := rand.New(rand.NewPCG(seed, 0x7ab1e))
@@ -179,11 +202,8 @@ func tabularMissingLL(modelPath string, seed uint64) (float64, error) {
 	}
 	prog, err := m.Circuit.Compile(max(m.Info.BatchSize, 1), false)
 	if err != nil {
-		return 0, err
+		return SplitResult{}, err
 	}
 	r, _, err := evalTable(prog, m.Info.Table, t, "test")
-	if err != nil {
-		return 0, err
-	}
-	return r.LL, nil
+	return r, err
 }

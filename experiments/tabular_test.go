@@ -122,6 +122,9 @@ func TestTrainTable(t *testing.T) {
 	dir := t.TempDir()
 	desc := writeDiabetesDesc(t, dir)
 	for _, m := range tabularModels {
+		if m.classifier {
+			continue
+		}
 		cfg := TabularConfig(desc, filepath.Join(dir, m.name), m, 0)
 		cfg.Epochs, cfg.Units = 3, min(m.units, 3)
 		res, err := Train(context.Background(), cfg, quietLogger())
@@ -170,7 +173,7 @@ func TestTrainTableRefusals(t *testing.T) {
 		mod func(*TrainConfig)
 		err string
 	}{
-		{func(c *TrainConfig) { c.Classes = 3 }, "-classes 3"},
+		{func(c *TrainConfig) { c.Classes = 3 }, "-classes 3: dataset csv:" + desc + " has no label column"},
 		{func(c *TrainConfig) { c.Optimizer, c.Param = EM, circuit.Clamp }, "train by gradient"},
 		{func(c *TrainConfig) { c.Input = circuit.Gaussian }, "schema gives each column its input family"},
 		{func(c *TrainConfig) { c.Dataset = "csv:" + filepath.Join(dir, "none.json") }, "none.json"},
@@ -196,9 +199,12 @@ func TestTabularQuick(t *testing.T) {
 	defer f.Close()
 	recs, err := csv.NewReader(f).ReadAll()
 	require.NoError(t, err)
-	require.Len(t, recs, 1+len(tabularSets)*len(tabularModels))
-	assert.Equal(t, "test_ll_20%_missing", recs[0][len(recs[0])-1])
+	require.Len(t, recs, 1+len(tabularSets)*len(tabularModels)-1, "the classifier on wine only")
+	assert.Equal(t, "test_ll_20%_missing", recs[0][9])
 	assert.Equal(t, []string{"wine", "factorized", "ff", "1"}, recs[6][:4])
+	assert.Equal(t, "-", recs[6][10], "no accuracy for a density")
+	assert.Equal(t, "chow-liu-classifier", recs[7][1])
+	assert.NotEqual(t, "-", recs[7][10])
 	readme, err := os.ReadFile(filepath.Join(o.Out, "README.md"))
 	require.NoError(t, err)
 	assert.Contains(t, string(readme), "Least Angle Regression")
@@ -209,4 +215,58 @@ func TestTabularQuick(t *testing.T) {
 	err = runTabular(context.Background(), o)
 	assert.ErrorContains(t, err, "install Debian's python3-sklearn")
 	assert.False(t, strings.Contains(err.Error(), "\n"))
+}
+
+// TestTrainTableClassifier trains a class-conditional circuit on the wine
+// subset's label column: eval reproduces the run's log p(x, y) and
+// accuracy, and the log-likelihood is the log-sum over classes of the
+// per-class likelihoods with the uniform prior, the posterior summing to
+// 1.
+func TestTrainTableClassifier(t *testing.T) {
+	dir := t.TempDir()
+	abs, err := filepath.Abs(sklearnTestdata)
+	require.NoError(t, err)
+	d := tabularSets[1].desc
+	d.File = filepath.Join(abs, d.File)
+	desc := filepath.Join(dir, "wine.json")
+	require.NoError(t, writeJSON(desc, d))
+	cfg := TabularConfig(desc, filepath.Join(dir, "clf"), tabularModels[3], 0)
+	cfg.Classes, cfg.Epochs, cfg.Units = 3, 4, 3
+	res, err := Train(context.Background(), cfg, quietLogger())
+	require.NoError(t, err)
+	require.NotNil(t, res.Test.Accuracy)
+	ev, err := Evaluate(EvalConfig{Model: res.Model})
+	require.NoError(t, err)
+	assert.Equal(t, res.Test.LL, ev.LL)
+	assert.Equal(t, *res.Test.Accuracy, *ev.Accuracy)
+
+	m, err := LoadModel(res.Model)
+	require.NoError(t, err)
+	sp, _, err := LoadTable(m.Info.Config)
+	require.NoError(t, err)
+	x, _ := m.Info.Table.inputs(sp.Test)
+	p, err := m.Circuit.Compile(8, false)
+	require.NoError(t, err)
+	post := make([]float64, sp.Test.N*3)
+	require.NoError(t, p.LogPosterior(x, nil, post))
+	right := 0
+	for i := range sp.Test.N {
+		row := post[3*i : 3*i+3]
+		s, best := 0.0, 0
+		for c, v := range row {
+			s += math.Exp(v)
+			if v > row[best] {
+				best = c
+			}
+		}
+		assert.InDelta(t, 1, s, 1e-9, "p(y | x) of row %d sums to 1", i)
+		if best == sp.Test.Labels[i] {
+			right++
+		}
+	}
+	assert.Equal(t, float64(right)/float64(sp.Test.N), *ev.Accuracy)
+
+	cfg.Classes, cfg.Out = 2, filepath.Join(dir, "two")
+	_, err = Train(context.Background(), cfg, quietLogger())
+	assert.ErrorContains(t, err, "-classes 2: dataset csv:"+desc+" has 3 classes (0, 1, 2)")
 }

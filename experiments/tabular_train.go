@@ -24,16 +24,16 @@ import (
 // one family per column (categorical, Bernoulli, Gaussian), over the
 // region graph cfg.RG built on the columns (TableRegionGraph), trained by
 // Adam or SGD on the training rows with continuous columns standardized
-// and missing values integrated out. It writes the run's files as Train
-// does; likelihoods are in the data's own units.
+// and missing values integrated out. With Classes ≥ 2 it is a
+// class-conditional circuit on the table's label column, trained on the
+// objective of circuit.CompileClassifier. It writes the run's files as
+// Train does; likelihoods are in the data's own units.
 func trainTable(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, error) {
 	switch {
 	case cfg.Resume:
 		return nil, inputErrorf("-resume: runs on tables (csv:) do not resume; start again with -force")
 	case cfg.Init != "":
 		return nil, inputErrorf("-init: runs on tables (csv:) start from a fresh circuit")
-	case cfg.Classes >= 2:
-		return nil, inputErrorf("-classes %d: class-conditional circuits train on MNIST and Fashion-MNIST labels; a table's label column is not read as classes", cfg.Classes)
 	case cfg.Optimizer == EM:
 		return nil, inputErrorf("-optimizer em: a table's circuit has mixed inputs, which train by gradient (adam or sgd)")
 	case cfg.Input != circuit.Categorical:
@@ -49,13 +49,19 @@ func trainTable(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Resu
 	if err != nil {
 		return nil, err
 	}
+	classifier := cfg.Classes >= 2
+	if classifier {
+		if err := checkTableLabels(cfg, sp); err != nil {
+			return nil, err
+		}
+	}
 	ti := fitTableInfo(sp.Train)
 	rg, err := TableRegionGraph(cfg.RG, sp.Train, cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
 	opts := circuit.Options{Layer: cfg.Layer, Engine: cfg.Engine, Rank: cfg.Rank, Units: cfg.Units, Columns: ti.circuitColumns(),
-		Param: cfg.Param, Init: cfg.WeightInit, Seed: cfg.Seed, MaxMemory: cfg.MaxMemory}
+		Classes: cfg.Classes, Param: cfg.Param, Init: cfg.WeightInit, Seed: cfg.Seed, MaxMemory: cfg.MaxMemory}
 	c, err := circuit.Build(rg, opts)
 	if err != nil {
 		return nil, &InputError{fmt.Errorf("build circuit: %w", err)}
@@ -69,7 +75,12 @@ func trainTable(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Resu
 			return nil, err
 		}
 	}
-	trainProg, err := c.Compile(cfg.BatchSize, true)
+	var trainProg *circuit.Program
+	if classifier {
+		trainProg, err = c.CompileClassifier(cfg.BatchSize, cfg.Discriminative)
+	} else {
+		trainProg, err = c.Compile(cfg.BatchSize, true)
+	}
 	if err != nil {
 		return nil, &InputError{fmt.Errorf("compile circuit (%s): %w", arch.Describe(), err)}
 	}
@@ -115,6 +126,14 @@ func trainTable(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Resu
 
 	x, jac := ti.inputs(sp.Train)
 	buf := make([]float32, cfg.BatchSize*D)
+	labels := make([]int, 0, cfg.BatchSize)
+	// A row's objective in the data's units is its standardized one less
+	// its log-Jacobian, weighted as the joint NLL is in a classifier's
+	// objective: (1 − λ)/D.
+	jacWeight := 1.0
+	if classifier {
+		jacWeight = (1 - cfg.Discriminative) / float64(D)
+	}
 	var prog progress
 	start := clock()
 	for prog.Stopped == "" && prog.Epoch < cfg.Epochs {
@@ -128,18 +147,25 @@ func trainTable(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Resu
 			}
 			rows := perm[lo:min(lo+cfg.BatchSize, len(perm))]
 			b := buf[:len(rows)*D]
+			labels = labels[:0]
 			for k, i := range rows {
 				copy(b[k*D:(k+1)*D], x[i*D:(i+1)*D])
+				if classifier {
+					labels = append(labels, sp.Train.Labels[i])
+				}
 			}
-			nll, err := trainProg.Step(b)
+			var nll float64
+			if classifier {
+				nll, err = trainProg.StepLabels(b, labels)
+			} else {
+				nll, err = trainProg.Step(b)
+			}
 			if err != nil {
 				return nil, stepError(err, c, epoch, lo/cfg.BatchSize+1, opt.Steps()+1, prog.Epoch, filepath.Join(dir, CheckpointFile))
 			}
 			opt.Step()
 			for _, i := range rows {
-				// The batch's NLL in the data's units: each row's
-				// standardized NLL less its log-Jacobian.
-				sum += nll - jac[i]
+				sum += nll - jacWeight*jac[i]
 			}
 		}
 		m := EpochMetrics{Epoch: epoch, TrainNLL: sum / float64(sp.Train.N), Steps: opt.Steps()}
@@ -150,10 +176,13 @@ func trainTable(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Resu
 			if err != nil {
 				return nil, fmt.Errorf("epoch %d: validation: %w", epoch, err)
 			}
-			m.ValidNLL, m.ValidBPD = -vr.LL, vr.BPD
-			improved = prog.BestValidLL == nil || vr.LL > *prog.BestValidLL
+			// The validation score: the log-likelihood, or a classifier's
+			// negative objective.
+			score := -vr.objective(cfg.Discriminative, D)
+			m.ValidNLL, m.ValidBPD, m.ValidAccuracy = -score, bpd(-score, D), vr.Accuracy
+			improved = prog.BestValidLL == nil || score > *prog.BestValidLL
 			if improved {
-				prog.BestValidLL = &vr.LL
+				prog.BestValidLL = &score
 			}
 		}
 		m.Seconds = clock().Sub(t0).Seconds()
@@ -246,7 +275,9 @@ func finishTable(cfg TrainConfig, sp TableSplits, model *Model, prog progress, t
 }
 
 // evalTable is the mean log-likelihood of the rows of t in the data's
-// units (missing values integrated out) and each row's.
+// units (missing values integrated out) and each row's; for a
+// class-conditional circuit, log p(x, y) of the labelled rows, with the
+// accuracy and cross-entropy.
 func evalTable(p *circuit.Program, ti *TableInfo, t *data.Table, name string) (SplitResult, []float64, error) {
 	if t.N == 0 {
 		return SplitResult{Split: name, LL: math.NaN(), BPD: math.NaN()}, nil, nil
@@ -256,7 +287,13 @@ func evalTable(p *circuit.Program, ti *TableInfo, t *data.Table, name string) (S
 	}
 	x, jac := ti.inputs(t)
 	ll := make([]float64, t.N)
-	if err := p.LogLikelihood(x, nil, ll); err != nil {
+	var acc, ce *float64
+	if p.Circuit().Plan().Classes > 1 {
+		var err error
+		if acc, ce, err = classify(p, x, &data.Dataset{Name: t.Name, N: t.N, Labels: t.Labels}, nil, ll); err != nil {
+			return SplitResult{}, nil, err
+		}
+	} else if err := p.LogLikelihood(x, nil, ll); err != nil {
 		return SplitResult{}, nil, err
 	}
 	s := 0.0
@@ -265,7 +302,19 @@ func evalTable(p *circuit.Program, ti *TableInfo, t *data.Table, name string) (S
 		s += ll[i]
 	}
 	mean := s / float64(t.N)
-	return SplitResult{Split: name, N: t.N, LL: mean, BPD: bpd(-mean, t.D)}, ll, nil
+	return SplitResult{Split: name, N: t.N, LL: mean, BPD: bpd(-mean, t.D), Accuracy: acc, CrossEntropy: ce}, ll, nil
+}
+
+// checkTableLabels checks that a classifier's table has a label column
+// whose classes are below cfg.Classes.
+func checkTableLabels(cfg TrainConfig, sp TableSplits) error {
+	if sp.Train.Labels == nil {
+		return inputErrorf("-classes %d: dataset %s has no label column (a schema entry \"label\")", cfg.Classes, cfg.Dataset)
+	}
+	if n := len(sp.Train.LabelNames); n > cfg.Classes {
+		return inputErrorf("-classes %d: dataset %s has %d classes (%s)", cfg.Classes, cfg.Dataset, n, strings.Join(sp.Train.LabelNames, ", "))
+	}
+	return nil
 }
 
 // evaluateTable is Evaluate for a model trained on a table: the split is
