@@ -118,8 +118,8 @@
 // the input layer (InputLayer.Groups). Such a circuit takes float data
 // through the …Float queries and float programs, a category as its index;
 // a NaN entry of a program's data is a missing value, integrated out
-// exactly. Every query above works on it; it runs on the graph engine and
-// trains by gradient (EM refuses it).
+// exactly. Every query above works on it, squared circuits and EM too; it
+// runs on the graph engine.
 //
 // # Products and squared circuits
 //

@@ -128,10 +128,8 @@ func (c *Circuit) emSupported() error {
 		return fmt.Errorf("circuit: EM supports the built-in layers, not %v (it needs to know which weights form a sum unit)", c.opts.Layer)
 	case c.plan.Classes != 1:
 		return fmt.Errorf("circuit: EM needs one root unit, the circuit has %d", c.plan.Classes)
-	case c.mixed():
-		return errors.New("circuit: EM does not handle mixed inputs (Options.Columns); train the circuit by gradient (Adam)")
-	case c.opts.Input != Categorical && c.opts.Layer == CPXS:
-		return fmt.Errorf("circuit: EM with %v inputs needs each fold's own weights above the inputs (their counts give the inputs' flow); CP-XS shares them", c.opts.Input)
+	case c.opts.Layer == CPXS && !c.allCategorical():
+		return fmt.Errorf("circuit: EM with %v inputs needs each fold's own weights above the inputs (their counts give the inputs' flow); CP-XS shares them", c.inputDescription())
 	case c.plan.RegionLoc[c.plan.Root].Layer == 0:
 		return errors.New("circuit: EM needs a sum-product layer: the root is an input region")
 	}
@@ -477,4 +475,23 @@ type EMDecay struct {
 func (d EMDecay) LR(step int) float64 {
 	every := float64(max(d.Every, 1))
 	return d.Base * math.Pow(1+float64(step)/every, -d.Kappa)
+}
+
+// allCategorical reports whether every input is categorical.
+func (c *Circuit) allCategorical() bool {
+	for _, k := range c.varKinds() {
+		if k.kind != Categorical {
+			return false
+		}
+	}
+	return true
+}
+
+// inputDescription names the circuit's input family, "mixed" for mixed
+// inputs.
+func (c *Circuit) inputDescription() string {
+	if c.mixed() {
+		return "mixed"
+	}
+	return c.opts.Input.String()
 }

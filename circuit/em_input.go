@@ -9,11 +9,16 @@ import (
 
 // emInput is EM's side of the input layer: the expected sufficient
 // statistics of every input unit (one per slot s and unit k), pooled until
-// the M-step.
+// the M-step. With mixed inputs it holds one emInput per group of the
+// input layer (groups) and nothing else.
 type emInput struct {
+	groups []*emInput
+
 	in      *InputLayer
 	kind    InputKind
 	s, k, c int
+	// slots are a group's slots (nil: every slot).
+	slots []int
 	// cat holds the categorical counts, as the logits' rows (S·K units over
 	// C values).
 	cat *emRows
@@ -40,12 +45,25 @@ type emFlow struct {
 }
 
 func newEMInput(c *Circuit) *emInput {
+	if c.Input.Groups != nil {
+		e := &emInput{}
+		for _, g := range c.Input.Groups {
+			e.groups = append(e.groups, newEMFamily(c, g))
+		}
+		return e
+	}
+	return newEMFamily(c, c.Input)
+}
+
+// newEMFamily is the emInput of the single-family layer in (the circuit's
+// input layer, or a group of it).
+func newEMFamily(c *Circuit, in *InputLayer) *emInput {
 	p := c.plan
-	e := &emInput{in: c.Input, kind: c.opts.Input, s: p.NumSlots, k: p.InputUnits, c: c.opts.Values}
+	e := &emInput{in: in, kind: in.kind, s: len(in.slotList()), k: p.InputUnits, c: in.c, slots: in.slots}
 	if e.kind == Categorical {
 		// Logits (S, K, C) hold log-probabilities: their gradient is the
 		// expected count of each value.
-		e.cat = &emRows{p: c.Input.Logits, outer: e.s * e.k, n: e.c, inner: 1, logSpace: true, acc: make([]float64, c.Input.Logits.Len())}
+		e.cat = &emRows{p: in.Logits, outer: e.s * e.k, n: e.c, inner: 1, logSpace: true, acc: make([]float64, in.Logits.Len())}
 		e.cat.normalize()
 		return e
 	}
@@ -82,6 +100,11 @@ func newEMInput(c *Circuit) *emInput {
 
 // readsCounts reports whether the flows read the batch counts of p.
 func (e *emInput) readsCounts(p *nn.Param) bool {
+	for _, g := range e.groups {
+		if g.readsCounts(p) {
+			return true
+		}
+	}
 	for _, fl := range e.flows {
 		if fl.p == p {
 			return true
@@ -135,18 +158,32 @@ func (e *emInput) flow(weights []emRows) []float64 {
 			}
 		}
 	}
-	out := make([]float64, e.s*e.k)
+	out := make([]float64, p.NumSlots*e.k)
 	for lf := range p.Leaves {
 		for i := p.LeafOff[lf]; i < p.LeafOff[lf+1]; i++ {
 			copy(out[int(p.Slots[i])*e.k:(int(p.Slots[i])+1)*e.k], leaves[lf*e.k:(lf+1)*e.k])
 		}
 	}
-	return out
+	if e.slots == nil {
+		return out
+	}
+	// A group's rows: its own slots'.
+	rows := make([]float64, e.s*e.k)
+	for r, s := range e.slots {
+		copy(rows[r*e.k:(r+1)*e.k], out[s*e.k:(s+1)*e.k])
+	}
+	return rows
 }
 
 // accumulate adds one batch of n samples to the pooled statistics, the
 // weights holding the batch's counts.
 func (e *emInput) accumulate(weights []emRows, n float64) {
+	for _, g := range e.groups {
+		g.accumulate(weights, n)
+	}
+	if e.groups != nil {
+		return
+	}
 	if e.kind == Categorical {
 		e.cat.addCounts(n)
 		return
@@ -177,6 +214,12 @@ func (e *emInput) accumulate(weights []emRows, n float64) {
 // update moves every input unit towards its smoothed estimate by eta and
 // clears the pool.
 func (e *emInput) update(eta, alpha, minStd float64) {
+	for _, g := range e.groups {
+		g.update(eta, alpha, minStd)
+	}
+	if e.groups != nil {
+		return
+	}
 	switch e.kind {
 	case Categorical:
 		e.cat.update(eta, alpha)
@@ -220,6 +263,13 @@ func (e *emInput) update(eta, alpha, minStd float64) {
 
 // params are the input parameters EM updates.
 func (e *emInput) params() []*nn.Param {
+	if e.groups != nil {
+		var ps []*nn.Param
+		for _, g := range e.groups {
+			ps = append(ps, g.params()...)
+		}
+		return ps
+	}
 	if e.kind == Gaussian {
 		return []*nn.Param{e.in.Mean, e.in.LogStd}
 	}
@@ -228,6 +278,13 @@ func (e *emInput) params() []*nn.Param {
 
 // pool lists the accumulators.
 func (e *emInput) pool() [][]float64 {
+	if e.groups != nil {
+		var acc [][]float64
+		for _, g := range e.groups {
+			acc = append(acc, g.pool()...)
+		}
+		return acc
+	}
 	if e.cat != nil {
 		return [][]float64{e.cat.acc}
 	}

@@ -407,9 +407,68 @@ func TestMixedRefusals(t *testing.T) {
 	assert.ErrorContains(t, err, "not a category of a bernoulli column")
 	_, err = c.LogProb([]uint8{0, 0, 0}, nil)
 	assert.ErrorContains(t, err, "mixed inputs take []float64 data")
-	_, err = NewEM(c, EMConfig{})
-	assert.ErrorContains(t, err, "EM does not handle mixed inputs")
+	rg2, err := regiongraph.RandomBinaryTree(3, 1, 1, 1)
+	require.NoError(t, err)
+	xs, err := Build(rg2, Options{Layer: CPXS, Units: 2, Columns: cols, DType: nn.Float64})
+	require.NoError(t, err)
+	_, err = NewEM(xs, EMConfig{})
+	assert.ErrorContains(t, err, "EM with mixed inputs needs each fold's own weights")
 	assert.False(t, strings.Contains(err.Error(), "\n"))
+}
+
+// TestMixedEMMonotone: full-batch EM (η = 1, α = 0) on a circuit with
+// mixed inputs never decreases the log-likelihood, missing (NaN) entries
+// included, and keeps the circuit normalized.
+func TestMixedEMMonotone(t *testing.T) {
+	tree, err := regiongraph.FromTree([]int{1, -1, 1, 0, 3})
+	require.NoError(t, err)
+	rbt, err := regiongraph.RandomBinaryTree(len(mixedCols), 2, 2, 3)
+	require.NoError(t, err)
+	const n = 40
+	V := len(mixedCols)
+	rng := rand.New(rand.NewPCG(3, 3))
+	x := make([]float64, n*V)
+	for i := range x {
+		col := mixedCols[i%V]
+		switch {
+		case rng.IntN(8) == 0:
+			x[i] = math.NaN()
+		case col.Kind == Gaussian:
+			x[i] = rng.NormFloat64() + float64(i%V)/2
+			if x[i-i%V] == 0 {
+				x[i] += 2 // the Gaussians depend on column 0
+			}
+		default:
+			x[i] = float64(min(rng.IntN(col.Values+1), col.Values-1))
+		}
+	}
+	for gi, rg := range []*regiongraph.Graph{tree, rbt} {
+		for _, layer := range []Layer{CP, CPR, Tucker} {
+			for _, param := range []Param{Clamp, Exp} {
+				c, err := Build(rg, Options{Layer: layer, Units: 3, Rank: 2, Columns: mixedCols, Param: param, LearnMixing: true, DType: nn.Float64, Seed: 9})
+				require.NoError(t, err)
+				em, err := NewEM(c, EMConfig{StepSize: 1})
+				require.NoError(t, err)
+				prog, err := c.CompileEM(n)
+				require.NoError(t, err)
+				eval, err := c.Compile(16, false)
+				require.NoError(t, err)
+				prev := math.Inf(1)
+				for step := range 6 {
+					z, err := eval.LogPartition()
+					require.NoError(t, err)
+					require.InDelta(t, 0, z[0], 1e-9, "graph %d %v %v step %d: log Z", gi, layer, param, step)
+					nll, err := prog.Step(x)
+					require.NoError(t, err)
+					assert.LessOrEqual(t, nll, prev+1e-9, "graph %d %v %v step %d: NLL rose", gi, layer, param, step)
+					prev = nll
+					em.SetBatch(n)
+					em.Step()
+				}
+				assert.Less(t, prev, math.Inf(1))
+			}
+		}
+	}
 }
 
 // TestMixedSquared: a squared circuit (real weights) with mixed inputs

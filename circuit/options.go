@@ -177,7 +177,7 @@ type Options struct {
 	// their own sizes, Bernoulli and Gaussian columns in one circuit), and
 	// Input and Values are ignored. Such a circuit takes float data, a
 	// category as its index, and reads a NaN entry as missing; it runs on
-	// the graph engine and trains by gradient (not EM).
+	// the graph engine.
 	Columns []Column
 	// Param is the inner weights' parameterization (default Clamp).
 	Param Param

@@ -174,7 +174,7 @@ func TestTrainTableRefusals(t *testing.T) {
 		err string
 	}{
 		{func(c *TrainConfig) { c.Classes = 3 }, "-classes 3: dataset csv:" + desc + " has no label column"},
-		{func(c *TrainConfig) { c.Optimizer, c.Param = EM, circuit.Clamp }, "train by gradient"},
+		{func(c *TrainConfig) { c.Optimizer = EM }, "EM needs clamp- or exp-parameterized weights"},
 		{func(c *TrainConfig) { c.Input = circuit.Gaussian }, "schema gives each column its input family"},
 		{func(c *TrainConfig) { c.Dataset = "csv:" + filepath.Join(dir, "none.json") }, "none.json"},
 		{func(c *TrainConfig) { c.RG = "qt4" }, "needs image data"},
@@ -186,7 +186,15 @@ func TestTrainTableRefusals(t *testing.T) {
 		var ie *InputError
 		assert.ErrorAs(t, err, &ie)
 	}
-	_, err := LoadData(&TrainConfig{Dataset: "csv:" + desc})
+	// EM trains a table's circuit too (clamp weights).
+	cfg := base
+	cfg.Optimizer, cfg.Param, cfg.WeightInit, cfg.LR, cfg.Epochs, cfg.Out = EM, circuit.Clamp, circuit.Uniform, 0.5, 4, filepath.Join(dir, "em")
+	res, err := Train(context.Background(), cfg, quietLogger())
+	require.NoError(t, err)
+	for i := 1; i < len(res.History); i++ {
+		assert.Less(t, res.History[i].TrainNLL, res.History[0].TrainNLL, "EM epoch %d", i+1)
+	}
+	_, err = LoadData(&TrainConfig{Dataset: "csv:" + desc})
 	assert.ErrorContains(t, err, "is a table of mixed types")
 }
 

@@ -23,8 +23,8 @@ import (
 // trainTable is Train for a csv: dataset: a circuit with mixed inputs,
 // one family per column (categorical, Bernoulli, Gaussian), over the
 // region graph cfg.RG built on the columns (TableRegionGraph), trained by
-// Adam or SGD on the training rows with continuous columns standardized
-// and missing values integrated out. With Classes ≥ 2 it is a
+// Adam, SGD or EM on the training rows with continuous columns
+// standardized and missing values integrated out. With Classes ≥ 2 it is a
 // class-conditional circuit on the table's label column, trained on the
 // objective of circuit.CompileClassifier. It writes the run's files as
 // Train does; likelihoods are in the data's own units.
@@ -34,8 +34,6 @@ func trainTable(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Resu
 		return nil, inputErrorf("-resume: runs on tables (csv:) do not resume; start again with -force")
 	case cfg.Init != "":
 		return nil, inputErrorf("-init: runs on tables (csv:) start from a fresh circuit")
-	case cfg.Optimizer == EM:
-		return nil, inputErrorf("-optimizer em: a table's circuit has mixed inputs, which train by gradient (adam or sgd)")
 	case cfg.Input != circuit.Categorical:
 		return nil, inputErrorf("-input %v: a table's schema gives each column its input family", cfg.Input)
 	case cfg.Scale != ScaleNone:
@@ -75,10 +73,21 @@ func trainTable(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Resu
 			return nil, err
 		}
 	}
+	// EM first normalizes the circuit, so it is set up before the
+	// training program is compiled.
+	var em *circuit.EM
+	if cfg.Optimizer == EM {
+		if em, err = circuit.NewEM(c, emConfig(cfg, sp.Train.N)); err != nil {
+			return nil, &InputError{err}
+		}
+	}
 	var trainProg *circuit.Program
-	if classifier {
+	switch {
+	case em != nil:
+		trainProg, err = c.CompileEM(cfg.BatchSize)
+	case classifier:
 		trainProg, err = c.CompileClassifier(cfg.BatchSize, cfg.Discriminative)
-	} else {
+	default:
 		trainProg, err = c.Compile(cfg.BatchSize, true)
 	}
 	if err != nil {
@@ -89,9 +98,12 @@ func trainTable(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Resu
 		return nil, &InputError{fmt.Errorf("compile circuit (%s): %w", arch.Describe(), err)}
 	}
 	var opt optim.Optimizer
-	if cfg.Optimizer == SGD {
+	switch cfg.Optimizer {
+	case SGD:
 		opt = optim.NewSGD(c.Params(), optim.SGDConfig{LR: cfg.LR})
-	} else {
+	case EM:
+		opt = em
+	default:
 		opt = optim.NewAdam(c.Params(), optim.AdamConfig{LR: cfg.LR})
 	}
 	D := sp.Train.D
@@ -162,6 +174,9 @@ func trainTable(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Resu
 			}
 			if err != nil {
 				return nil, stepError(err, c, epoch, lo/cfg.BatchSize+1, opt.Steps()+1, prog.Epoch, filepath.Join(dir, CheckpointFile))
+			}
+			if em != nil {
+				em.SetBatch(len(rows))
 			}
 			opt.Step()
 			for _, i := range rows {
