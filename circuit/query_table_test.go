@@ -34,8 +34,7 @@ var tableInputs = []tableInput{{"categorical", Categorical, nil}, {"bernoulli", 
 // queryTable is the expected table: model family → query → answer, the
 // same for every input family except where QUERY/INPUT lists its own.
 var queryTable = map[string]map[string]string{
-	"monotonic": {"likelihood": "ok", "marginal": "ok", "conditional": "ok", "Z": "ok", "sampling": "ok", "MAP": "ok", "expectation": "ok", "Adam": "ok", "EM": "ok",
-		"EM/mixed": "EM does not handle mixed inputs"},
+	"monotonic": {"likelihood": "ok", "marginal": "ok", "conditional": "ok", "Z": "ok", "sampling": "ok", "MAP": "ok", "expectation": "ok", "Adam": "ok", "EM": "ok"},
 	"squared": {"likelihood": "ok", "marginal": "ok", "conditional": "ok", "Z": "ok", "sampling": "ok", "MAP": "no max-product pass", "expectation": "ok", "Adam": "ok",
 		"EM": "EM needs clamp- or exp-parameterized weights", "sampling/gaussian": "inverse CDF of a signed mixture", "sampling/mixed": "inverse CDF of a signed mixture"},
 	"product": {"likelihood": "ok", "marginal": "ok", "conditional": "ok", "Z": "ok", "sampling": "ok", "MAP": "ok", "expectation": "ok", "Adam": "ok", "EM": "EM supports the built-in layers"},
