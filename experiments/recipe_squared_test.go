@@ -3,9 +3,11 @@ package experiments
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -97,4 +99,29 @@ func TestSquaredUnits(t *testing.T) {
 		assert.Equal(t, tc.want, k, "start %d, target %d", tc.start, tc.target)
 		assert.Equal(t, count(k), n)
 	}
+}
+
+// Sets of more than squaredMaxVars variables are left out and named.
+func TestSquaredLeavesOutWideSets(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, vars int) {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, name), 0o755))
+		row := strings.TrimSuffix(strings.Repeat("0,", vars), ",") + "\n"
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name, name+".train.data"), []byte(row+row), 0o644))
+	}
+	write("narrow", squaredMaxVars)
+	write("wide", squaredMaxVars+1)
+	runs, skipped, err := squaredRuns(RecipeOptions{Out: t.TempDir(), DataDir: dir})
+	require.NoError(t, err)
+	var names []string
+	for _, r := range runs {
+		names = append(names, r.name())
+	}
+	assert.Equal(t, []string{"narrow/monotonic", "narrow/squared", "mnist/monotonic", "mnist/squared"}, names)
+	assert.Equal(t, []string{fmt.Sprintf("wide (%d variables)", squaredMaxVars+1)}, skipped)
+	n, err := debdVars(filepath.Join(dir, "wide", "wide.train.data"))
+	require.NoError(t, err)
+	assert.Equal(t, squaredMaxVars+1, n)
+	_, err = debdVars(filepath.Join(dir, "none.data"))
+	assert.Error(t, err)
 }
