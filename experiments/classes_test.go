@@ -89,6 +89,8 @@ func TestTrainClassesRejects(t *testing.T) {
 		{"em", func(c *TrainConfig) { c.Classes, c.Optimizer = 10, EM }, "-optimizer em"},
 		{"lambda without classes", func(c *TrainConfig) { c.Discriminative = 0.5 }, "needs -classes"},
 		{"lambda out of range", func(c *TrainConfig) { c.Classes, c.Discriminative = 10, 1.5 }, "[0, 1]"},
+		{"accuracy without classes", func(c *TrainConfig) { c.Monitor = MonitorAccuracy }, "needs a classifier"},
+		{"unknown monitor", func(c *TrainConfig) { c.Classes, c.Monitor = 10, "loss" }, `unknown -monitor "loss"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultTrainConfig()
@@ -100,6 +102,27 @@ func TestTrainClassesRejects(t *testing.T) {
 			assert.True(t, IsInputError(err), "%v", err)
 			assert.Contains(t, err.Error(), tc.want)
 		})
+	}
+}
+
+// The best epoch is the one of best validation objective, or under
+// MonitorAccuracy of best accuracy with ties broken by the objective.
+func TestProgressMonitor(t *testing.T) {
+	type epoch struct{ score, acc float64 }
+	epochs := []epoch{{-3, 0.90}, {-2, 0.89}, {-2.5, 0.93}, {-2.4, 0.93}, {-2.6, 0.93}, {-1.9, 0.92}}
+	for _, tc := range []struct {
+		monitor string
+		best    []bool
+	}{
+		{MonitorObjective, []bool{true, true, false, false, false, true}},
+		{MonitorAccuracy, []bool{true, false, true, true, false, false}},
+	} {
+		var p progress
+		cfg := TrainConfig{Classes: 10, Monitor: tc.monitor}
+		for i, e := range epochs {
+			acc := e.acc
+			assert.Equal(t, tc.best[i], p.validated(cfg, e.score, &acc), "%s, epoch %d", tc.monitor, i+1)
+		}
 	}
 }
 

@@ -30,6 +30,12 @@ func (o Optimizer) String() string { return optimizers.name(o) }
 // ParseOptimizer parses "adam", "sgd" or "em".
 func ParseOptimizer(s string) (Optimizer, error) { return optimizers.parse(s) }
 
+// The values of TrainConfig.Monitor.
+const (
+	MonitorObjective = "objective"
+	MonitorAccuracy  = "accuracy"
+)
+
 // TrainConfig is everything that determines a training run. It is written
 // as config.json in the run's directory; a resumed run must have the same
 // configuration except for Epochs and TimeBudget (which may grow) and the
@@ -104,6 +110,11 @@ type TrainConfig struct {
 	// Patience stops training after this many epochs without a better
 	// validation log-likelihood (default 5; 0: never stop early).
 	Patience int
+	// Monitor is the validation figure that picks the best model and
+	// drives early stopping: MonitorObjective (default: the
+	// log-likelihood, or a classifier's objective) or MonitorAccuracy (a
+	// class-conditional circuit's accuracy, ties broken by the objective).
+	Monitor string
 	// PseudoCount, FullBatch and EMDecay set EM (Optimizer EM). PseudoCount
 	// α ≥ 0 smooths every M-step (circuit.EMConfig.PseudoCount). FullBatch
 	// pools an epoch's counts into one M-step (classic EM with LR 1);
@@ -219,6 +230,10 @@ func (c *TrainConfig) Validate() error {
 		return inputErrorf("epochs must be ≥ 1, got %d", c.Epochs)
 	case c.Patience < 0:
 		return inputErrorf("patience must be ≥ 0, got %d", c.Patience)
+	case c.Monitor != "" && c.Monitor != MonitorObjective && c.Monitor != MonitorAccuracy:
+		return inputErrorf("unknown -monitor %q (want %s or %s)", c.Monitor, MonitorObjective, MonitorAccuracy)
+	case c.Monitor == MonitorAccuracy && c.Classes < 2:
+		return inputErrorf("-monitor accuracy needs a classifier: -classes ≥ 2")
 	case c.TimeBudget < 0:
 		return inputErrorf("time budget must be ≥ 0, got %v", c.TimeBudget)
 	case c.Limit < 0:
@@ -270,6 +285,7 @@ type configJSON struct {
 	BatchSize     int     `json:"batch_size"`
 	Epochs        int     `json:"epochs"`
 	Patience      int     `json:"patience"`
+	Monitor       string  `json:"monitor,omitempty"`
 	TimeBudget    string  `json:"time_budget,omitempty"`
 	Seed          uint64  `json:"seed"`
 	Init          string  `json:"init,omitempty"`
@@ -286,7 +302,7 @@ func (c TrainConfig) MarshalJSON() ([]byte, error) {
 		Input: c.Input.String(), Param: c.Param.String(), Classes: c.Classes, Disc: c.Discriminative,
 		Optimizer: c.Optimizer.String(), LR: c.LR, BatchSize: c.BatchSize,
 		PseudoCount: c.PseudoCount, FullBatch: c.FullBatch, EMDecay: c.EMDecay,
-		Epochs: c.Epochs, Patience: c.Patience, Seed: c.Seed, Init: c.Init, MaxMemory: c.MaxMemory, Out: c.Out,
+		Epochs: c.Epochs, Patience: c.Patience, Monitor: c.Monitor, Seed: c.Seed, Init: c.Init, MaxMemory: c.MaxMemory, Out: c.Out,
 	}
 	if c.TimeBudget > 0 {
 		j.TimeBudget = c.TimeBudget.String()
@@ -314,7 +330,7 @@ func (c *TrainConfig) UnmarshalJSON(b []byte) error {
 		ValidFraction: j.ValidFraction, SplitSeed: j.SplitSeed,
 		RG: j.RG, Units: j.Units, Rank: j.Rank, Classes: j.Classes, Discriminative: j.Disc, LR: j.LR, BatchSize: j.BatchSize,
 		PseudoCount: j.PseudoCount, FullBatch: j.FullBatch, EMDecay: j.EMDecay,
-		Epochs: j.Epochs, Patience: j.Patience, Seed: j.Seed, Init: j.Init, MaxMemory: j.MaxMemory, Out: j.Out,
+		Epochs: j.Epochs, Patience: j.Patience, Monitor: j.Monitor, Seed: j.Seed, Init: j.Init, MaxMemory: j.MaxMemory, Out: j.Out,
 	}
 	var err error
 	if out.Layer, err = circuit.ParseLayer(j.Layer); err != nil {
@@ -362,6 +378,9 @@ func (c TrainConfig) sameRun(run TrainConfig) string {
 	for _, x := range []*TrainConfig{&a, &b} {
 		x.Epochs, x.TimeBudget, x.Init, x.MaxMemory, x.Out, x.Resume, x.Force = 0, 0, "", 0, "", false, false
 		x.Engine = circuit.Fused
+		if x.Monitor == "" {
+			x.Monitor = MonitorObjective
+		}
 	}
 	if a == b {
 		return ""

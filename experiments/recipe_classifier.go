@@ -28,14 +28,16 @@ import (
 // as a count of 255 trials), softmax weights, ten root units, the
 // discriminative objective with a share of the joint likelihood (λ, the
 // weight of the cross-entropy, MNISTClassifierLambda), Adam lr 0.05,
-// within MNISTClassifierBudget; the model of the best validation objective
-// is kept. Quick shrinks it to a smoke test.
+// within MNISTClassifierBudget; the model of the best validation accuracy
+// is kept, and training stops after 10 epochs without a better one. Quick
+// shrinks it to a smoke test.
 func MNISTClassifierConfig(out string, quick bool) TrainConfig {
 	cfg := DefaultTrainConfig()
 	cfg.Out = out
 	cfg.RG, cfg.Layer, cfg.Units, cfg.Input, cfg.Param = "qg", circuit.CP, 16, circuit.Binomial, circuit.Softmax
 	cfg.Classes, cfg.Discriminative = 10, MNISTClassifierLambda
-	cfg.LR, cfg.Epochs, cfg.Patience, cfg.TimeBudget = 0.05, 200, 5, MNISTClassifierBudget
+	cfg.LR, cfg.Epochs, cfg.Patience, cfg.TimeBudget = 0.05, 200, 10, MNISTClassifierBudget
+	cfg.Monitor = MonitorAccuracy
 	if quick {
 		cfg.Units, cfg.Limit, cfg.Epochs, cfg.TimeBudget = 4, 1000, 1, 0
 	}

@@ -195,10 +195,7 @@ func trainTable(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Resu
 			// negative objective.
 			score := -vr.objective(cfg.Discriminative, D)
 			m.ValidNLL, m.ValidBPD, m.ValidAccuracy = -score, bpd(-score, D), vr.Accuracy
-			improved = prog.BestValidLL == nil || score > *prog.BestValidLL
-			if improved {
-				prog.BestValidLL = &score
-			}
+			improved = prog.validated(cfg, score, vr.Accuracy)
 		}
 		m.Seconds = clock().Sub(t0).Seconds()
 		m.Best = improved
@@ -219,7 +216,7 @@ func trainTable(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Resu
 		case nan:
 			prog.Stopped, prog.Final = fmt.Sprintf("the training NLL is NaN in epoch %d", epoch), true
 		case cfg.Patience > 0 && prog.BadEpochs >= cfg.Patience:
-			prog.Stopped, prog.Final = fmt.Sprintf("early stopping: no better validation log-likelihood for %d epochs", prog.BadEpochs), true
+			prog.Stopped, prog.Final = fmt.Sprintf("early stopping: no better validation %s for %d epochs", monitored(cfg), prog.BadEpochs), true
 		case cfg.TimeBudget > 0 && trainingTime(model.Info.History)+seconds(m.Seconds) > cfg.TimeBudget:
 			prog.Stopped = fmt.Sprintf("time budget %v: no time for another epoch", cfg.TimeBudget)
 		}

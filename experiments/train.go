@@ -103,9 +103,12 @@ type progress struct {
 	// BestValidLL is the best validation log-likelihood so far; nil before
 	// the first validation and in runs without a validation split.
 	BestValidLL *float64 `json:"best_valid_ll,omitempty"`
-	BestEpoch   int      `json:"best_epoch"`
-	BadEpochs   int      `json:"bad_epochs"` // epochs since the best one
-	Stopped     string   `json:"stopped,omitempty"`
+	// BestValidAccuracy is the best epoch's validation accuracy under
+	// Monitor accuracy.
+	BestValidAccuracy *float64 `json:"best_valid_accuracy,omitempty"`
+	BestEpoch         int      `json:"best_epoch"`
+	BadEpochs         int      `json:"bad_epochs"` // epochs since the best one
+	Stopped           string   `json:"stopped,omitempty"`
 	// Final is set when the stop is for good (early stopping, NaN); a
 	// stop for the epoch count or the time budget ends only this process's
 	// training, and a resumed run with more epochs or time goes on.
@@ -371,10 +374,7 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 			// negative objective.
 			score := -vr.objective(cfg.Discriminative, sp.Valid.D)
 			m.ValidNLL, m.ValidBPD, m.ValidAccuracy = -score, bpd(-score, sp.Valid.D), vr.Accuracy
-			improved = prog.BestValidLL == nil || score > *prog.BestValidLL
-			if improved {
-				prog.BestValidLL = &score
-			}
+			improved = prog.validated(cfg, score, vr.Accuracy)
 		}
 		m.Seconds = clock().Sub(t0).Seconds()
 		spent += seconds(m.Seconds)
@@ -396,7 +396,7 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 		case nan:
 			prog.Stopped, prog.Final = fmt.Sprintf("the training NLL is NaN in epoch %d", epoch), true
 		case cfg.Patience > 0 && prog.BadEpochs >= cfg.Patience:
-			prog.Stopped, prog.Final = fmt.Sprintf("early stopping: no better validation log-likelihood for %d epochs", prog.BadEpochs), true
+			prog.Stopped, prog.Final = fmt.Sprintf("early stopping: no better validation %s for %d epochs", monitored(cfg), prog.BadEpochs), true
 		case cut:
 			prog.Stopped = fmt.Sprintf("time budget %v: ended during epoch %d, after %d of %d batches", cfg.TimeBudget, epoch, done, nBatches)
 		case cfg.TimeBudget > 0 && spent+seconds(m.Seconds) > cfg.TimeBudget:
@@ -762,4 +762,29 @@ func appendMetrics(path string, m EpochMetrics) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// validated records an epoch's validation score (the log-likelihood or a
+// classifier's negative objective) and accuracy, and reports whether the
+// epoch is the best so far by cfg.Monitor.
+func (p *progress) validated(cfg TrainConfig, score float64, acc *float64) bool {
+	better := p.BestValidLL == nil || score > *p.BestValidLL
+	if cfg.Monitor == MonitorAccuracy && p.BestValidAccuracy != nil && acc != nil {
+		better = *acc > *p.BestValidAccuracy || *acc == *p.BestValidAccuracy && better
+	}
+	if better {
+		p.BestValidLL, p.BestValidAccuracy = &score, acc
+	}
+	return better
+}
+
+// monitored names the validation figure that early stopping watches.
+func monitored(cfg TrainConfig) string {
+	switch {
+	case cfg.Monitor == MonitorAccuracy:
+		return "accuracy"
+	case cfg.Classes >= 2:
+		return "objective"
+	}
+	return "log-likelihood"
 }

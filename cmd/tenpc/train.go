@@ -75,6 +75,7 @@ func trainCommand(name string, args []string, stdout io.Writer) error {
 	batch := fs.Int("batch-size", def.BatchSize, "mini-batch size (evaluation too)")
 	epochs := fs.Int("epochs", def.Epochs, "largest number of epochs")
 	patience := fs.Int("patience", def.Patience, "stop after this many epochs without a better validation log-likelihood (0: never)")
+	monitor := fs.String("monitor", experiments.MonitorObjective, "the validation figure that picks the best model and stops early: objective (the log-likelihood, or a classifier's objective) or accuracy (with -classes)")
 	budget := fs.Duration("time-budget", 0, "bound the training time, a resumed run's earlier epochs included: no epoch starts that would end past it (judged by the last epoch), and one still running at it ends there; e.g. 9m (0: none)")
 	seed := fs.Uint64("seed", def.Seed, "seed of the initialization and the batch order")
 	validFrac := fs.Float64("valid-fraction", def.ValidFraction, "fraction of the training set held out for validation (split seed 42)")
@@ -95,7 +96,7 @@ func trainCommand(name string, args []string, stdout io.Writer) error {
 	cfg.LR, cfg.BatchSize, cfg.Epochs, cfg.Patience, cfg.TimeBudget = *lr, *batch, *epochs, *patience, *budget
 	cfg.Seed, cfg.ValidFraction, cfg.Limit = *seed, *validFrac, *limit
 	cfg.PseudoCount, cfg.FullBatch, cfg.EMDecay = *pseudo, *fullBatch, *emDecay
-	cfg.Classes, cfg.Discriminative = *classes, *disc
+	cfg.Classes, cfg.Discriminative, cfg.Monitor = *classes, *disc, *monitor
 	cfg.Out, cfg.Resume, cfg.Force, cfg.Init = *out, *resume, *force, *init
 	if name == "finetune" && cfg.Init == "" {
 		return badInput("missing -init MODEL (the model to fine-tune)")
