@@ -46,7 +46,7 @@ func MNISTClassifierConfig(out string, quick bool) TrainConfig {
 
 // MNISTClassifierLambda is the recipe's λ and MNISTClassifierBudget its
 // circuit's training budget (docs/RESULTS.md, "mnist-classifier", has the
-// runs that chose them).
+// recipe's runs).
 const (
 	MNISTClassifierLambda = 0.9
 	MNISTClassifierBudget = 15 * time.Minute
