@@ -198,25 +198,12 @@ func trainTable(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Resu
 			improved = prog.validated(cfg, score, vr.Accuracy)
 		}
 		m.Seconds = clock().Sub(t0).Seconds()
-		m.Best = improved
-		nan := math.IsNaN(m.TrainNLL)
-		sanitize(&m)
-		prog.Epoch = epoch
-		model.Info.History = append(model.Info.History, m)
-		if improved {
-			prog.BestEpoch, prog.BadEpochs = epoch, 0
-			model.Info.BestEpoch = epoch
-			if err := model.Save(filepath.Join(dir, ModelFile)); err != nil {
-				return nil, err
-			}
-		} else {
-			prog.BadEpochs++
+		final, err := prog.record(cfg, model, &m, improved, dir)
+		if err != nil {
+			return nil, err
 		}
 		switch {
-		case nan:
-			prog.Stopped, prog.Final = fmt.Sprintf("the training NLL is NaN in epoch %d", epoch), true
-		case cfg.Patience > 0 && prog.BadEpochs >= cfg.Patience:
-			prog.Stopped, prog.Final = fmt.Sprintf("early stopping: no better validation %s for %d epochs", monitored(cfg), prog.BadEpochs), true
+		case final:
 		case cfg.TimeBudget > 0 && trainingTime(model.Info.History)+seconds(m.Seconds) > cfg.TimeBudget:
 			prog.Stopped = fmt.Sprintf("time budget %v: no time for another epoch", cfg.TimeBudget)
 		}

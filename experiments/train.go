@@ -378,25 +378,12 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 		}
 		m.Seconds = clock().Sub(t0).Seconds()
 		spent += seconds(m.Seconds)
-		m.Best = improved
-		nan := math.IsNaN(m.TrainNLL)
-		sanitize(&m)
-		prog.Epoch = epoch
-		model.Info.History = append(model.Info.History, m)
-		if improved {
-			prog.BestEpoch, prog.BadEpochs = epoch, 0
-			model.Info.BestEpoch = epoch
-			if err := model.Save(filepath.Join(dir, ModelFile)); err != nil {
-				return nil, err
-			}
-		} else {
-			prog.BadEpochs++
+		final, err := prog.record(cfg, model, &m, improved, dir)
+		if err != nil {
+			return nil, err
 		}
 		switch {
-		case nan:
-			prog.Stopped, prog.Final = fmt.Sprintf("the training NLL is NaN in epoch %d", epoch), true
-		case cfg.Patience > 0 && prog.BadEpochs >= cfg.Patience:
-			prog.Stopped, prog.Final = fmt.Sprintf("early stopping: no better validation %s for %d epochs", monitored(cfg), prog.BadEpochs), true
+		case final:
 		case cut:
 			prog.Stopped = fmt.Sprintf("time budget %v: ended during epoch %d, after %d of %d batches", cfg.TimeBudget, epoch, done, nBatches)
 		case cfg.TimeBudget > 0 && spent+seconds(m.Seconds) > cfg.TimeBudget:
@@ -550,6 +537,9 @@ func finish(cfg TrainConfig, sp data.Splits, model *Model, prog progress, took t
 		// A squared circuit samples a variable at a time, V·C passes of c·c
 		// a sample: hours for a grid of images.
 		log.Info("no samples written: sampling a squared circuit over images takes too long for a grid")
+	case cfg.Classes >= 2:
+		// Sampling refuses several root units (docs/QUERIES.md).
+		log.Info("no samples written: a class-conditional circuit has no sampler yet")
 	default:
 		path := filepath.Join(dir, SamplesFile)
 		if err := writeSampleGrid(path, best, 64, cfg.Seed); err != nil {
@@ -776,6 +766,36 @@ func (p *progress) validated(cfg TrainConfig, score float64, acc *float64) bool 
 		p.BestValidLL, p.BestValidAccuracy = &score, acc
 	}
 	return better
+}
+
+// record adds epoch m to the model's history (sanitized for JSON), saves
+// the model when the epoch is the best so far, and stops training for good
+// on a NaN training NLL or by early stopping; it reports whether it
+// stopped.
+func (p *progress) record(cfg TrainConfig, model *Model, m *EpochMetrics, improved bool, dir string) (bool, error) {
+	m.Best = improved
+	nan := math.IsNaN(m.TrainNLL)
+	sanitize(m)
+	p.Epoch = m.Epoch
+	model.Info.History = append(model.Info.History, *m)
+	if improved {
+		p.BestEpoch, p.BadEpochs = m.Epoch, 0
+		model.Info.BestEpoch = m.Epoch
+		if err := model.Save(filepath.Join(dir, ModelFile)); err != nil {
+			return false, err
+		}
+	} else {
+		p.BadEpochs++
+	}
+	switch {
+	case nan:
+		p.Stopped, p.Final = fmt.Sprintf("the training NLL is NaN in epoch %d", m.Epoch), true
+	case cfg.Patience > 0 && p.BadEpochs >= cfg.Patience:
+		p.Stopped, p.Final = fmt.Sprintf("early stopping: no better validation %s for %d epochs", monitored(cfg), p.BadEpochs), true
+	default:
+		return false, nil
+	}
+	return true, nil
 }
 
 // monitored names the validation figure that early stopping watches.
