@@ -49,7 +49,7 @@ func MNISTClassifierConfig(out string, quick bool) TrainConfig {
 // recipe's runs).
 const (
 	MNISTClassifierLambda = 0.9
-	MNISTClassifierBudget = 15 * time.Minute
+	MNISTClassifierBudget = 25 * time.Minute
 )
 
 // mnistMLPWidths are the recipe's MLP: 784 pixels, two hidden layers of
