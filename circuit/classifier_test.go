@@ -127,22 +127,7 @@ func TestClassifierGradient(t *testing.T) {
 				if want := objective(); math.Abs(loss-want) > 1e-9*math.Abs(want) {
 					t.Errorf("StepLabels %.12g, objective %.12g", loss, want)
 				}
-				const h = 1e-5
-				for _, p := range c.Params() {
-					if p.Frozen() {
-						continue
-					}
-					w, g := p.Float64s(), p.Grad64()
-					for i := range w {
-						orig := w[i]
-						at := func(d float64) float64 { w[i] = orig + d; return objective() }
-						fd := (8*(at(h)-at(-h)) - (at(2*h) - at(-2*h))) / (12 * h)
-						w[i] = orig
-						if math.Abs(g[i]-fd) > 1e-6*math.Max(math.Abs(g[i]), math.Abs(fd))+1e-9 {
-							t.Errorf("%s[%d]: analytic %.10g, finite difference %.10g", p.Name, i, g[i], fd)
-						}
-					}
-				}
+				fdCheck(t, c, objective, 1e-5, 1e-6, 1e-9)
 			})
 		}
 	}

@@ -45,7 +45,16 @@ func checkCircuitGrad(t *testing.T, c *Circuit, x []uint8, tol float64) {
 	}
 	// Five-point central differences: truncation error O(h⁴), round-off
 	// about ε·|NLL|/h ≈ 1e-11 at h = 1e-4.
-	const h = 1e-4
+	fdCheck(t, c, nll, 1e-4, tol, 1e-10)
+}
+
+// fdCheck compares the gradient the last step left in c's trainable
+// parameters with five-point central differences of f at step h: each
+// entry must agree within rtol of the larger of the two plus atol. It
+// returns how many entries it checked.
+func fdCheck(t *testing.T, c *Circuit, f func() float64, h, rtol, atol float64) int {
+	t.Helper()
+	checked := 0
 	for _, p := range c.Params() {
 		if p.Frozen() {
 			continue
@@ -53,14 +62,16 @@ func checkCircuitGrad(t *testing.T, c *Circuit, x []uint8, tol float64) {
 		w, g := p.Float64s(), p.Grad64()
 		for i := range w {
 			orig := w[i]
-			at := func(d float64) float64 { w[i] = orig + d; return nll() }
+			at := func(d float64) float64 { w[i] = orig + d; return f() }
 			fd := (8*(at(h)-at(-h)) - (at(2*h) - at(-2*h))) / (12 * h)
 			w[i] = orig
-			if d := math.Abs(g[i] - fd); d > tol*math.Max(math.Abs(g[i]), math.Abs(fd))+1e-10 {
-				t.Errorf("%s[%d]: analytic %.10g, finite difference %.10g", p.Name, i, g[i], fd)
+			if math.Abs(g[i]-fd) > rtol*math.Max(math.Abs(g[i]), math.Abs(fd))+atol {
+				t.Errorf("%s[%d] = %g: analytic %.10g, finite difference %.10g", p.Name, i, orig, g[i], fd)
 			}
+			checked++
 		}
 	}
+	return checked
 }
 
 func TestCircuitGradient(t *testing.T) {

@@ -232,25 +232,7 @@ func TestMixedGradient(t *testing.T) {
 	loss, err := train.Step(x)
 	require.NoError(t, err)
 	assert.InDelta(t, nll(), loss, 1e-9*math.Abs(loss))
-	const h = 1e-4
-	checked := 0
-	for _, p := range c.Params() {
-		if p.Frozen() {
-			continue
-		}
-		w, g := p.Float64s(), p.Grad64()
-		for i := range w {
-			orig := w[i]
-			at := func(d float64) float64 { w[i] = orig + d; return nll() }
-			fd := (8*(at(h)-at(-h)) - (at(2*h) - at(-2*h))) / (12 * h)
-			w[i] = orig
-			if d := math.Abs(g[i] - fd); d > 1e-6*math.Max(math.Abs(g[i]), math.Abs(fd))+1e-9 {
-				t.Errorf("%s[%d]: analytic %.10g, finite difference %.10g", p.Name, i, g[i], fd)
-			}
-			checked++
-		}
-	}
-	assert.Greater(t, checked, 100)
+	assert.Greater(t, fdCheck(t, c, nll, 1e-4, 1e-6, 1e-9), 100)
 }
 
 func nanMask(x []float64) []bool {

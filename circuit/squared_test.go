@@ -164,22 +164,7 @@ func checkSquaredGrad(t *testing.T, c *Circuit, x []uint8) {
 	if want := nll(); math.Abs(loss-want) > 1e-9*math.Abs(want) {
 		t.Errorf("Step loss %v, reference NLL %v", loss, want)
 	}
-	const h = 1e-5
-	for _, p := range c.Params() {
-		if p.Frozen() {
-			continue
-		}
-		w, g := p.Float64s(), p.Grad64()
-		for i := range w {
-			orig := w[i]
-			at := func(d float64) float64 { w[i] = orig + d; return nll() }
-			fd := (8*(at(h)-at(-h)) - (at(2*h) - at(-2*h))) / (12 * h)
-			w[i] = orig
-			if d := math.Abs(g[i] - fd); d > 1e-5*math.Max(math.Abs(g[i]), math.Abs(fd))+1e-8 {
-				t.Errorf("%s[%d] = %g: analytic %.10g, finite difference %.10g", p.Name, i, orig, g[i], fd)
-			}
-		}
-	}
+	fdCheck(t, c, nll, 1e-5, 1e-5, 1e-8)
 }
 
 // Signed log-space stays finite where linear arithmetic would overflow
