@@ -2,11 +2,8 @@ package experiments
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -112,23 +109,7 @@ func trainTable(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Resu
 	}}
 
 	// From here on the run's files are written.
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create output directory: %w", err)
-	}
-	if cfg.Force {
-		for _, f := range runFiles {
-			if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("-force: %w", err)
-			}
-		}
-	}
-	if err := removeTempFiles(dir); err != nil {
-		return nil, err
-	}
-	if err := writeJSON(filepath.Join(dir, ConfigFile), cfg); err != nil {
-		return nil, err
-	}
-	if err := writeMetrics(filepath.Join(dir, MetricsFile), nil); err != nil {
+	if err := prepareRunDir(dir, cfg, nil); err != nil {
 		return nil, err
 	}
 	log.WithFields(logrus.Fields{

@@ -276,26 +276,7 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 	}
 
 	// From here on the run's files are written.
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create output directory: %w", err)
-	}
-	if cfg.Force {
-		for _, f := range runFiles {
-			if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("-force: %w", err)
-			}
-		}
-	}
-	// A process killed while writing a file leaves its temporary file.
-	if err := removeTempFiles(dir); err != nil {
-		return nil, err
-	}
-	if err := writeJSON(filepath.Join(dir, ConfigFile), cfg); err != nil {
-		return nil, err
-	}
-	// metrics.jsonl is rewritten from the checkpoint's history, so a run
-	// killed between the checkpoint and the metrics line stays consistent.
-	if err := writeMetrics(filepath.Join(dir, MetricsFile), model.Info.History); err != nil {
+	if err := prepareRunDir(dir, cfg, model.Info.History); err != nil {
 		return nil, err
 	}
 
@@ -752,6 +733,31 @@ func appendMetrics(path string, m EpochMetrics) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// prepareRunDir creates the run directory dir, empties it of a previous
+// run's files under -force and of the temporary files a killed process
+// left, and writes config.json and metrics.jsonl (rewritten from history,
+// a resumed run's checkpointed epochs, so that a run killed between its
+// checkpoint and a metrics line stays consistent).
+func prepareRunDir(dir string, cfg TrainConfig, history []EpochMetrics) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create output directory: %w", err)
+	}
+	if cfg.Force {
+		for _, f := range runFiles {
+			if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("-force: %w", err)
+			}
+		}
+	}
+	if err := removeTempFiles(dir); err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(dir, ConfigFile), cfg); err != nil {
+		return err
+	}
+	return writeMetrics(filepath.Join(dir, MetricsFile), history)
 }
 
 // validated records an epoch's validation score (the log-likelihood or a
