@@ -14,7 +14,6 @@ import (
 	"github.com/tenpc/tenpc/circuit"
 	"github.com/tenpc/tenpc/data"
 	"github.com/tenpc/tenpc/nn"
-	"github.com/tenpc/tenpc/optim"
 )
 
 // trainTable is Train for a csv: dataset: a circuit with mixed inputs,
@@ -65,43 +64,9 @@ func trainTable(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Resu
 	if err != nil {
 		return nil, err
 	}
-	for _, train := range []bool{true, false} {
-		if err := checkMemory(c, cfg.BatchSize, train, cfg.MaxMemory, "circuit "+arch.Describe()); err != nil {
-			return nil, err
-		}
-	}
-	// EM first normalizes the circuit, so it is set up before the
-	// training program is compiled.
-	var em *circuit.EM
-	if cfg.Optimizer == EM {
-		if em, err = circuit.NewEM(c, emConfig(cfg, sp.Train.N)); err != nil {
-			return nil, &InputError{err}
-		}
-	}
-	var trainProg *circuit.Program
-	switch {
-	case em != nil:
-		trainProg, err = c.CompileEM(cfg.BatchSize)
-	case classifier:
-		trainProg, err = c.CompileClassifier(cfg.BatchSize, cfg.Discriminative)
-	default:
-		trainProg, err = c.Compile(cfg.BatchSize, true)
-	}
+	trainProg, evalProg, opt, em, err := trainingPrograms(c, cfg, sp.Train.N, arch)
 	if err != nil {
-		return nil, &InputError{fmt.Errorf("compile circuit (%s): %w", arch.Describe(), err)}
-	}
-	evalProg, err := c.Compile(cfg.BatchSize, false)
-	if err != nil {
-		return nil, &InputError{fmt.Errorf("compile circuit (%s): %w", arch.Describe(), err)}
-	}
-	var opt optim.Optimizer
-	switch cfg.Optimizer {
-	case SGD:
-		opt = optim.NewSGD(c.Params(), optim.SGDConfig{LR: cfg.LR})
-	case EM:
-		opt = em
-	default:
-		opt = optim.NewAdam(c.Params(), optim.AdamConfig{LR: cfg.LR})
+		return nil, err
 	}
 	D := sp.Train.D
 	model := &Model{Circuit: c, RG: rg, Arch: arch, Info: ModelInfo{

@@ -202,46 +202,11 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 			return nil, inputErrorf("-init %s: %v", cfg.Init, err)
 		}
 	}
-	// EM first normalizes the circuit (it keeps it normalized), so it is
-	// set up before the training program is compiled.
-	var em *circuit.EM
-	if cfg.Optimizer == EM {
-		if em, err = circuit.NewEM(c, emConfig(cfg, sp.Train.N)); err != nil {
-			return nil, &InputError{err}
-		}
+	trainProg, evalProg, opt, em, err := trainingPrograms(c, cfg, sp.Train.N, arch)
+	if err != nil {
+		return nil, err
 	}
 	classifier := cfg.Classes >= 2
-	compileTrain := func() (*circuit.Program, error) {
-		switch {
-		case em != nil:
-			return c.CompileEM(cfg.BatchSize)
-		case classifier:
-			return c.CompileClassifier(cfg.BatchSize, cfg.Discriminative)
-		}
-		return c.Compile(cfg.BatchSize, true)
-	}
-	for _, train := range []bool{true, false} {
-		if err := checkMemory(c, cfg.BatchSize, train, cfg.MaxMemory, "circuit "+arch.Describe()); err != nil {
-			return nil, err
-		}
-	}
-	trainProg, err := compileTrain()
-	if err != nil {
-		return nil, &InputError{fmt.Errorf("compile circuit (%s): %w", arch.Describe(), err)}
-	}
-	evalProg, err := c.Compile(cfg.BatchSize, false)
-	if err != nil {
-		return nil, &InputError{fmt.Errorf("compile circuit (%s): %w", arch.Describe(), err)}
-	}
-	var opt optim.Optimizer
-	switch cfg.Optimizer {
-	case Adam:
-		opt = optim.NewAdam(c.Params(), optim.AdamConfig{LR: cfg.LR})
-	case SGD:
-		opt = optim.NewSGD(c.Params(), optim.SGDConfig{LR: cfg.LR})
-	case EM:
-		opt = em
-	}
 
 	model := &Model{Circuit: c, RG: rg, Arch: arch, Info: ModelInfo{
 		Dataset: cfg.Dataset, Shape: sp.Train.Shape, Values: sp.Train.Values, NumVars: sp.Train.D,
@@ -733,6 +698,47 @@ func appendMetrics(path string, m EpochMetrics) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// trainingPrograms checks that circuit c's programs fit in memory, sets
+// up EM when cfg asks for it (before compiling: EM normalizes the circuit
+// and keeps it so), and compiles the training program (EM's, a
+// classifier's or the NLL's), the evaluation program and the optimizer,
+// for n training samples.
+func trainingPrograms(c *circuit.Circuit, cfg TrainConfig, n int, arch Arch) (trainProg, evalProg *circuit.Program, opt optim.Optimizer, em *circuit.EM, err error) {
+	for _, train := range []bool{true, false} {
+		if err := checkMemory(c, cfg.BatchSize, train, cfg.MaxMemory, "circuit "+arch.Describe()); err != nil {
+			return nil, nil, nil, nil, err
+		}
+	}
+	if cfg.Optimizer == EM {
+		if em, err = circuit.NewEM(c, emConfig(cfg, n)); err != nil {
+			return nil, nil, nil, nil, &InputError{err}
+		}
+	}
+	switch {
+	case em != nil:
+		trainProg, err = c.CompileEM(cfg.BatchSize)
+	case cfg.Classes >= 2:
+		trainProg, err = c.CompileClassifier(cfg.BatchSize, cfg.Discriminative)
+	default:
+		trainProg, err = c.Compile(cfg.BatchSize, true)
+	}
+	if err == nil {
+		evalProg, err = c.Compile(cfg.BatchSize, false)
+	}
+	if err != nil {
+		return nil, nil, nil, nil, &InputError{fmt.Errorf("compile circuit (%s): %w", arch.Describe(), err)}
+	}
+	switch cfg.Optimizer {
+	case SGD:
+		opt = optim.NewSGD(c.Params(), optim.SGDConfig{LR: cfg.LR})
+	case EM:
+		opt = em
+	default:
+		opt = optim.NewAdam(c.Params(), optim.AdamConfig{LR: cfg.LR})
+	}
+	return trainProg, evalProg, opt, em, nil
 }
 
 // prepareRunDir creates the run directory dir, empties it of a previous
