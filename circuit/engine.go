@@ -361,7 +361,7 @@ func (w *wiring) inputAct(x, missing *nn.Node, b int, em, train bool, sr semirin
 		a.scaled = n
 		return a, nil
 	}
-	a.log = w.c.Input.forward(x, missing, em, sr == maxProduct)
+	a.log, a.sign = w.c.Input.forward(x, missing, em, sr == maxProduct)
 	return a, nil
 }
 
@@ -383,7 +383,7 @@ func (w *wiring) marginalAct() *act {
 		// its own value, which the input layer computes with every
 		// variable missing.
 		v := p.NumVars
-		a.log = w.c.Input.forward(w.g.Const(make([]float64, v), 1, v), w.g.Const(constant(v, 1), 1, v), false, false)
+		a.log, a.sign = w.c.Input.forward(w.g.Const(make([]float64, v), 1, v), w.g.Const(constant(v, 1), 1, v), false, false)
 	}
 	return a
 }

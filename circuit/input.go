@@ -12,7 +12,7 @@ import (
 
 // InputLayer is the input layer as a module: the input distributions'
 // parameters, one row per input slot (Plan.Slots): Logits (S, K, C) for
-// categorical inputs, Logits (S, K) for Bernoulli/binomial, Mean and
+// categorical inputs (for embedding inputs the values themselves), Logits (S, K) for Bernoulli/binomial, Mean and
 // LogStd (S, K) for Gaussian. Leaf f's unit k is the product, over the
 // leaf's variables, of their slots' distribution k.
 //
@@ -64,6 +64,12 @@ func newFamilyLayer(p *Plan, col Column, slots []int, dt nn.DType, rng *rand.Ran
 	case Categorical:
 		in.Logits = nn.NewParam("logits", dt, v, k, col.Values)
 		nn.NormalInit(in.Logits, 0, 1, rng)
+	case Embedding:
+		// The probabilities a categorical unit starts from, so that the
+		// squared circuit starts as it would with categorical inputs.
+		in.Logits = nn.NewParam("embedding", dt, v, k, col.Values)
+		nn.NormalInit(in.Logits, 0, 1, rng)
+		softmaxRows(in.Logits, col.Values)
 	case Bernoulli, Binomial:
 		in.Logits = nn.NewParam("logits", dt, v, k)
 		nn.NormalInit(in.Logits, 0, 1, rng)
@@ -125,7 +131,7 @@ func inputParamCount(p *Plan, o *Options) int {
 // familyParams is the parameter count of one slot's k units of family col.
 func familyParams(col Column, k int) int {
 	switch col.Kind {
-	case Categorical:
+	case Categorical, Embedding:
 		return k * col.Values
 	case Gaussian:
 		return 2 * k
@@ -179,7 +185,17 @@ func (in *InputLayer) Describe() string {
 //
 //	x (B, V) Uint8 categories (float for Gaussian inputs), missing (B, V) Uint8
 //	-> lp (S, B, K) per slot -> (F, B, K) per leaf (the sum over its slots)
+//
+// For embedding inputs, whose values have signs, it returns the
+// log-magnitudes; SignedForward returns the signs too.
 func (in *InputLayer) Forward(x, missing *nn.Node) *nn.Node {
+	lp, _ := in.forward(x, missing, false, false)
+	return lp
+}
+
+// SignedForward is Forward with the values' signs (nil when every value is
+// positive, as for every family but embedding).
+func (in *InputLayer) SignedForward(x, missing *nn.Node) (lp, sign *nn.Node) {
 	return in.forward(x, missing, false, false)
 }
 
@@ -187,7 +203,8 @@ func (in *InputLayer) Forward(x, missing *nn.Node) *nn.Node {
 // contributes log max_x p(x) (the mode's log-probability; the log-density
 // at the mean for Gaussian inputs) instead of 0.
 func (in *InputLayer) MaxForward(x, missing *nn.Node) *nn.Node {
-	return in.forward(x, missing, false, true)
+	lp, _ := in.forward(x, missing, false, true)
+	return lp
 }
 
 // gatherCols selects columns of x (B, V): (B, len(cols)), or x for nil.
@@ -198,13 +215,41 @@ func gatherCols(x *nn.Node, cols []int) *nn.Node {
 	return nn.Gather(x, 1, cols)
 }
 
-// table is the discrete inputs' log-probability table (S, K, C): log p of
-// slot s, unit k at value c.
+// softmaxRows replaces every run of c values of p by its softmax.
+func softmaxRows(p *nn.Param, c int) {
+	v := p.Value()
+	for r := 0; r < len(v); r += c {
+		row := v[r : r+c]
+		m := slices.Max(row)
+		s := 0.0
+		for i, t := range row {
+			row[i] = math.Exp(t - m)
+			s += row[i]
+		}
+		for i := range row {
+			row[i] /= s
+		}
+	}
+	p.SetValue(v)
+}
+
+// table is the discrete inputs' log-value table (S, K, C): log p of slot
+// s, unit k at value c, and the values' signs (nil: all positive).
 //
 //	categorical  log-softmax of the logits over C (EM: the logits themselves)
 //	binomial     log C(N, c) + c·log σ(q) + (N − c)·log σ(−q),  N = C − 1
-func (in *InputLayer) table(g *nn.Graph, em bool) *nn.Node {
+//	embedding    log|θ| and sign(θ), θ the values
+func (in *InputLayer) table(g *nn.Graph, em bool) (t, sign *nn.Node) {
 	th := g.Param(in.Logits)
+	if in.kind == Embedding {
+		return logAbs(th), signOf(th)
+	}
+	t = in.logTable(g, th, em)
+	return t, nil
+}
+
+// logTable is table for the normalized families.
+func (in *InputLayer) logTable(g *nn.Graph, th *nn.Node, em bool) *nn.Node {
 	if in.kind == Categorical {
 		if em {
 			return th
@@ -259,6 +304,44 @@ func (in *InputLayer) leaves(lp *nn.Node) *nn.Node {
 		}
 	}
 	return nn.Einsum("fs,sbk->fbk", lp.Graph().Const(m, F, S), lp)
+}
+
+// leafSigns multiplies the signs of each leaf's slots: sp (S, B, K) ->
+// (F, B, K). A leaf of fewer slots than the largest reads a row of ones
+// (row S) in the places it lacks.
+func (in *InputLayer) leafSigns(sp *nn.Node) *nn.Node {
+	p := in.plan
+	F, S := len(p.Leaves), p.NumSlots
+	sh := sp.Shape()
+	size := 0
+	for f := range F {
+		size = max(size, int(p.LeafOff[f+1]-p.LeafOff[f]))
+	}
+	if size == 1 && int(p.LeafOff[F]) == F && S == F {
+		return nn.Gather(sp, 0, slotsOf(p.Slots))
+	}
+	ones := sp.Graph().Const(constant(sh[1]*sh[2], 1), 1, sh[1], sh[2])
+	padded := nn.Concat(0, sp, ones)
+	idx := make([]int, F*size)
+	for f := range F {
+		for i := range size {
+			j := int(p.LeafOff[f]) + i
+			idx[f*size+i] = S
+			if j < int(p.LeafOff[f+1]) {
+				idx[f*size+i] = int(p.Slots[j])
+			}
+		}
+	}
+	return signProd(nn.Reshape(nn.Gather(padded, 0, idx), F, size, sh[1], sh[2]), 1)
+}
+
+// slotsOf converts the plan's slot indices to ints.
+func slotsOf[T ~int32 | ~int64 | ~int](s []T) []int {
+	out := make([]int, len(s))
+	for i, v := range s {
+		out[i] = int(v)
+	}
+	return out
 }
 
 // anyParam is a parameter of the layer (to anchor a node in a graph).

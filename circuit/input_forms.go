@@ -24,6 +24,9 @@ import (
 //
 //     so its integral is the scale.
 //
+// Embedding units are tables too, of log-magnitudes, with a sign table
+// beside them: not normalized, and their product's signs multiply.
+//
 // A unit's value at an observed variable is the form's log-value there; at
 // a missing one, its integral over the variable (0 for normalized units);
 // in the max-product semiring, its largest value over the variable.
@@ -38,6 +41,9 @@ type inputForm struct {
 	// exp(table) sums to 1 (the integral is then 0 and is not computed).
 	table      *nn.Node
 	normalized bool
+	// sign is the table's signs (S_f, K, C), nil when every value is
+	// positive.
+	sign *nn.Node
 	// logScale (nil: 0), mean and logStd are (S_f, K).
 	logScale, mean, logStd *nn.Node
 }
@@ -59,7 +65,8 @@ func (in *InputLayer) forms(g *nn.Graph, em bool) []inputForm {
 	if in.kind == Gaussian {
 		f.gauss, f.mean, f.logStd = true, g.Param(in.Mean), g.Param(in.LogStd)
 	} else {
-		f.table, f.normalized = in.table(g, em), true
+		f.table, f.sign = in.table(g, em)
+		f.normalized = f.sign == nil
 	}
 	return []inputForm{f}
 }
@@ -135,6 +142,16 @@ func multiplyForms(a, b inputForm, rowsA, rowsB, slots []int) inputForm {
 		}
 		t := nn.Add(nn.Reshape(ta, s, ka, 1, c), nn.Reshape(tb, s, 1, kb, c))
 		out.table = nn.Reshape(t, s, ka*kb, c)
+		if sa, sb := pick(a.sign, rowsA), pick(b.sign, rowsB); sa != nil || sb != nil {
+			g := ta.Graph()
+			if sa == nil {
+				sa = g.Const(constant(s*ka*c, 1), s, ka, c)
+			}
+			if sb == nil {
+				sb = g.Const(constant(s*kb*c, 1), s, kb, c)
+			}
+			out.sign = nn.Reshape(nn.Mul(nn.Reshape(sa, s, ka, 1, c), nn.Reshape(sb, s, 1, kb, c)), s, ka*kb, c)
+		}
 		return out
 	}
 	ma, ra := pick(a.mean, rowsA), pick(a.logStd, rowsA)
@@ -165,21 +182,38 @@ func multiplyForms(a, b inputForm, rowsA, rowsB, slots []int) inputForm {
 }
 
 // forward builds the leaves' log-values from the forms, with the variables
-// marked in missing integrated out (max: maximized over):
+// marked in missing integrated out (max: maximized over), and their signs
+// (nil when every form is positive):
 //
 //	x (B, V), missing (B, V) -> per form (S_f, B, K) -> (S, B, K) in slot order -> (F, B, K) per leaf
-func (in *InputLayer) forward(x, missing *nn.Node, em, max bool) *nn.Node {
+func (in *InputLayer) forward(x, missing *nn.Node, em, max bool) (lp, sign *nn.Node) {
 	g := x.Graph()
 	forms := in.forms(g, em)
-	parts := make([]*nn.Node, len(forms))
+	parts, signs := make([]*nn.Node, len(forms)), make([]*nn.Node, len(forms))
 	var order []int
+	signed := false
 	for i, f := range forms {
-		parts[i] = in.evalForm(f, x, missing, max)
+		parts[i], signs[i] = in.evalForm(f, x, missing, max)
 		order = append(order, f.slots...)
+		signed = signed || signs[i] != nil
 	}
-	lp := parts[0]
-	if len(parts) > 1 {
-		lp = nn.Concat(0, parts...)
+	if signed {
+		for i, sp := range signs {
+			if sp == nil {
+				sh := parts[i].Shape()
+				signs[i] = g.Const(constant(sh[0]*sh[1]*sh[2], 1), sh...)
+			}
+		}
+	}
+	cat := func(ns []*nn.Node) *nn.Node {
+		if len(ns) > 1 {
+			return nn.Concat(0, ns...)
+		}
+		return ns[0]
+	}
+	lp = cat(parts)
+	if signed {
+		sign = cat(signs)
 	}
 	if !isRange(order, len(order)) {
 		pos := make([]int, len(order)) // slot s is row pos[s] of lp
@@ -187,18 +221,25 @@ func (in *InputLayer) forward(x, missing *nn.Node, em, max bool) *nn.Node {
 			pos[s] = r
 		}
 		lp = nn.Gather(lp, 0, pos)
+		if signed {
+			sign = nn.Gather(sign, 0, pos)
+		}
 	}
-	return in.leaves(lp)
+	if signed {
+		sign = in.leafSigns(sign)
+	}
+	return in.leaves(lp), sign
 }
 
-// evalForm is one form's log-values at the data: (S_f, B, K). missing is a
-// uint8 mask, or a float one (the partition function's constant input).
-func (in *InputLayer) evalForm(f inputForm, x, missing *nn.Node, max bool) *nn.Node {
+// evalForm is one form's log-values at the data, (S_f, B, K), and their
+// signs (nil: positive). missing is a uint8 mask, or a float one (the
+// partition function's constant input).
+func (in *InputLayer) evalForm(f inputForm, x, missing *nn.Node, max bool) (lp, sign *nn.Node) {
 	g := x.Graph()
 	b := x.Shape()[0]
 	cols := in.plan.slotCols(f.slots)
 	s := len(f.slots)
-	var lp, mode, integral *nn.Node // (S_f, B, K), (S_f, 1, K), (S_f, 1, K) or nil
+	var mode, integral, isign *nn.Node // (S_f, 1, K), (S_f, 1, K) or nil
 	if f.gauss {
 		k := f.mean.Shape()[1]
 		xs := nn.Reshape(nn.Transpose(gatherCols(x, cols), 1, 0), s, b, 1)
@@ -214,9 +255,21 @@ func (in *InputLayer) evalForm(f inputForm, x, missing *nn.Node, max bool) *nn.N
 	} else {
 		k := f.table.Shape()[1]
 		lp = lookup(f.table, x, cols)
-		mode = nn.Reshape(nn.MaxAxis(f.table, 2), s, 1, k)
-		if !f.normalized {
-			integral = nn.Reshape(nn.LogSumExp(f.table, 2), s, 1, k)
+		switch {
+		case f.sign != nil && max:
+			panic("circuit: the max-product semiring on signed inputs (a squared circuit has no MAP)")
+		case f.sign != nil:
+			sign = lookup(f.sign, x, cols)
+			// Σ_c θ(c), in signed log-space.
+			e, m := shiftedSigned(f.table, f.sign, 2)
+			z := nn.SumAxis(e, 2)
+			integral = nn.Reshape(nn.Add(logAbs(z), nn.Reshape(m, s, k)), s, 1, k)
+			isign = nn.Reshape(signOf(z), s, 1, k)
+		default:
+			mode = nn.Reshape(nn.MaxAxis(f.table, 2), s, 1, k)
+			if !f.normalized {
+				integral = nn.Reshape(nn.LogSumExp(f.table, 2), s, 1, k)
+			}
 		}
 	}
 	if missing.DType() != g.DType() {
@@ -231,7 +284,11 @@ func (in *InputLayer) evalForm(f inputForm, x, missing *nn.Node, max bool) *nn.N
 	case integral != nil:
 		lp = nn.Add(lp, nn.Mul(miss, integral))
 	}
-	return lp
+	if sign != nil {
+		// miss is 0 or 1: the observed value's sign or the integral's.
+		sign = nn.Add(nn.Mul(sign, obs), nn.Mul(miss, isign))
+	}
+	return lp, sign
 }
 
 // lookup reads a discrete table at the data: table (S_f, K, C), x (B, V)

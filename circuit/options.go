@@ -63,9 +63,13 @@ const (
 	Bernoulli
 	Binomial
 	Gaussian
+	// Embedding units hold a real value, of either sign, per category, as
+	// cirkit's embedding layer does: unnormalized, so only a squared
+	// circuit (Param Real, p = c²/Z) takes them.
+	Embedding
 )
 
-var inputNames = []string{"categorical", "bernoulli", "binomial", "gaussian"}
+var inputNames = []string{"categorical", "bernoulli", "binomial", "gaussian", "embedding"}
 
 func (k InputKind) String() string {
 	if int(k) < len(inputNames) {
@@ -74,7 +78,8 @@ func (k InputKind) String() string {
 	return fmt.Sprintf("InputKind(%d)", int(k))
 }
 
-// ParseInput parses "categorical", "bernoulli", "binomial" or "gaussian".
+// ParseInput parses "categorical", "bernoulli", "binomial", "gaussian" or
+// "embedding".
 func ParseInput(s string) (InputKind, error) {
 	for i, n := range inputNames {
 		if s == n {
@@ -249,11 +254,13 @@ func (o Options) validate() error {
 		return fmt.Errorf("circuit: unknown engine %v", o.Engine)
 	case o.Param < Clamp || o.Param > Real:
 		return fmt.Errorf("circuit: unknown parameterization %v", o.Param)
-	case o.Input < Categorical || o.Input > Gaussian:
+	case o.Input < Categorical || o.Input > Embedding:
 		return fmt.Errorf("circuit: unknown input %v", o.Input)
+	case o.Input == Embedding && o.Param != Real:
+		return fmt.Errorf("circuit: embedding inputs take values of either sign, which only a squared circuit normalizes: they need Param Real, got %v", o.Param)
 	case o.Layer == CPR && o.Rank < 1:
 		return fmt.Errorf("circuit: Rank must be ≥ 1, got %d", o.Rank)
-	case (o.Input == Categorical || o.Input == Binomial) && (o.Values < 2 || o.Values > 256):
+	case (o.Input == Categorical || o.Input == Binomial || o.Input == Embedding) && (o.Values < 2 || o.Values > 256):
 		return fmt.Errorf("circuit: %v inputs need 2..256 values, got %d", o.Input, o.Values)
 	case o.Input == Bernoulli && o.Values != 2:
 		return fmt.Errorf("circuit: Bernoulli inputs take 2 values, got %d", o.Values)
@@ -264,6 +271,8 @@ func (o Options) validate() error {
 	}
 	for i, c := range o.Columns {
 		switch {
+		case c.Kind == Embedding:
+			return fmt.Errorf("circuit: Columns[%d]: embedding inputs are for a single-family squared circuit, not mixed columns", i)
 		case c.Kind < Categorical || c.Kind > Gaussian:
 			return fmt.Errorf("circuit: Columns[%d]: unknown input %v", i, c.Kind)
 		case (c.Kind == Categorical || c.Kind == Binomial) && (c.Values < 2 || c.Values > 256):

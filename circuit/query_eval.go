@@ -476,6 +476,9 @@ func newInputTable(c *Circuit) (*inputTable, error) {
 	g := nn.NewGraph(nn.Float64)
 	forms := c.Input.forms(g, false)
 	for i, f := range forms {
+		if f.sign != nil {
+			return nil, fmt.Errorf("circuit: embedding inputs have no distributions to read (only a squared circuit takes them)")
+		}
 		if f.gauss {
 			g.Output(fmt.Sprintf("mean.%d", i), f.mean)
 			g.Output(fmt.Sprintf("log_std.%d", i), f.logStd)

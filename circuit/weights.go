@@ -104,6 +104,9 @@ func (c *Circuit) InputLogProb(v, k, x int) float64 {
 		lp, lq := -softplus(-q), -softplus(q)
 		return lg(n) - lg(x) - lg(n-x) + float64(x)*lp + float64(n-x)*lq
 	}
+	if in.kind == Embedding {
+		panic("circuit: InputLogProb on embedding inputs, which hold values of either sign, not probabilities")
+	}
 	panic("circuit: InputLogProb on Gaussian inputs; use InputLogDensity")
 }
 

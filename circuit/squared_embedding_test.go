@@ -1,0 +1,107 @@
+package circuit
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// buildEmbedding builds a squared circuit with embedding inputs whose
+// values are N(0, 1) draws, about half of them negative.
+func buildEmbedding(t *testing.T, qg queryGraph, layer Layer, seed uint64) *Circuit {
+	t.Helper()
+	c := buildSquared(t, qg.rg, layer, Embedding, qg.values, seed)
+	rng := rand.New(rand.NewPCG(seed, 3))
+	v := c.Input.Logits.Value()
+	neg := 0
+	for i := range v {
+		v[i] = rng.NormFloat64()
+		if v[i] < 0 {
+			neg++
+		}
+	}
+	if neg == 0 {
+		t.Fatal("no negative input value: the test would not exercise signed inputs")
+	}
+	c.Input.Logits.SetValue(v)
+	return c
+}
+
+// A squared circuit over embedding inputs of either sign is a
+// distribution: it sums to 1 by enumeration, its compiled likelihoods and
+// marginals (the missing variables' sums Σ_c θ(c) in signed log-space)
+// equal the reference evaluator's on c·c, its conditionals and samples
+// follow the enumeration, and its gradient matches finite differences.
+func TestSquaredEmbedding(t *testing.T) {
+	for gi, qg := range productGraphs(t)[:3] {
+		for li, layer := range []Layer{CP, CPR, Tucker} {
+			if layer == Tucker && !binaryOnly(qg.rg) {
+				continue
+			}
+			t.Run(qg.name+"/"+layer.String(), func(t *testing.T) {
+				c := buildEmbedding(t, qg, layer, uint64(10*gi+li))
+				en := enumerate(t, c)
+				if s := logSumExp(en.lp); math.Abs(s) > 1e-9 {
+					t.Fatalf("log Σ_x p(x) = %g, want 0", s)
+				}
+				x := allAssignments(en.V, en.C)
+				prog, err := c.Compile(64, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := make([]float64, len(en.lp))
+				if err := prog.LogLikelihood(x, nil, got); err != nil {
+					t.Fatal(err)
+				}
+				for i := range got {
+					if math.Abs(got[i]-en.lp[i]) > 1e-9 && math.Abs(math.Exp(got[i])-math.Exp(en.lp[i])) > 1e-13 {
+						t.Fatalf("x %v: compiled %.12g, LogProb (on c·c) %.12g", x[i*en.V:(i+1)*en.V], got[i], en.lp[i])
+					}
+				}
+				rng := rand.New(rand.NewPCG(uint64(li), 11))
+				xs, miss := randomRows(rng, 8, en.V, en.C, 0.4)
+				lm, err := c.LogProb(xs, miss)
+				if err != nil {
+					t.Fatal(err)
+				}
+				mp := make([]float64, 8)
+				if err := prog.LogLikelihood(xs, miss, mp); err != nil {
+					t.Fatal(err)
+				}
+				for b := range 8 {
+					want := en.logMarginal(xs[b*en.V:(b+1)*en.V], not(miss[b*en.V:(b+1)*en.V]))
+					if math.Abs(lm[b]-want) > 1e-9 || math.Abs(mp[b]-want) > 1e-9 {
+						t.Errorf("marginal row %d: LogProb %.12g, compiled %.12g, enumeration %.12g", b, lm[b], mp[b], want)
+					}
+				}
+				checkConditionals(t, c, en, rng)
+				if gi == 0 && layer == CP {
+					checkSamples(t, c, en, rng)
+				}
+				if _, _, err := c.MAP(xs, not(miss)); err == nil || !strings.Contains(err.Error(), "squared circuit") {
+					t.Errorf("MAP: %v, want a refusal naming the squared circuit", err)
+				}
+				xg := make([]uint8, 6*en.V)
+				for i := range xg {
+					xg[i] = uint8(rng.IntN(en.C))
+				}
+				checkSquaredGrad(t, c, xg)
+			})
+		}
+	}
+}
+
+// Embedding inputs need real weights, and have no place in mixed columns.
+func TestEmbeddingRefusals(t *testing.T) {
+	rg := productGraphs(t)[0].rg
+	for _, o := range []Options{
+		{Units: 2, Input: Embedding, Values: 3},
+		{Units: 2, Input: Embedding, Values: 3, Param: Softmax},
+		{Units: 2, Param: Real, Columns: []Column{{Kind: Embedding, Values: 3}}},
+	} {
+		if _, err := Build(rg, o); err == nil || !strings.Contains(err.Error(), "embedding") {
+			t.Errorf("Build(%+v): %v, want a refusal naming embedding inputs", o, err)
+		}
+	}
+}
