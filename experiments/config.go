@@ -110,6 +110,12 @@ type TrainConfig struct {
 	// Patience stops training after this many epochs without a better
 	// validation log-likelihood (default 5; 0: never stop early).
 	Patience int
+	// LRDecay and LRPatience reduce the learning rate on a plateau, as
+	// PyTorch's ReduceLROnPlateau does: after every LRPatience epochs in a
+	// row without a better validation score, the rate is multiplied by
+	// LRDecay ∈ (0, 1). Default 0: the rate stays at LR. Adam and SGD only.
+	LRDecay    float64
+	LRPatience int
 	// Monitor is the validation figure that picks the best model and
 	// drives early stopping: MonitorObjective (default: the
 	// log-likelihood, or a classifier's objective) or MonitorAccuracy (a
@@ -194,7 +200,7 @@ func (c *TrainConfig) Validate() error {
 		return &InputError{err}
 	case c.Engine != circuit.Fused && c.Engine != circuit.Graph:
 		return inputErrorf("unknown engine %v", c.Engine)
-	case c.Input < circuit.Categorical || c.Input > circuit.Gaussian:
+	case c.Input < circuit.Categorical || c.Input > circuit.Embedding:
 		return inputErrorf("unknown input %v", c.Input)
 	case c.Param < circuit.Clamp || c.Param > circuit.Real:
 		return inputErrorf("unknown parameterization %v", c.Param)
@@ -230,6 +236,12 @@ func (c *TrainConfig) Validate() error {
 		return inputErrorf("epochs must be ≥ 1, got %d", c.Epochs)
 	case c.Patience < 0:
 		return inputErrorf("patience must be ≥ 0, got %d", c.Patience)
+	case !(c.LRDecay >= 0 && c.LRDecay < 1):
+		return inputErrorf("-lr-decay must be in [0, 1), got %v", c.LRDecay)
+	case c.LRDecay > 0 && c.LRPatience < 1:
+		return inputErrorf("-lr-decay needs -lr-patience ≥ 1, got %d", c.LRPatience)
+	case c.LRDecay > 0 && c.Optimizer == EM:
+		return inputErrorf("-lr-decay sets Adam's or SGD's rate; EM decays its step size with -em-decay")
 	case c.Monitor != "" && c.Monitor != MonitorObjective && c.Monitor != MonitorAccuracy:
 		return inputErrorf("unknown -monitor %q (want %s or %s)", c.Monitor, MonitorObjective, MonitorAccuracy)
 	case c.Monitor == MonitorAccuracy && c.Classes < 2:
@@ -285,6 +297,8 @@ type configJSON struct {
 	BatchSize     int     `json:"batch_size"`
 	Epochs        int     `json:"epochs"`
 	Patience      int     `json:"patience"`
+	LRDecay       float64 `json:"lr_decay,omitempty"`
+	LRPatience    int     `json:"lr_patience,omitempty"`
 	Monitor       string  `json:"monitor,omitempty"`
 	TimeBudget    string  `json:"time_budget,omitempty"`
 	Seed          uint64  `json:"seed"`
@@ -302,7 +316,7 @@ func (c TrainConfig) MarshalJSON() ([]byte, error) {
 		Input: c.Input.String(), Param: c.Param.String(), Classes: c.Classes, Disc: c.Discriminative,
 		Optimizer: c.Optimizer.String(), LR: c.LR, BatchSize: c.BatchSize,
 		PseudoCount: c.PseudoCount, FullBatch: c.FullBatch, EMDecay: c.EMDecay,
-		Epochs: c.Epochs, Patience: c.Patience, Monitor: c.Monitor, Seed: c.Seed, Init: c.Init, MaxMemory: c.MaxMemory, Out: c.Out,
+		Epochs: c.Epochs, Patience: c.Patience, LRDecay: c.LRDecay, LRPatience: c.LRPatience, Monitor: c.Monitor, Seed: c.Seed, Init: c.Init, MaxMemory: c.MaxMemory, Out: c.Out,
 	}
 	if c.TimeBudget > 0 {
 		j.TimeBudget = c.TimeBudget.String()
@@ -330,7 +344,7 @@ func (c *TrainConfig) UnmarshalJSON(b []byte) error {
 		ValidFraction: j.ValidFraction, SplitSeed: j.SplitSeed,
 		RG: j.RG, Units: j.Units, Rank: j.Rank, Classes: j.Classes, Discriminative: j.Disc, LR: j.LR, BatchSize: j.BatchSize,
 		PseudoCount: j.PseudoCount, FullBatch: j.FullBatch, EMDecay: j.EMDecay,
-		Epochs: j.Epochs, Patience: j.Patience, Monitor: j.Monitor, Seed: j.Seed, Init: j.Init, MaxMemory: j.MaxMemory, Out: j.Out,
+		Epochs: j.Epochs, Patience: j.Patience, LRDecay: j.LRDecay, LRPatience: j.LRPatience, Monitor: j.Monitor, Seed: j.Seed, Init: j.Init, MaxMemory: j.MaxMemory, Out: j.Out,
 	}
 	var err error
 	if out.Layer, err = circuit.ParseLayer(j.Layer); err != nil {

@@ -155,7 +155,7 @@ func paramCount(cfg TrainConfig, sp data.Splits) (int, error) {
 		return 0, err
 	}
 	opts := circuit.Options{Layer: cfg.Layer, Rank: cfg.Rank, Units: cfg.Units, Classes: cfg.Classes, Input: cfg.Input, Param: cfg.Param, Init: cfg.WeightInit, Seed: cfg.Seed}
-	if cfg.Input == circuit.Categorical || cfg.Input == circuit.Binomial {
+	if cfg.Input == circuit.Categorical || cfg.Input == circuit.Binomial || cfg.Input == circuit.Embedding {
 		opts.Values = sp.Train.Values
 	}
 	c, err := circuit.Build(rg, opts)

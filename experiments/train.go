@@ -51,6 +51,9 @@ type EpochMetrics struct {
 	Seconds       float64  `json:"seconds"`
 	Steps         int      `json:"steps"`
 	Best          bool     `json:"best"`
+	// LR is the epoch's learning rate when it decays on plateaus
+	// (TrainConfig.LRDecay).
+	LR float64 `json:"lr,omitempty"`
 }
 
 // SplitResult is the mean log-likelihood of a dataset split; for a
@@ -175,7 +178,7 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 	}
 	opts := circuit.Options{Layer: cfg.Layer, Engine: cfg.Engine, Rank: cfg.Rank, Units: cfg.Units, Classes: cfg.Classes, Input: cfg.Input, Param: cfg.Param, Init: cfg.WeightInit, Seed: cfg.Seed, MaxMemory: cfg.MaxMemory}
 	switch cfg.Input {
-	case circuit.Categorical, circuit.Binomial:
+	case circuit.Categorical, circuit.Binomial, circuit.Embedding:
 		opts.Values = sp.Train.Values
 	case circuit.Bernoulli:
 		if sp.Train.Values != 2 {
@@ -265,6 +268,11 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 	for prog.Stopped == "" && prog.Epoch < cfg.Epochs {
 		epoch := prog.Epoch + 1
 		t0 := clock()
+		lr := 0.0
+		if cfg.LRDecay > 0 {
+			lr = PlateauLR(cfg, model.Info.History)
+			opt.(interface{ SetLR(float64) }).SetLR(lr)
+		}
 		nBatches := (sp.Train.N + cfg.BatchSize - 1) / cfg.BatchSize
 		bar := newProgressBar(log.Out, fmt.Sprintf("epoch %d/%d", epoch, cfg.Epochs), nBatches)
 		var sum float64
@@ -308,7 +316,7 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 			// with weight 1 − λ.
 			jac *= (1 - cfg.Discriminative) / float64(sp.Train.D)
 		}
-		m := EpochMetrics{Epoch: epoch, TrainNLL: sum/float64(seen) - jac, Steps: opt.Steps()}
+		m := EpochMetrics{Epoch: epoch, TrainNLL: sum/float64(seen) - jac, Steps: opt.Steps(), LR: lr}
 		m.TrainBPD = bpd(m.TrainNLL, sp.Train.D)
 		improved := true
 		if sp.Valid.N > 0 {
@@ -351,6 +359,9 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 		}
 		if m.ValidAccuracy != nil {
 			fields["valid_accuracy"] = round4(*m.ValidAccuracy)
+		}
+		if m.LR > 0 {
+			fields["lr"] = m.LR
 		}
 		log.WithFields(fields).Info("epoch")
 	}
@@ -808,6 +819,28 @@ func (p *progress) record(cfg TrainConfig, model *Model, m *EpochMetrics, improv
 		return false, nil
 	}
 	return true, nil
+}
+
+// PlateauLR is the learning rate of the epoch after history under cfg's
+// decay on plateaus: LR·LRDecay^n, n the number of times LRPatience epochs
+// in a row went by without a better validation score (the count restarts
+// at every decay and every better epoch). A resumed run recomputes it from
+// its history, so the checkpoint needs no record of it.
+func PlateauLR(cfg TrainConfig, history []EpochMetrics) float64 {
+	lr, bad := cfg.LR, 0
+	if cfg.LRDecay <= 0 {
+		return lr
+	}
+	for _, m := range history {
+		bad++
+		if m.Best {
+			bad = 0
+		}
+		if bad == cfg.LRPatience {
+			lr, bad = lr*cfg.LRDecay, 0
+		}
+	}
+	return lr
 }
 
 // monitored names the validation figure that early stopping watches.

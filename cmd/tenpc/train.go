@@ -61,7 +61,7 @@ func trainCommand(name string, args []string, stdout io.Writer) error {
 	engine := fs.String("engine", def.Engine.String(), "how programs compute the layers: fused (kernels) or graph (the reference composed of nn ops, several times slower)")
 	k := fs.Int("k", def.Units, "units per region (K)")
 	rank := fs.Int("rank", 0, "rank R of cp-r layers (default K)")
-	input := fs.String("input", def.Input.String(), "input distribution: categorical, bernoulli, binomial or gaussian")
+	input := fs.String("input", def.Input.String(), "input distribution: categorical, bernoulli, binomial, gaussian, or embedding (real values of either sign, squared circuits: -param real)")
 	param := fs.String("param", def.Param.String(), "weight parameterization: clamp, softmax, exp, or real (none): weights of either sign, a squared circuit p = c²/Z on a structured-decomposable region graph (qt2, qt4, rbt:1, cl, linear)")
 	scale := fs.String("scale", "", "how values become gaussian inputs: none (raw), unit ([0, 1]) or standard ([0, 1], then the training set's mean and std per channel); default standard with -input gaussian, none otherwise")
 	weightInit := fs.String("weight-init", def.WeightInit.String(), "inner weights' initializer: uniform (0.01..0.99, the reference protocol's), normal (|N(0,1)|; N(0,1) of either sign with -param real) or dirichlet")
@@ -75,6 +75,8 @@ func trainCommand(name string, args []string, stdout io.Writer) error {
 	batch := fs.Int("batch-size", def.BatchSize, "mini-batch size (evaluation too)")
 	epochs := fs.Int("epochs", def.Epochs, "largest number of epochs")
 	patience := fs.Int("patience", def.Patience, "stop after this many epochs without a better validation log-likelihood (0: never)")
+	lrDecay := fs.Float64("lr-decay", 0, "multiply the learning rate by this factor in (0, 1) after every -lr-patience epochs without a better validation score (0: never; Adam and SGD)")
+	lrPatience := fs.Int("lr-patience", 3, "epochs without a better validation score before -lr-decay applies")
 	monitor := fs.String("monitor", experiments.MonitorObjective, "the validation figure that picks the best model and stops early: objective (the log-likelihood, or a classifier's objective) or accuracy (with -classes)")
 	budget := fs.Duration("time-budget", 0, "bound the training time, a resumed run's earlier epochs included: no epoch starts that would end past it (judged by the last epoch), and one still running at it ends there; e.g. 9m (0: none)")
 	seed := fs.Uint64("seed", def.Seed, "seed of the initialization and the batch order")
@@ -94,6 +96,9 @@ func trainCommand(name string, args []string, stdout io.Writer) error {
 	cfg := def
 	cfg.Dataset, cfg.DataDir, cfg.RG, cfg.Units, cfg.Rank = *dataset, *dataDir, *rg, *k, *rank
 	cfg.LR, cfg.BatchSize, cfg.Epochs, cfg.Patience, cfg.TimeBudget = *lr, *batch, *epochs, *patience, *budget
+	if *lrDecay != 0 {
+		cfg.LRDecay, cfg.LRPatience = *lrDecay, *lrPatience
+	}
 	cfg.Seed, cfg.ValidFraction, cfg.Limit = *seed, *validFrac, *limit
 	cfg.PseudoCount, cfg.FullBatch, cfg.EMDecay = *pseudo, *fullBatch, *emDecay
 	cfg.Classes, cfg.Discriminative, cfg.Monitor = *classes, *disc, *monitor
