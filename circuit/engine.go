@@ -154,20 +154,43 @@ func (w *wiring) layerName(i int) string {
 //	sources (F_s, B, Kin) -> concat (ΣF_s, B, Kin) -> gather (F·A, B, Kin) -> x (F, A, B, Kin)
 func (w *wiring) gatherInput(i int, srcs []*act, b int, node func(*act) *nn.Node) *nn.Node {
 	l := &w.c.plan.Layers[i]
-	nodes := make([]*nn.Node, len(srcs))
+	// Each source gives only the folds the layer reads, gathered before
+	// they are concatenated: concatenating whole sources (the input layer's
+	// every leaf, for each layer) made memory and time grow with the
+	// product of the depth and the width.
+	rows := make([][]int, len(srcs))
+	at := make([]map[int]int, len(srcs)) // fold of source s -> its row in rows[s]
+	for _, r := range l.Refs {
+		s, f := r.Src, int(r.Fold)
+		if at[s] == nil {
+			at[s] = map[int]int{}
+		}
+		if _, ok := at[s][f]; !ok {
+			at[s][f] = len(rows[s])
+			rows[s] = append(rows[s], f)
+		}
+	}
+	var parts []*nn.Node
 	offs := make([]int, len(srcs))
 	total := 0
 	for s, a := range srcs {
-		nodes[s], offs[s] = node(a), total
-		total += a.f
+		if rows[s] == nil {
+			continue
+		}
+		n := node(a)
+		if !isRange(rows[s], a.f) {
+			n = nn.Gather(n, 0, rows[s])
+		}
+		parts, offs[s] = append(parts, n), total
+		total += len(rows[s])
 	}
 	idx := make([]int, len(l.Refs))
 	for j, r := range l.Refs {
-		idx[j] = offs[r.Src] + int(r.Fold)
+		idx[j] = offs[r.Src] + at[r.Src][int(r.Fold)]
 	}
-	all := nodes[0]
-	if len(nodes) > 1 {
-		all = nn.Concat(0, nodes...)
+	all := parts[0]
+	if len(parts) > 1 {
+		all = nn.Concat(0, parts...)
 	}
 	if !isRange(idx, total) {
 		all = nn.Gather(all, 0, idx)

@@ -37,7 +37,7 @@ func (c *Circuit) MemoryEstimate(b int, train bool) int64 {
 		acts += 4 * int64(p.NumSlots) * bb * int64(p.InputUnits)
 		table *= 3
 	}
-	caches := int64(0)
+	caches, gathers := int64(0), int64(0)
 	for i := range p.Layers {
 		l := &p.Layers[i]
 		f, a := int64(l.F()), int64(l.Arity)
@@ -47,6 +47,15 @@ func (c *Circuit) MemoryEstimate(b int, train bool) int64 {
 			// Gathered input, its shift and exponential; the contraction,
 			// its log and shift-back, per input.
 			caches += 3*f*a*bb*int64(l.Kin) + 3*f*a*bb*int64(l.Kout)
+			// The backward of each gather from a source holds a gradient
+			// of the whole source.
+			for _, src := range l.Sources {
+				if src == 0 {
+					gathers += int64(len(p.Leaves)) * bb * int64(p.InputUnits)
+				} else {
+					gathers += int64(p.Layers[src-1].F()) * bb * int64(p.Layers[src-1].Kout)
+				}
+			}
 			if _, ok := c.Layers[i].(*TuckerLayer); ok {
 				caches += 3 * f * bb * int64(l.Kin) * int64(l.Kin)
 			}
@@ -67,6 +76,7 @@ func (c *Circuit) MemoryEstimate(b int, train bool) int64 {
 		if engine == Graph {
 			caches *= 2
 		}
+		caches += gathers
 	}
 	return total + (acts+caches+table)*elem
 }
