@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -56,6 +57,13 @@ func TestRecipeCompressionQuick(t *testing.T) {
 		byPath[r[0]] = r
 		require.FileExists(t, filepath.Join(dir, filepath.FromSlash(r[0])))
 	}
+	// The largest rank trains first; the results list the ranks in order.
+	assert.Less(t, strings.Index(out, "mnist rank 16:"), strings.Index(out, "mnist rank 1:"), "training order")
+	var ranks []string
+	for _, r := range recs[2:] {
+		ranks = append(ranks, r[col["rank"]])
+	}
+	assert.Equal(t, []string{"1", "1", "1", "4", "4", "4", "16", "16", "16"}, ranks, "rows by rank")
 	tucker, exact := byPath["mnist/QG_4/tucker/model.tenpc"], byPath["mnist/QG_4/rank_16/model.tenpc"]
 	require.NotNil(t, tucker)
 	require.NotNil(t, exact)
