@@ -123,8 +123,22 @@ func trainOrResume(ctx context.Context, cfg TrainConfig, force bool, log *logrus
 		}
 		// More epochs or time than the run had: it goes on.
 	}
-	cfg.Force = force && (exists(filepath.Join(cfg.Out, ConfigFile)) || exists(filepath.Join(cfg.Out, CheckpointFile)))
-	cfg.Resume = !force && exists(filepath.Join(cfg.Out, CheckpointFile))
+	started, ckpt := exists(filepath.Join(cfg.Out, ConfigFile)), exists(filepath.Join(cfg.Out, CheckpointFile))
+	if started && !ckpt && !force {
+		// A process ended before its run's first epoch did: nothing of it
+		// was saved but its configuration, so the run starts over, if it
+		// is the same run.
+		var old TrainConfig
+		if err := readJSON(filepath.Join(cfg.Out, ConfigFile), &old); err != nil {
+			return nil, inputErrorf("%s: %v (pass -force to start over)", cfg.Out, err)
+		}
+		if diff := cfg.sameRun(old); diff != "" {
+			return nil, inputErrorf("%s holds another run (%s); pass -force to replace it", cfg.Out, diff)
+		}
+		force = true
+	}
+	cfg.Force = force && (started || ckpt)
+	cfg.Resume = !force && ckpt
 	return Train(ctx, cfg, log)
 }
 

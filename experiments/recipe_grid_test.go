@@ -185,6 +185,22 @@ func TestTrainOrResumeExtends(t *testing.T) {
 	assert.Equal(t, res.Epochs, again.Epochs)
 }
 
+// A run whose process ended before its first epoch did (a configuration,
+// no checkpoint) starts over; one of another configuration is refused.
+func TestTrainOrResumeBeforeFirstEpoch(t *testing.T) {
+	cfg := budgetConfig(t, 0, 1)
+	require.NoError(t, prepareRunDir(cfg.Out, cfg, nil))
+	res, err := trainOrResume(context.Background(), cfg, false, quietLogger())
+	require.NoError(t, err)
+	assert.Len(t, res.History, 1)
+
+	other := budgetConfig(t, 0, 1)
+	require.NoError(t, prepareRunDir(other.Out, other, nil))
+	other.Units++
+	_, err = trainOrResume(context.Background(), other, false, quietLogger())
+	assert.True(t, IsInputError(err), "another run's directory: %v", err)
+}
+
 func TestMeanStd(t *testing.T) {
 	m, s := meanStd([]float64{1, 2, 3, 4})
 	assert.Equal(t, 2.5, m)
