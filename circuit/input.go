@@ -12,9 +12,10 @@ import (
 
 // InputLayer is the input layer as a module: the input distributions'
 // parameters, one row per input slot (Plan.Slots): Logits (S, K, C) for
-// categorical inputs (for embedding inputs the values themselves), Logits (S, K) for Bernoulli/binomial, Mean and
-// LogStd (S, K) for Gaussian. Leaf f's unit k is the product, over the
-// leaf's variables, of their slots' distribution k.
+// categorical inputs (for embedding inputs, the values themselves),
+// Logits (S, K) for Bernoulli/binomial, Mean and LogStd (S, K) for
+// Gaussian. Leaf f's unit k is the product, over the leaf's variables, of
+// their slots' distribution k.
 //
 // Two kinds of input layer are built from others: a product circuit's
 // (Multiply), whose Factors are the input layers of the two circuits

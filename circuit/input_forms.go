@@ -239,7 +239,7 @@ func (in *InputLayer) evalForm(f inputForm, x, missing *nn.Node, max bool) (lp, 
 	b := x.Shape()[0]
 	cols := in.plan.slotCols(f.slots)
 	s := len(f.slots)
-	var mode, integral, isign *nn.Node // (S_f, 1, K), (S_f, 1, K) or nil
+	var mode, integral, isign *nn.Node // each (S_f, 1, K), or nil
 	if f.gauss {
 		k := f.mean.Shape()[1]
 		xs := nn.Reshape(nn.Transpose(gatherCols(x, cols), 1, 0), s, b, 1)

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/tenpc/tenpc/regiongraph"
 )
 
 // buildEmbedding builds a squared circuit with embedding inputs whose
@@ -34,7 +36,14 @@ func buildEmbedding(t *testing.T, qg queryGraph, layer Layer, seed uint64) *Circ
 // equal the reference evaluator's on c·c, its conditionals and samples
 // follow the enumeration, and its gradient matches finite differences.
 func TestSquaredEmbedding(t *testing.T) {
-	for gi, qg := range productGraphs(t)[:3] {
+	// A random binary tree cut at depth 1 over 5 variables has leaves of 2
+	// and 3 variables: the signs of a leaf's slots multiply.
+	wide, err := regiongraph.RandomBinaryTree(5, 1, 1, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	graphs := append(productGraphs(t)[:3], queryGraph{"rbt-leaves", wide, 3})
+	for gi, qg := range graphs {
 		for li, layer := range []Layer{CP, CPR, Tucker} {
 			if layer == Tucker && !binaryOnly(qg.rg) {
 				continue
