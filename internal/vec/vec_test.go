@@ -555,6 +555,35 @@ func TestGemmRows(t *testing.T) {
 	})
 }
 
+// The C GEMMs flush subnormal operands and results to zero (they are
+// tens of times slower), and give the caller its floating-point mode back:
+// Go arithmetic after them still makes subnormals.
+func TestGemmRowsSubnormals(t *testing.T) {
+	native, _ := Native()
+	eachLevel(t, func(t *testing.T) {
+		const M, N, P = 3, 40, 5
+		tiny := float32(1e-20)
+		a, b, c := make([]float32, M*P), make([]float32, P*N), make([]float32, M*N)
+		for i := range a {
+			a[i] = tiny
+		}
+		for i := range b {
+			b[i] = tiny
+		}
+		GemmRows(M, N, P, a, P, 1, b, N, false, c, N)
+		for i, v := range c {
+			// 5·1e-40: flushed by the C kernels, kept by pure Go.
+			if native && v != 0 || !native && v <= 0 {
+				t.Fatalf("c[%d] = %g (native kernels: %v)", i, v, native)
+			}
+		}
+		x := a[:2]
+		if y := x[0] * x[1]; y == 0 {
+			t.Errorf("Go's %g·%g is 0 after GemmRows: the flush-to-zero mode leaked", x[0], x[1])
+		}
+	})
+}
+
 func TestTranspose(t *testing.T) {
 	eachLevel(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(19, 20))
