@@ -1,7 +1,6 @@
 package circuit
 
 import (
-	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -50,50 +49,12 @@ func TestSquaredEmbedding(t *testing.T) {
 			}
 			t.Run(qg.name+"/"+layer.String(), func(t *testing.T) {
 				c := buildEmbedding(t, qg, layer, uint64(10*gi+li))
-				en := enumerate(t, c)
-				if s := logSumExp(en.lp); math.Abs(s) > 1e-9 {
-					t.Fatalf("log Σ_x p(x) = %g, want 0", s)
-				}
-				x := allAssignments(en.V, en.C)
-				prog, err := c.Compile(64, false)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got := make([]float64, len(en.lp))
-				if err := prog.LogLikelihood(x, nil, got); err != nil {
-					t.Fatal(err)
-				}
-				for i := range got {
-					if math.Abs(got[i]-en.lp[i]) > 1e-9 && math.Abs(math.Exp(got[i])-math.Exp(en.lp[i])) > 1e-13 {
-						t.Fatalf("x %v: compiled %.12g, LogProb (on c·c) %.12g", x[i*en.V:(i+1)*en.V], got[i], en.lp[i])
-					}
-				}
 				rng := rand.New(rand.NewPCG(uint64(li), 11))
-				xs, miss := randomRows(rng, 8, en.V, en.C, 0.4)
-				lm, err := c.LogProb(xs, miss)
-				if err != nil {
-					t.Fatal(err)
-				}
-				mp := make([]float64, 8)
-				if err := prog.LogLikelihood(xs, miss, mp); err != nil {
-					t.Fatal(err)
-				}
-				for b := range 8 {
-					want := en.logMarginal(xs[b*en.V:(b+1)*en.V], not(miss[b*en.V:(b+1)*en.V]))
-					if math.Abs(lm[b]-want) > 1e-9 || math.Abs(mp[b]-want) > 1e-9 {
-						t.Errorf("marginal row %d: LogProb %.12g, compiled %.12g, enumeration %.12g", b, lm[b], mp[b], want)
-					}
-				}
-				checkConditionals(t, c, en, rng)
-				if gi == 0 && layer == CP {
-					checkSamples(t, c, en, rng)
-				}
-				if _, _, err := c.MAP(xs, not(miss)); err == nil || !strings.Contains(err.Error(), "squared circuit") {
-					t.Errorf("MAP: %v, want a refusal naming the squared circuit", err)
-				}
-				xg := make([]uint8, 6*en.V)
+				checkSquaredExact(t, c, rng, gi == 0 && layer == CP)
+				V, C := c.plan.NumVars, qg.values
+				xg := make([]uint8, 6*V)
 				for i := range xg {
-					xg[i] = uint8(rng.IntN(en.C))
+					xg[i] = uint8(rng.IntN(C))
 				}
 				checkSquaredGrad(t, c, xg)
 			})

@@ -46,57 +46,65 @@ func TestSquaredExact(t *testing.T) {
 			}
 			t.Run(qg.name+"/"+layer.String(), func(t *testing.T) {
 				c := buildSquared(t, qg.rg, layer, Categorical, qg.values, uint64(10*gi+li))
-				en := enumerate(t, c)
-				if s := logSumExp(en.lp); math.Abs(s) > 1e-9 {
-					t.Fatalf("log Σ_x p(x) = %g, want 0", s)
-				}
-				// p(x) ∝ c(x)²: the square's values against c's own.
-				x := allAssignments(en.V, en.C)
-				prog, err := c.Compile(64, false)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got := make([]float64, len(en.lp))
-				if err := prog.LogLikelihood(x, nil, got); err != nil {
-					t.Fatal(err)
-				}
-				for i := range got {
-					// c(x) near a cancellation (p ≪ 1) is accurate in
-					// probability, not to 1e-9 in log.
-					if math.Abs(got[i]-en.lp[i]) > 1e-9 && math.Abs(math.Exp(got[i])-math.Exp(en.lp[i])) > 1e-13 {
-						t.Fatalf("x %v: compiled 2·log|c(x)| − log Z = %.12g, LogProb (on c·c) %.12g", x[i*en.V:(i+1)*en.V], got[i], en.lp[i])
-					}
-				}
-				rng := rand.New(rand.NewPCG(uint64(li), 9))
-				xs, miss := randomRows(rng, 8, en.V, en.C, 0.4)
-				lm, err := c.LogProb(xs, miss)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for b := range 8 {
-					if want := en.logMarginal(xs[b*en.V:(b+1)*en.V], not(miss[b*en.V:(b+1)*en.V])); math.Abs(lm[b]-want) > 1e-9 {
-						t.Errorf("marginal row %d: LogProb %.12g, enumeration %.12g", b, lm[b], want)
-					}
-				}
-				checkConditionals(t, c, en, rng)
-				if gi == 0 && layer == CP {
-					checkSamples(t, c, en, rng)
-				}
-				// The compiled program with missing variables (on c·c).
-				mp := make([]float64, 8)
-				if err := prog.LogLikelihood(xs, miss, mp); err != nil {
-					t.Fatal(err)
-				}
-				for b := range 8 {
-					if math.Abs(mp[b]-lm[b]) > 1e-9 {
-						t.Errorf("marginal row %d: compiled %.12g, LogProb %.12g", b, mp[b], lm[b])
-					}
-				}
-				if _, _, err := c.MAP(xs, not(miss)); err == nil || !strings.Contains(err.Error(), "squared circuit") {
-					t.Errorf("MAP: %v, want a refusal naming the squared circuit", err)
-				}
+				checkSquaredExact(t, c, rand.New(rand.NewPCG(uint64(li), 9)), gi == 0 && layer == CP)
 			})
 		}
+	}
+}
+
+// checkSquaredExact checks squared circuit c against enumeration: Σ p = 1,
+// the compiled likelihoods and marginals equal the reference evaluator's
+// (on c·c) and the enumeration's, conditionals (and, with samples, a
+// chi-square test of Sample) follow the enumeration, and MAP is refused.
+func checkSquaredExact(t *testing.T, c *Circuit, rng *rand.Rand, samples bool) {
+	t.Helper()
+	en := enumerate(t, c)
+	if s := logSumExp(en.lp); math.Abs(s) > 1e-9 {
+		t.Fatalf("log Σ_x p(x) = %g, want 0", s)
+	}
+	// p(x) ∝ c(x)²: the square's values against c's own.
+	x := allAssignments(en.V, en.C)
+	prog, err := c.Compile(64, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float64, len(en.lp))
+	if err := prog.LogLikelihood(x, nil, got); err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		// c(x) near a cancellation (p ≪ 1) is accurate in probability,
+		// not to 1e-9 in log.
+		if math.Abs(got[i]-en.lp[i]) > 1e-9 && math.Abs(math.Exp(got[i])-math.Exp(en.lp[i])) > 1e-13 {
+			t.Fatalf("x %v: compiled 2·log|c(x)| − log Z = %.12g, LogProb (on c·c) %.12g", x[i*en.V:(i+1)*en.V], got[i], en.lp[i])
+		}
+	}
+	xs, miss := randomRows(rng, 8, en.V, en.C, 0.4)
+	lm, err := c.LogProb(xs, miss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b := range 8 {
+		if want := en.logMarginal(xs[b*en.V:(b+1)*en.V], not(miss[b*en.V:(b+1)*en.V])); math.Abs(lm[b]-want) > 1e-9 {
+			t.Errorf("marginal row %d: LogProb %.12g, enumeration %.12g", b, lm[b], want)
+		}
+	}
+	checkConditionals(t, c, en, rng)
+	if samples {
+		checkSamples(t, c, en, rng)
+	}
+	// The compiled program with missing variables (on c·c).
+	mp := make([]float64, 8)
+	if err := prog.LogLikelihood(xs, miss, mp); err != nil {
+		t.Fatal(err)
+	}
+	for b := range 8 {
+		if math.Abs(mp[b]-lm[b]) > 1e-9 {
+			t.Errorf("marginal row %d: compiled %.12g, LogProb %.12g", b, mp[b], lm[b])
+		}
+	}
+	if _, _, err := c.MAP(xs, not(miss)); err == nil || !strings.Contains(err.Error(), "squared circuit") {
+		t.Errorf("MAP: %v, want a refusal naming the squared circuit", err)
 	}
 }
 
