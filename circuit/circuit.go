@@ -29,7 +29,12 @@ type Circuit struct {
 
 	// factors are the two circuits of a product (Multiply), nil otherwise.
 	factors []*Circuit
-	// sq is Multiply(c, c), made when a squared circuit first needs it.
+	// Mono is a squared circuit's monotonic factor m (Options.MonoUnits):
+	// p = m·c²/Z. Nil for other circuits.
+	Mono *Circuit
+
+	// sq is Multiply(c, c), or Multiply(m, Multiply(c, c)) with a
+	// monotonic factor, made when a squared circuit first needs it.
 	sqMu sync.Mutex
 	sq   *Circuit
 }
@@ -73,6 +78,9 @@ func (c *Circuit) Describe() string {
 	s := fmt.Sprintf("%v, %d variables, %d layers → %d", c.opts.Layer, c.plan.NumVars, len(c.Layers)+1, c.plan.Classes)
 	if c.squared() {
 		s += ", squared"
+	}
+	if c.Mono != nil {
+		s += fmt.Sprintf(", times a monotonic circuit of K=%d", c.Mono.opts.Units)
 	}
 	return s
 }
@@ -124,6 +132,14 @@ func Build(rg *regiongraph.Graph, opt Options) (*Circuit, error) {
 	c, err := newCircuit(plan, opt, def, rand.New(rand.NewPCG(opt.Seed, 0x7e9c)))
 	if err != nil {
 		return nil, err
+	}
+	if opt.MonoUnits > 0 {
+		if c.Mono, err = Build(rg, opt.monoOptions()); err != nil {
+			return nil, fmt.Errorf("circuit: the monotonic factor (MonoUnits %d): %w", opt.MonoUnits, err)
+		}
+		counted = false
+		// c near a constant, so that p = m·c²/Z starts near m.
+		c.Input.flatten(rand.New(rand.NewPCG(opt.Seed, 0x5a17)))
 	}
 	if !counted {
 		if err := opt.checkParams(int64(nn.ParamCount(c))); err != nil {
@@ -177,7 +193,12 @@ func (c *Circuit) rebuild(dt nn.DType) (*Circuit, error) {
 	o := c.opts
 	o.DType = dt
 	def, _ := layerDef(o.Layer)
-	return newCircuit(c.plan, o, def, rand.New(rand.NewPCG(0, 0)))
+	r, err := newCircuit(c.plan, o, def, rand.New(rand.NewPCG(0, 0)))
+	if err != nil || c.Mono == nil {
+		return r, err
+	}
+	r.Mono, err = c.Mono.rebuild(dt)
+	return r, err
 }
 
 // layerSpec is the spec of plan layer l under o.
@@ -410,6 +431,19 @@ func (c *Circuit) wireSquared(g *nn.Graph, n *Nodes, b int, m wireMode) error {
 			return err
 		}
 		n.Circuit = nn.Scale(w.readout(data[root]), 2)
+		if c.Mono != nil {
+			// log m(x) + 2·log|c(x)|, m on its own engine.
+			wm := newWiring(c.Mono, g, c.Mono.engine())
+			in, err := wm.inputAct(n.X, n.Missing, b, false, m.train, sumProduct)
+			if err != nil {
+				return err
+			}
+			data, err := wm.pass(in, b, sumProduct, false)
+			if err != nil {
+				return err
+			}
+			n.Circuit = nn.Add(n.Circuit, wm.readout(data[c.Mono.plan.RegionLoc[c.Mono.plan.Root].Layer]))
+		}
 	} else {
 		in, err := wq.inputAct(n.X, n.Missing, b, false, m.train, sumProduct)
 		if err != nil {

@@ -82,6 +82,23 @@ func newFamilyLayer(p *Plan, col Column, slots []int, dt nn.DType, rng *rand.Ran
 	return in
 }
 
+// flatten redraws the discrete families' parameters near a constant unit
+// (logits from N(0, 0.01²); embedding values near 1/C), so that a circuit
+// over them starts near a constant function of its inputs. Gaussian units
+// keep theirs.
+func (in *InputLayer) flatten(rng *rand.Rand) {
+	for _, g := range in.Groups {
+		g.flatten(rng)
+	}
+	if in.Logits == nil {
+		return
+	}
+	nn.NormalInit(in.Logits, 0, 0.01, rng)
+	if in.kind == Embedding {
+		softmaxRows(in.Logits, in.c)
+	}
+}
+
 // slotGroup is the slots whose variables have one input distribution.
 type slotGroup struct {
 	col   Column

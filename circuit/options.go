@@ -188,6 +188,12 @@ type Options struct {
 	Param Param
 	// Init is the inner weights' initializer (default Uniform).
 	Init Init
+	// MonoUnits, with Param Real, gives the squared circuit a monotonic
+	// factor: p(x) = m(x)·c(x)² / Z, Z = ∫ m c², m being a circuit of the
+	// same region graph, layer and inputs with MonoUnits units a region and
+	// softmax weights (the μSOCS of Loconte et al., AAAI 2025). c's inputs
+	// start near uniform, so that p starts near m. 0: none.
+	MonoUnits int
 	// LearnMixing makes mixing weights trainable; by default they are frozen
 	// at uniform weights 1/H, as in the reference protocol.
 	LearnMixing bool
@@ -256,6 +262,14 @@ func (o Options) validate() error {
 		return fmt.Errorf("circuit: unknown parameterization %v", o.Param)
 	case o.Input < Categorical || o.Input > Embedding:
 		return fmt.Errorf("circuit: unknown input %v", o.Input)
+	case o.MonoUnits < 0:
+		return fmt.Errorf("circuit: MonoUnits must be ≥ 0, got %d", o.MonoUnits)
+	case o.MonoUnits > 0 && o.Param != Real:
+		return fmt.Errorf("circuit: MonoUnits %d: a monotonic factor multiplies a squared circuit, which needs Param Real, got %v", o.MonoUnits, o.Param)
+	case o.MonoUnits > 0 && o.Input == Embedding:
+		return fmt.Errorf("circuit: MonoUnits %d: the monotonic factor's inputs are categorical, and a product does not pair them with embedding ones; use categorical inputs", o.MonoUnits)
+	case o.MonoUnits > 0 && o.Classes != 1:
+		return fmt.Errorf("circuit: MonoUnits %d: a squared circuit with a monotonic factor has one root unit, got Classes %d", o.MonoUnits, o.Classes)
 	case o.Input == Embedding && o.Param != Real:
 		return fmt.Errorf("circuit: embedding inputs take values of either sign, which only a squared circuit normalizes: they need Param Real, got %v", o.Param)
 	case o.Layer == CPR && o.Rank < 1:
@@ -292,4 +306,15 @@ func (o *Options) checkParams(n int64) error {
 		return fmt.Errorf("circuit: %d parameters (%.1f GiB as %v) exceed the limit of %d", n, float64(n)*float64(o.DType.Size())/(1<<30), o.DType, o.MaxParams)
 	}
 	return nil
+}
+
+// monoOptions are the options of a squared circuit's monotonic factor (see
+// MonoUnits): o's structure and inputs with MonoUnits units and softmax
+// weights.
+func (o Options) monoOptions() Options {
+	m := o
+	m.Units, m.InputUnits, m.Rank, m.MonoUnits = o.MonoUnits, o.MonoUnits, 0, 0
+	m.Param, m.Init = Softmax, Uniform
+	m.Seed = o.Seed ^ 0x6d6f6e6f
+	return m
 }

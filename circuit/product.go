@@ -244,8 +244,10 @@ func (c *Circuit) LogPartition() ([]float64, error) {
 	return e.logZ()
 }
 
-// square returns Multiply(c, c), made once: the circuit whose partition
-// function is a squared circuit's Z.
+// square returns Multiply(c, c), or Multiply(m, Multiply(c, c)) for a
+// squared circuit with a monotonic factor m, made once: the circuit whose
+// values are a squared circuit's unnormalized density and whose partition
+// function is its Z.
 func (c *Circuit) square() (*Circuit, error) {
 	c.sqMu.Lock()
 	defer c.sqMu.Unlock()
@@ -253,6 +255,11 @@ func (c *Circuit) square() (*Circuit, error) {
 		sq, err := Multiply(c, c)
 		if err != nil {
 			return nil, err
+		}
+		if c.Mono != nil {
+			if sq, err = Multiply(c.Mono, sq); err != nil {
+				return nil, fmt.Errorf("circuit: the monotonic factor times the square: %w", err)
+			}
 		}
 		c.sq = sq
 	}

@@ -37,12 +37,14 @@ var queryTable = map[string]map[string]string{
 	"monotonic": {"likelihood": "ok", "marginal": "ok", "conditional": "ok", "Z": "ok", "sampling": "ok", "MAP": "ok", "expectation": "ok", "Adam": "ok", "EM": "ok"},
 	"squared": {"likelihood": "ok", "marginal": "ok", "conditional": "ok", "Z": "ok", "sampling": "ok", "MAP": "no max-product pass", "expectation": "ok", "Adam": "ok",
 		"EM": "EM needs clamp- or exp-parameterized weights", "sampling/gaussian": "inverse CDF of a signed mixture", "sampling/mixed": "inverse CDF of a signed mixture"},
+	"monotonic × squared": {"likelihood": "ok", "marginal": "ok", "conditional": "ok", "Z": "ok", "sampling": "ok", "MAP": "no max-product pass", "expectation": "ok", "Adam": "ok",
+		"EM": "EM needs clamp- or exp-parameterized weights", "sampling/gaussian": "inverse CDF of a signed mixture", "sampling/mixed": "inverse CDF of a signed mixture"},
 	"product": {"likelihood": "ok", "marginal": "ok", "conditional": "ok", "Z": "ok", "sampling": "ok", "MAP": "ok", "expectation": "ok", "Adam": "ok", "EM": "EM supports the built-in layers"},
 	"class-conditional": {"likelihood": "ok", "marginal": "ok", "conditional": "ok", "Z": "ok", "sampling": "needs a circuit with one root unit", "MAP": "needs a circuit with one root unit",
 		"expectation": "ok", "Adam": "ok", "EM": "EM needs one root unit"},
 }
 
-var tableFamilies = []string{"monotonic", "squared", "product", "class-conditional"}
+var tableFamilies = []string{"monotonic", "squared", "monotonic × squared", "product", "class-conditional"}
 
 // tableCircuit builds a model of family over a 4-variable random binary
 // tree with inputs in, seeded by seed.
@@ -57,6 +59,8 @@ func tableCircuit(t *testing.T, family string, in tableInput, seed uint64) *Circ
 	switch family {
 	case "squared":
 		o.Param, o.Init = Real, Normal
+	case "monotonic × squared":
+		o.Param, o.Init, o.MonoUnits = Real, Normal, 2
 	case "class-conditional":
 		o.Classes = 3
 	}

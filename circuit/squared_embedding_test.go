@@ -56,7 +56,7 @@ func TestSquaredEmbedding(t *testing.T) {
 				for i := range xg {
 					xg[i] = uint8(rng.IntN(C))
 				}
-				checkSquaredGrad(t, c, xg)
+				checkSquaredGrad(t, c, xg, 1e-5)
 			})
 		}
 	}

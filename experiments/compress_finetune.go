@@ -9,10 +9,10 @@ import (
 // ArchSettings are the TrainConfig settings that fix a circuit's
 // architecture, by the names `tenpc train` gives their flags (and
 // config.json its keys): a model file given as Init determines them.
-var ArchSettings = []string{"rg", "layer", "k", "rank", "input", "param", "scale"}
+var ArchSettings = []string{"rg", "layer", "k", "rank", "mono-k", "input", "param", "scale"}
 
 // ArchFromInit sets c's architecture settings (ArchSettings: RG, Layer,
-// Units, Rank, Input, Param, Scale) to those of the model file c.Init, so
+// Units, Rank, MonoUnits, Input, Param, Scale) to those of the model file c.Init, so
 // that a run can start from any model, a compressed one included, without
 // restating its architecture. A setting named in explicit (by its flag
 // name) was chosen by the user and must agree with the model: one that
@@ -27,7 +27,7 @@ func (c *TrainConfig) ArchFromInit(explicit map[string]bool) error {
 	if err != nil {
 		return err
 	}
-	model := TrainConfig{Units: m.Arch.Units}
+	model := TrainConfig{Units: m.Arch.Units, MonoUnits: m.Arch.MonoUnits}
 	if model.Layer, err = circuit.ParseLayer(m.Arch.Layer); err != nil {
 		return inputErrorf("-init %s: %v", c.Init, err)
 	}
@@ -40,7 +40,7 @@ func (c *TrainConfig) ArchFromInit(explicit map[string]bool) error {
 	if model.Param, err = circuit.ParseParam(m.Arch.Param); err != nil {
 		return inputErrorf("-init %s: %v", c.Init, err)
 	}
-	known := map[string]bool{"layer": true, "k": true, "rank": true, "input": true, "param": true}
+	known := map[string]bool{"layer": true, "k": true, "rank": true, "mono-k": true, "input": true, "param": true}
 	if tc := m.Info.Config; tc != nil {
 		model.RG, model.Scale = tc.RG, tc.Scale
 		known["rg"], known["scale"] = true, true
@@ -59,6 +59,8 @@ func (c *TrainConfig) ArchFromInit(explicit map[string]bool) error {
 			return t.Layer.String()
 		case "k":
 			return strconv.Itoa(t.Units)
+		case "mono-k":
+			return strconv.Itoa(t.MonoUnits)
 		case "rank":
 			// Rank 0 is K for cp-r layers; other layers have none.
 			switch {
@@ -103,6 +105,8 @@ func (c *TrainConfig) ArchFromInit(explicit map[string]bool) error {
 			c.Layer = model.Layer
 		case "k":
 			c.Units = model.Units
+		case "mono-k":
+			c.MonoUnits = model.MonoUnits
 		case "rank":
 			c.Rank = model.Rank
 		case "input":

@@ -350,6 +350,7 @@ func TestArchFromInit(t *testing.T) {
 		{"layer", func(c *TrainConfig) { c.Layer = circuit.Tucker }, []string{"layer"}, []string{"-layer tucker", "cp-r"}},
 		{"k", func(c *TrainConfig) { c.Units = 8 }, []string{"k"}, []string{"-k 8", "k is 3"}},
 		{"rank", func(c *TrainConfig) { c.Rank = 4 }, []string{"rank"}, []string{"-rank 4", "rank is 2"}},
+		{"mono-k", func(c *TrainConfig) { c.MonoUnits = 2 }, []string{"mono-k"}, []string{"-mono-k 2", "mono-k is 0"}},
 		{"rank 0 is K", func(c *TrainConfig) { c.Rank = 0 }, []string{"rank"}, []string{"-rank 0 (K = 3)", "rank is 2"}},
 		{"rg", func(c *TrainConfig) { c.RG = "linear" }, []string{"rg"}, []string{"-rg linear", "rg is rbt"}},
 		{"input", func(c *TrainConfig) { c.Input = circuit.Bernoulli }, []string{"input"}, []string{"-input bernoulli", "categorical"}},
@@ -371,6 +372,7 @@ func TestArchFromInit(t *testing.T) {
 				assert.Equal(t, 3, cfg.Units)
 				assert.Equal(t, 2, cfg.Rank)
 				assert.Equal(t, "rbt", cfg.RG)
+				assert.Zero(t, cfg.MonoUnits)
 				return
 			}
 			require.Error(t, err)

@@ -80,6 +80,10 @@ type TrainConfig struct {
 	Input circuit.InputKind
 	// Param is the weights' parameterization (default clamp).
 	Param circuit.Param
+	// MonoUnits, with Param Real, multiplies the squared circuit by a
+	// monotonic one of this K: p = m·c²/Z (circuit.Options.MonoUnits; 0:
+	// none).
+	MonoUnits int
 	// WeightInit is the inner weights' initializer (default uniform, the
 	// reference protocol's); normal draws of either sign suit real weights.
 	WeightInit circuit.Init
@@ -193,6 +197,10 @@ func (c *TrainConfig) Validate() error {
 		return inputErrorf("K (units) must be ≥ 1, got %d", c.Units)
 	case c.Rank < 0:
 		return inputErrorf("rank must be ≥ 0, got %d", c.Rank)
+	case c.MonoUnits < 0:
+		return inputErrorf("-mono-k must be ≥ 0, got %d", c.MonoUnits)
+	case c.MonoUnits > 0 && c.Param != circuit.Real:
+		return inputErrorf("-mono-k %d multiplies a squared circuit by a monotonic one; it needs -param real, got %v", c.MonoUnits, c.Param)
 	case c.Rank > 0 && (c.Layer == circuit.CP || c.Layer == circuit.CPS || c.Layer == circuit.CPXS || c.Layer == circuit.Tucker):
 		return inputErrorf("rank %d is only meaningful for cp-r layers, not %v", c.Rank, c.Layer)
 	case !knownLayer(c.Layer):
@@ -283,6 +291,7 @@ type configJSON struct {
 	Engine        string  `json:"engine,omitempty"`
 	Units         int     `json:"k"`
 	Rank          int     `json:"rank,omitempty"`
+	MonoUnits     int     `json:"mono_k,omitempty"`
 	Input         string  `json:"input"`
 	Param         string  `json:"param"`
 	Scale         string  `json:"scale,omitempty"`
@@ -312,7 +321,7 @@ func (c TrainConfig) MarshalJSON() ([]byte, error) {
 	j := configJSON{
 		Dataset: c.Dataset, DataDir: c.DataDir, Limit: c.Limit,
 		ValidFraction: c.ValidFraction, SplitSeed: c.SplitSeed,
-		RG: c.RG, Layer: orCP(c.Layer).String(), Units: c.Units, Rank: c.Rank,
+		RG: c.RG, Layer: orCP(c.Layer).String(), Units: c.Units, Rank: c.Rank, MonoUnits: c.MonoUnits,
 		Input: c.Input.String(), Param: c.Param.String(), Classes: c.Classes, Disc: c.Discriminative,
 		Optimizer: c.Optimizer.String(), LR: c.LR, BatchSize: c.BatchSize,
 		PseudoCount: c.PseudoCount, FullBatch: c.FullBatch, EMDecay: c.EMDecay,
@@ -342,7 +351,7 @@ func (c *TrainConfig) UnmarshalJSON(b []byte) error {
 	out := TrainConfig{
 		Dataset: j.Dataset, DataDir: j.DataDir, Limit: j.Limit,
 		ValidFraction: j.ValidFraction, SplitSeed: j.SplitSeed,
-		RG: j.RG, Units: j.Units, Rank: j.Rank, Classes: j.Classes, Discriminative: j.Disc, LR: j.LR, BatchSize: j.BatchSize,
+		RG: j.RG, Units: j.Units, Rank: j.Rank, MonoUnits: j.MonoUnits, Classes: j.Classes, Discriminative: j.Disc, LR: j.LR, BatchSize: j.BatchSize,
 		PseudoCount: j.PseudoCount, FullBatch: j.FullBatch, EMDecay: j.EMDecay,
 		Epochs: j.Epochs, Patience: j.Patience, LRDecay: j.LRDecay, LRPatience: j.LRPatience, Monitor: j.Monitor, Seed: j.Seed, Init: j.Init, MaxMemory: j.MaxMemory, Out: j.Out,
 	}

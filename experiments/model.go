@@ -48,7 +48,10 @@ type Arch struct {
 	Param       string          `json:"param"`
 	Init        string          `json:"init"`
 	LearnMixing bool            `json:"learn_mixing"`
-	DType       string          `json:"dtype"`
+	// MonoUnits is the K of a squared circuit's monotonic factor
+	// (circuit.Options.MonoUnits; 0: none).
+	MonoUnits int    `json:"mono_units,omitempty"`
+	DType     string `json:"dtype"`
 	// Columns are the input families of a circuit with mixed inputs
 	// (circuit.Options.Columns); Input and Values do not apply then.
 	Columns []ArchColumn `json:"columns,omitempty"`
@@ -77,6 +80,7 @@ func archOf(g *regiongraph.Graph, c *circuit.Circuit) (Arch, error) {
 		RegionGraph: rg.Bytes(), Layer: o.Layer.String(), Units: o.Units, InputUnits: o.InputUnits,
 		Rank: o.Rank, Classes: o.Classes, Input: o.Input.String(), Values: o.Values,
 		Param: o.Param.String(), Init: o.Init.String(), LearnMixing: o.LearnMixing, DType: o.DType.String(),
+		MonoUnits: o.MonoUnits,
 	}
 	for _, col := range o.Columns {
 		a.Columns = append(a.Columns, ArchColumn{Kind: col.Kind.String(), Values: col.Values})
@@ -109,6 +113,9 @@ func (a Arch) Describe() string {
 	if a.LearnMixing {
 		s += ", learnt mixing"
 	}
+	if a.MonoUnits > 0 {
+		s += fmt.Sprintf(", times a monotonic circuit of K=%d", a.MonoUnits)
+	}
 	return s
 }
 
@@ -136,6 +143,7 @@ func (a Arch) build(maxParams int64) (*regiongraph.Graph, *circuit.Circuit, erro
 		return nil, nil, err
 	}
 	o.Units, o.InputUnits, o.Rank, o.Classes, o.Values, o.LearnMixing = a.Units, a.InputUnits, a.Rank, a.Classes, a.Values, a.LearnMixing
+	o.MonoUnits = a.MonoUnits
 	for i, c := range a.Columns {
 		k, err := circuit.ParseInput(c.Kind)
 		if err != nil {

@@ -16,23 +16,32 @@ import (
 	"github.com/tenpc/tenpc/nn"
 )
 
-// The squared recipe compares a monotonic circuit with a squared one
-// (Param Real: p = c²/Z, weights of either sign) at equal parameter counts
-// on the DEBD sets in -data-dir of at most squaredMaxVars variables and on
-// MNIST. Each pair shares its region graph and layer, structured
-// decomposable as a squared circuit needs: the Chow-Liu tree (cl) with
-// CP-R layers (K=16) on DEBD, the quad tree (qt4) with CP layers (K=8) on
-// MNIST. The squared circuit's K is the largest whose parameter count does
-// not exceed the monotonic circuit's (squaredUnits); the table states both
-// counts. Each run trains within a time budget, keeps its best model by
-// validation and reports the test log-likelihood (and bpd).
+// The squared recipe compares a monotonic circuit with two squared ones at
+// equal parameter counts on the DEBD sets in -data-dir of at most
+// squaredMaxVars variables and on MNIST: a squared circuit (Param Real:
+// p = c²/Z, weights of either sign) and a squared circuit times a
+// monotonic one (p = m·c²/Z, the μSOCS of Loconte et al., AAAI 2025). The
+// three share their region graph and layer, structured decomposable as a
+// squared circuit needs: the Chow-Liu tree (cl) with CP-R layers (K=16)
+// on DEBD, the quad tree (qt4) with CP layers (K=8) on MNIST. The squared
+// circuit's K is the largest whose parameter count does not exceed the
+// monotonic circuit's (squaredUnits); the product's c has a small K
+// (squaredMonoCUnits) and its m the largest K that fits beside it
+// (monoSquaredUnits). The table states every count. Each run trains within
+// a time budget, keeps its best model by validation and reports the test
+// log-likelihood (and bpd).
 
 // squaredRun is one run of the squared recipe.
 type squaredRun struct {
 	dataset string // a DEBD set's name or "mnist"
-	model   string // "monotonic" or "squared"
+	model   string // one of squaredModels
 	cfg     TrainConfig
 }
+
+// squaredModels are the recipe's models of every dataset, in the order of
+// its runs: the monotonic circuit, the squared one, and the squared one
+// times a monotonic one.
+var squaredModels = []string{"monotonic", "squared", "mono-squared"}
 
 func (r squaredRun) name() string { return r.dataset + "/" + r.model }
 
@@ -63,7 +72,13 @@ const (
 // the reference protocol's circuit on the paper's QT-4 (CP, clamp, Adam
 // lr 0.01) at K = squaredMNISTUnits. The squared circuits train with Adam
 // at squaredLR.
-func squaredPair(dataset, dataDir string) (mono, sq TrainConfig) {
+//
+// The product m·c² is the squared configuration with a monotonic factor
+// (MonoUnits, matched later) and c at squaredMonoCUnits, trained at
+// monoSquaredLR, halved after 5 epochs without a better validation score
+// (on jester −52.555 against −52.637 at a constant rate), within its own
+// budget.
+func squaredPair(dataset, dataDir string) (mono, sq, msq TrainConfig) {
 	if dataset == "mnist" {
 		mono = DefaultTrainConfig()
 		mono.RG, mono.Units, mono.TimeBudget = "qt4", squaredMNISTUnits, squaredMNISTBudget
@@ -76,11 +91,38 @@ func squaredPair(dataset, dataDir string) (mono, sq TrainConfig) {
 		sq.TimeBudget = squaredDEBDSquaredBudget
 	}
 	sq.Param, sq.WeightInit, sq.LR = circuit.Real, circuit.Uniform, squaredLR
-	return mono, sq
+	msq = sq
+	msq.Units, msq.MonoUnits, msq.LR = squaredMonoCUnits, mono.Units, monoSquaredLR
+	msq.LRDecay, msq.LRPatience = 0.5, 5
+	msq.TimeBudget = monoSquaredDEBDBudget
+	if dataset == "mnist" {
+		msq.Units, msq.TimeBudget = squaredMNISTMonoCUnits, monoSquaredMNISTBudget
+	}
+	return mono, sq, msq
 }
 
-// squaredLR is the squared circuits' Adam learning rate.
-const squaredLR = 0.01
+// squaredLR is the squared circuits' Adam learning rate, monoSquaredLR
+// the products' (m's softmax weights and c's real ones alike).
+const (
+	squaredLR     = 0.01
+	monoSquaredLR = 0.05
+)
+
+// The products' budgets: an epoch takes several times a squared one's at
+// the monotonic circuit's K (measured on 2 cores: plants 2.5–4 s), most of
+// it in the graph engine's c and Z passes.
+const (
+	monoSquaredDEBDBudget  = 8 * time.Minute
+	monoSquaredMNISTBudget = 25 * time.Minute
+)
+
+// squaredMonoCUnits is the K of the product's squared factor c on DEBD,
+// squaredMNISTMonoCUnits on MNIST, where every unit of c costs its 256
+// values a pixel: small, so that m keeps most of the monotonic circuit's K.
+const (
+	squaredMonoCUnits      = 4
+	squaredMNISTMonoCUnits = 2
+)
 
 // squaredDEBDUnits is K on DEBD, the debd recipe's first candidate: a
 // squared bbc epoch at K=16 takes 5 s and 4 GB. squaredMNISTUnits is K on
@@ -118,12 +160,16 @@ func squaredRuns(o RecipeOptions) ([]squaredRun, []string, error) {
 	}
 	var runs []squaredRun
 	for _, ds := range append(sets, "mnist") {
-		mono, sq := squaredPair(ds, o.DataDir)
-		for _, r := range []squaredRun{{ds, "monotonic", mono}, {ds, "squared", sq}} {
+		mono, sq, msq := squaredPair(ds, o.DataDir)
+		for _, r := range []squaredRun{{ds, squaredModels[0], mono}, {ds, squaredModels[1], sq}, {ds, squaredModels[2], msq}} {
 			r.cfg.Out = filepath.Join(o.Out, r.dataset, r.model)
 			r.cfg.TimeBudget = o.scaleBudget(r.cfg.TimeBudget)
 			if o.Quick {
 				r.cfg.Units, r.cfg.Limit, r.cfg.Epochs, r.cfg.TimeBudget = min(r.cfg.Units, 4), 300, 1, 0
+				if r.cfg.MonoUnits > 0 {
+					// c small enough that an m fits beside it.
+					r.cfg.Units, r.cfg.MonoUnits = min(r.cfg.Units, 2), min(r.cfg.MonoUnits, 4)
+				}
 			}
 			runs = append(runs, r)
 		}
@@ -155,7 +201,7 @@ func paramCount(cfg TrainConfig, sp data.Splits) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	opts := circuit.Options{Layer: cfg.Layer, Rank: cfg.Rank, Units: cfg.Units, Classes: cfg.Classes, Input: cfg.Input, Param: cfg.Param, Init: cfg.WeightInit, Seed: cfg.Seed}
+	opts := circuit.Options{Layer: cfg.Layer, Rank: cfg.Rank, Units: cfg.Units, MonoUnits: cfg.MonoUnits, Classes: cfg.Classes, Input: cfg.Input, Param: cfg.Param, Init: cfg.WeightInit, Seed: cfg.Seed}
 	if cfg.Input == circuit.Categorical || cfg.Input == circuit.Binomial || cfg.Input == circuit.Embedding {
 		opts.Values = sp.Train.Values
 	}
@@ -198,13 +244,34 @@ func squaredUnits(sq TrainConfig, sp data.Splits, target int) (int, int, error) 
 	}
 }
 
+// monoSquaredUnits returns the largest K of msq's monotonic factor
+// (MonoUnits, at most its starting value) for which msq has at most
+// target parameters on sp, with that count; an error when even K = 1 has
+// too many.
+func monoSquaredUnits(msq TrainConfig, sp data.Splits, target int) (int, int, error) {
+	for k := msq.MonoUnits; k >= 1; k-- {
+		c := msq
+		c.MonoUnits = k
+		n, err := paramCount(c, sp)
+		if err != nil {
+			return 0, 0, err
+		}
+		if n <= target {
+			return k, n, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("a squared circuit of K=%d has more than %d parameters with any monotonic factor", msq.Units, target)
+}
+
 // matchSquared sets the K of the squared runs of the datasets in want to
-// squaredUnits against their monotonic runs (runs holds pairs, monotonic
-// first), returning those runs' parameter counts by name.
+// squaredUnits, and the monotonic factor's K of the product runs to
+// monoSquaredUnits, against their monotonic runs (runs holds groups of
+// squaredModels, in order), returning the runs' parameter counts by name.
 func matchSquared(runs []squaredRun, want map[string]bool) (map[string]int, error) {
 	counts := map[string]int{}
-	for i := 0; i+1 < len(runs); i += 2 {
-		mono, sq := &runs[i], &runs[i+1]
+	g := len(squaredModels)
+	for i := 0; i+g <= len(runs); i += g {
+		mono, sq, msq := &runs[i], &runs[i+1], &runs[i+2]
 		if !want[mono.dataset] {
 			continue
 		}
@@ -221,7 +288,12 @@ func matchSquared(runs []squaredRun, want map[string]bool) (map[string]int, erro
 			return nil, fmt.Errorf("%s: %w", sq.name(), err)
 		}
 		sq.cfg.Units = k
-		counts[mono.name()], counts[sq.name()] = n, m
+		km, mm, err := monoSquaredUnits(msq.cfg, sp, n)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", msq.name(), err)
+		}
+		msq.cfg.MonoUnits = km
+		counts[mono.name()], counts[sq.name()], counts[msq.name()] = n, m, mm
 	}
 	return counts, nil
 }
@@ -235,8 +307,8 @@ func runSquared(ctx context.Context, o RecipeOptions) error {
 	if err != nil {
 		return err
 	}
-	// The pairs of the selected runs, and those run before (for the
-	// report), are matched, whole: -only may keep one run of a pair.
+	// The groups of the selected runs, and those run before (for the
+	// report), are matched, whole: -only may keep one run of a group.
 	runs, err := selectRuns(all, o.Only, squaredRun.name)
 	if err != nil {
 		return err
@@ -265,7 +337,11 @@ func runSquared(ctx context.Context, o RecipeOptions) error {
 	}
 	if o.Plan {
 		for _, r := range runs {
-			fmt.Fprintf(o.Stdout, "  %-22s %-5v K=%-3d %-8v %8d params  %s\n", r.name(), r.cfg.Layer, r.cfg.Units, r.cfg.Param, counts[r.name()], r.cfg.TimeBudget)
+			k := fmt.Sprintf("K=%d", r.cfg.Units)
+			if r.cfg.MonoUnits > 0 {
+				k += fmt.Sprintf(" m K=%d", r.cfg.MonoUnits)
+			}
+			fmt.Fprintf(o.Stdout, "  %-26s %-5v %-10s %-8v %8d params  %s\n", r.name(), r.cfg.Layer, k, r.cfg.Param, counts[r.name()], r.cfg.TimeBudget)
 		}
 		return nil
 	}
@@ -285,47 +361,83 @@ func runSquared(ctx context.Context, o RecipeOptions) error {
 
 var squaredHeader = []string{"dataset", "rg", "layer", "monotonic_param", "monotonic_k", "monotonic_params", "squared_k", "squared_params",
 	"monotonic_test_ll", "squared_test_ll", "delta_ll", "monotonic_test_bpd", "squared_test_bpd",
-	"monotonic_epochs", "squared_epochs", "monotonic_train_seconds", "squared_train_seconds", "monotonic_stopped", "squared_stopped"}
+	"monotonic_epochs", "squared_epochs", "monotonic_train_seconds", "squared_train_seconds", "monotonic_stopped", "squared_stopped",
+	"mono_squared_c_k", "mono_squared_m_k", "mono_squared_params", "mono_squared_test_ll", "mono_squared_delta_ll", "mono_squared_test_bpd",
+	"mono_squared_epochs", "mono_squared_train_seconds", "mono_squared_stopped"}
 
 // writeSquaredReport writes results.csv and results.md with a row for
-// every dataset of all (pairs in order) whose two runs have finished in
-// dir, whichever wins.
+// every dataset of all (groups of squaredModels, in order) whose
+// monotonic run and at least one squared run have finished in dir,
+// whichever wins; an unfinished run's cells are empty (— in the table).
 func writeSquaredReport(dir string, all []squaredRun) error {
 	f4 := func(x float64) string { return strconv.FormatFloat(x, 'f', 4, 64) }
 	var rows [][]string
 	var md strings.Builder
-	md.WriteString("| dataset | circuit | monotonic K | params | squared K | params | monotonic test LL | squared test LL | Δ LL | monotonic bpd | squared bpd | epochs (mono / sq) | train time (mono / sq) |\n")
-	md.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-	wins, n := 0, 0
-	for i := 0; i+1 < len(all); i += 2 {
-		mono, sq := all[i], all[i+1]
+	md.WriteString("| dataset | circuit | monotonic K | params | squared K | params | m·c² K (c / m) | params | monotonic test LL | squared test LL | Δ LL | m·c² test LL | Δ LL | monotonic bpd | squared bpd | m·c² bpd | epochs (mono / sq / m·c²) | train time (mono / sq / m·c²) |\n")
+	md.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	var wins, n [2]int
+	g := len(squaredModels)
+	for i := 0; i+g <= len(all); i += g {
+		mono := all[i]
 		mr, _, err := readFinishedRun(mono.cfg)
 		if err != nil {
 			return err
 		}
-		sr, _, err := readFinishedRun(sq.cfg)
-		if err != nil {
-			return err
-		}
-		if mr == nil || sr == nil {
+		if mr == nil {
 			continue
 		}
-		n++
-		delta := sr.Test.LL - mr.Test.LL
-		if delta >= 0 {
-			wins++
+		// The two squared runs' cells: CSV fields and table cells.
+		var csv [2][]string
+		var cell [2]struct{ k, params, ll, delta, bpd, epochs, time string }
+		finished := false
+		for j := range 2 {
+			r := all[i+1+j]
+			res, _, err := readFinishedRun(r.cfg)
+			if err != nil {
+				return err
+			}
+			c := &cell[j]
+			c.k = strconv.Itoa(r.cfg.Units)
+			if j == 1 {
+				c.k = fmt.Sprintf("%d / %d", r.cfg.Units, r.cfg.MonoUnits)
+			}
+			if res == nil {
+				csv[j] = make([]string, 7)
+				c.params, c.ll, c.delta, c.bpd, c.epochs, c.time = "—", "—", "—", "—", "—", "—"
+				continue
+			}
+			finished = true
+			n[j]++
+			delta := res.Test.LL - mr.Test.LL
+			if delta >= 0 {
+				wins[j]++
+			}
+			t := trainingTime(res.History)
+			csv[j] = []string{strconv.Itoa(res.Params), f4(res.Test.LL), f4(delta), f4(res.Test.BPD),
+				strconv.Itoa(res.Epochs), strconv.FormatFloat(t.Seconds(), 'f', 1, 64), res.Stopped}
+			c.params, c.ll, c.delta, c.bpd = strconv.Itoa(res.Params), f4(res.Test.LL), fmt.Sprintf("%+.4f", delta), f4(res.Test.BPD)
+			c.epochs, c.time = strconv.Itoa(res.Epochs), t.Round(time.Second).String()
 		}
-		mt, st := trainingTime(mr.History), trainingTime(sr.History)
-		rows = append(rows, []string{mono.dataset, mono.cfg.RG, mono.cfg.Layer.String(), mono.cfg.Param.String(),
-			strconv.Itoa(mono.cfg.Units), strconv.Itoa(mr.Params), strconv.Itoa(sq.cfg.Units), strconv.Itoa(sr.Params),
-			f4(mr.Test.LL), f4(sr.Test.LL), f4(delta), f4(mr.Test.BPD), f4(sr.Test.BPD),
-			strconv.Itoa(mr.Epochs), strconv.Itoa(sr.Epochs), strconv.FormatFloat(mt.Seconds(), 'f', 1, 64), strconv.FormatFloat(st.Seconds(), 'f', 1, 64),
-			mr.Stopped, sr.Stopped})
-		fmt.Fprintf(&md, "| %s | %s %v, %v vs real | %d | %d | %d | %d | %.4f | %.4f | %+.4f | %.4f | %.4f | %d / %d | %s / %s |\n",
-			mono.dataset, mono.cfg.RG, mono.cfg.Layer, mono.cfg.Param, mono.cfg.Units, mr.Params, sq.cfg.Units, sr.Params,
-			mr.Test.LL, sr.Test.LL, delta, mr.Test.BPD, sr.Test.BPD, mr.Epochs, sr.Epochs, mt.Round(time.Second), st.Round(time.Second))
+		if !finished {
+			continue
+		}
+		sq, msq := all[i+1], all[i+2]
+		mt := trainingTime(mr.History)
+		row := []string{mono.dataset, mono.cfg.RG, mono.cfg.Layer.String(), mono.cfg.Param.String(),
+			strconv.Itoa(mono.cfg.Units), strconv.Itoa(mr.Params), strconv.Itoa(sq.cfg.Units), csv[0][0],
+			f4(mr.Test.LL), csv[0][1], csv[0][2], f4(mr.Test.BPD), csv[0][3],
+			strconv.Itoa(mr.Epochs), csv[0][4], strconv.FormatFloat(mt.Seconds(), 'f', 1, 64), csv[0][5], mr.Stopped, csv[0][6],
+			strconv.Itoa(msq.cfg.Units), strconv.Itoa(msq.cfg.MonoUnits)}
+		rows = append(rows, append(row, csv[1]...))
+		s, p := cell[0], cell[1]
+		fmt.Fprintf(&md, "| %s | %s %v, %v vs real | %d | %d | %s | %s | %s | %s | %.4f | %s | %s | %s | %s | %.4f | %s | %s | %d / %s / %s | %s / %s / %s |\n",
+			mono.dataset, mono.cfg.RG, mono.cfg.Layer, mono.cfg.Param, mono.cfg.Units, mr.Params, s.k, s.params, p.k, p.params,
+			mr.Test.LL, s.ll, s.delta, p.ll, p.delta, mr.Test.BPD, s.bpd, p.bpd, mr.Epochs, s.epochs, p.epochs, mt.Round(time.Second), s.time, p.time)
 	}
-	fmt.Fprintf(&md, "\nTest log-likelihood, mean nats per sample (higher is better), and bits per dimension, of the best model by validation. The squared circuit (real weights, p = c²/Z) has the largest K whose parameter count does not exceed the monotonic circuit's. Squared at least as good on %d of %d datasets.\n", wins, n)
+	fmt.Fprintf(&md, "\nTest log-likelihood, mean nats per sample (higher is better), and bits per dimension, of the best model by validation. "+
+		"The squared circuit (real weights, p = c²/Z) has the largest K whose parameter count does not exceed the monotonic circuit's; "+
+		"the product m·c² (p = m·c²/Z, m monotonic) a small c and the largest m that fits beside it. "+
+		"Squared at least as good on %d of %d datasets; m·c² on %d of %d.\n", wins[0], n[0], wins[1], n[1])
 	if err := writeRowsCSV(filepath.Join(dir, "results.csv"), squaredHeader, rows); err != nil {
 		return err
 	}

@@ -16,9 +16,10 @@ import (
 	"github.com/tenpc/tenpc/circuit"
 )
 
-// The quick recipe trains a monotonic and a squared circuit of equal
-// parameter counts on the small DEBD sets and MNIST and reports every
-// pair, the squared one's weights real.
+// The quick recipe trains a monotonic circuit, a squared one and a
+// squared one times a monotonic one, of equal parameter counts, on the
+// small DEBD sets and MNIST and reports every group, the squared ones'
+// weights real.
 func TestSquaredQuick(t *testing.T) {
 	var out bytes.Buffer
 	o := RecipeOptions{Out: t.TempDir(), Quick: true, DataDir: filepath.Join("..", "testdata", "debd"), Log: quietLogger(), Stdout: &out}
@@ -36,7 +37,11 @@ func TestSquaredQuick(t *testing.T) {
 		require.NoError(t, err)
 		assert.Positive(t, sq)
 		assert.LessOrEqual(t, sq, mono, "%s: the squared circuit has more parameters", want.set)
-		for _, col := range []int{8, 9} {
+		msq, err := strconv.Atoi(r[21])
+		require.NoError(t, err)
+		assert.Positive(t, msq)
+		assert.LessOrEqual(t, msq, mono, "%s: the product m·c² has more parameters", want.set)
+		for _, col := range []int{8, 9, 22} {
 			ll, err := strconv.ParseFloat(r[col], 64)
 			require.NoError(t, err)
 			assert.Less(t, ll, 0.0, "%s: %s", want.set, squaredHeader[col])
@@ -45,10 +50,16 @@ func TestSquaredQuick(t *testing.T) {
 	m, err := LoadModel(filepath.Join(o.Out, "nltcs-small", "squared", ModelFile))
 	require.NoError(t, err)
 	assert.Equal(t, circuit.Real, m.Circuit.Options().Param)
+	m, err = LoadModel(filepath.Join(o.Out, "nltcs-small", "mono-squared", ModelFile))
+	require.NoError(t, err)
+	assert.Equal(t, circuit.Real, m.Circuit.Options().Param)
+	assert.Positive(t, m.Circuit.Options().MonoUnits)
+	require.NotNil(t, m.Circuit.Mono)
 	md, err := os.ReadFile(filepath.Join(o.Out, "results.md"))
 	require.NoError(t, err)
 	assert.Contains(t, string(md), "| mnist | qt4 cp, clamp vs real |")
-	assert.Contains(t, string(md), "of 3 datasets")
+	assert.Contains(t, string(md), "Squared at least as good on")
+	assert.Contains(t, string(md), "of 3 datasets; m·c² on")
 
 	// -plan lists every run with its parameter count and trains nothing;
 	// -only keeps runs; without -data-dir the recipe says where to get DEBD.
@@ -117,7 +128,7 @@ func TestSquaredLeavesOutWideSets(t *testing.T) {
 	for _, r := range runs {
 		names = append(names, r.name())
 	}
-	assert.Equal(t, []string{"narrow/monotonic", "narrow/squared", "mnist/monotonic", "mnist/squared"}, names)
+	assert.Equal(t, []string{"narrow/monotonic", "narrow/squared", "narrow/mono-squared", "mnist/monotonic", "mnist/squared", "mnist/mono-squared"}, names)
 	assert.Equal(t, []string{fmt.Sprintf("wide (%d variables)", squaredMaxVars+1)}, skipped)
 	n, err := debdVars(filepath.Join(dir, "wide", "wide.train.data"))
 	require.NoError(t, err)

@@ -113,11 +113,11 @@ func (op *binaryOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(in) != 2 {
 		return nil, fmt.Errorf("%v: want 2 inputs, got %d", op, len(in))
 	}
-	da, err := floatData(op.String(), in[0])
+	da, err := floatData(op, in[0])
 	if err != nil {
 		return nil, err
 	}
-	db, err := floatData(op.String(), in[1])
+	db, err := floatData(op, in[1])
 	if err != nil {
 		return nil, err
 	}

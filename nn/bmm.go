@@ -69,11 +69,11 @@ func (op *bmmOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(in) != 2 {
 		return nil, fmt.Errorf("%v: want 2 inputs, got %d", op, len(in))
 	}
-	da, err := floatData(op.String(), in[0])
+	da, err := floatData(op, in[0])
 	if err != nil {
 		return nil, err
 	}
-	db, err := floatData(op.String(), in[1])
+	db, err := floatData(op, in[1])
 	if err != nil {
 		return nil, err
 	}

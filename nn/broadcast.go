@@ -96,7 +96,7 @@ func (op *broadcastOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if in[0].Shape().TotalSize() != tensor.Shape(inShape).TotalSize() {
 		return nil, fmt.Errorf("%v: input shape %v, want %v", op, in[0].Shape(), inShape)
 	}
-	data, err := floatData(op.String(), in[0])
+	data, err := floatData(op, in[0])
 	if err != nil {
 		return nil, err
 	}

@@ -157,7 +157,7 @@ func (op *concatOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		if v.Shape().TotalSize() != op.inShape(i).TotalSize() {
 			return nil, fmt.Errorf("%v: input %d has shape %v, want %v", op, i, v.Shape(), op.inShape(i))
 		}
-		d, err := floatData(op.String(), v)
+		d, err := floatData(op, v)
 		if err != nil {
 			return nil, err
 		}

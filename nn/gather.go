@@ -96,7 +96,7 @@ func (op *gatherOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(in) != 1 {
 		return nil, fmt.Errorf("%v: want 1 input, got %d", op, len(in))
 	}
-	data, err := floatData(op.String(), in[0])
+	data, err := floatData(op, in[0])
 	if err != nil {
 		return nil, err
 	}

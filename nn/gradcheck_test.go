@@ -54,7 +54,7 @@ func gcScalar(v gorgonia.Value) (float64, error) {
 	if v == nil {
 		return 0, fmt.Errorf("nil value")
 	}
-	d, err := floatData("scalarOf", v)
+	d, err := floatData(opName("scalarOf"), v)
 	if err != nil {
 		return 0, err
 	}
@@ -73,7 +73,7 @@ func gcScalar(v gorgonia.Value) (float64, error) {
 
 // gcFloat64s copies the data of a float64 value.
 func gcFloat64s(v gorgonia.Value) ([]float64, error) {
-	d, err := floatData("float64s", v)
+	d, err := floatData(opName("float64s"), v)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +215,7 @@ func gcForward(inputs []*tensor.Dense, build gcBuild) (tensor.Shape, any, error)
 	if err := m.RunAll(); err != nil {
 		return nil, nil, err
 	}
-	d, err := floatData("gcForward", yv)
+	d, err := floatData(opName("gcForward"), yv)
 	if err != nil {
 		return nil, nil, err
 	}

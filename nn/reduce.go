@@ -226,7 +226,7 @@ func newValue(dt tensor.Dtype, shape tensor.Shape, data any) gorgonia.Value {
 
 // floatData returns the backing slice of a float32/float64 value (a scalar
 // value as a one-element slice), materializing views.
-func floatData(op string, v gorgonia.Value) (any, error) {
+func floatData(op fmt.Stringer, v gorgonia.Value) (any, error) {
 	switch s := v.(type) {
 	case *gorgonia.F64:
 		return []float64{float64(*s)}, nil
@@ -247,8 +247,13 @@ func floatData(op string, v gorgonia.Value) (any, error) {
 			return []float32{d}, nil
 		}
 	}
-	return nil, fmt.Errorf("%s: unsupported value %T (dtype %v)", op, v, v.Dtype())
+	return nil, fmt.Errorf("%v: unsupported value %T (dtype %v)", op, v, v.Dtype())
 }
+
+// opName names a caller of floatData that is not an op.
+type opName string
+
+func (n opName) String() string { return string(n) }
 
 // ---- axisReduceOp ------------------------------------------------------
 
@@ -285,7 +290,7 @@ func (op *axisReduceOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if in[0].Shape().TotalSize() != op.inShape.TotalSize() {
 		return nil, fmt.Errorf("%v: input shape %v, want %v", op, in[0].Shape(), op.inShape)
 	}
-	data, err := floatData(op.String(), in[0])
+	data, err := floatData(op, in[0])
 	if err != nil {
 		return nil, err
 	}
@@ -444,7 +449,7 @@ func (op *axisReduceGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	var ds [3]any
 	for i, v := range in {
-		d, err := floatData(op.String(), v)
+		d, err := floatData(op, v)
 		if err != nil {
 			return nil, err
 		}
@@ -528,7 +533,7 @@ func (op *expandOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(in) != 1 {
 		return nil, fmt.Errorf("%v: want 1 input, got %d", op, len(in))
 	}
-	data, err := floatData(op.String(), in[0])
+	data, err := floatData(op, in[0])
 	if err != nil {
 		return nil, err
 	}

@@ -61,6 +61,7 @@ func trainCommand(name string, args []string, stdout io.Writer) error {
 	engine := fs.String("engine", def.Engine.String(), "how programs compute the layers: fused (kernels) or graph (the reference composed of nn ops, several times slower)")
 	k := fs.Int("k", def.Units, "units per region (K)")
 	rank := fs.Int("rank", 0, "rank R of cp-r layers (default K)")
+	monoK := fs.Int("mono-k", 0, "with -param real: multiply the squared circuit by a monotonic circuit of this K on the same region graph, p = m·c²/Z (0: none)")
 	input := fs.String("input", def.Input.String(), "input distribution: categorical, bernoulli, binomial, gaussian, or embedding (real values of either sign, squared circuits: -param real)")
 	param := fs.String("param", def.Param.String(), "weight parameterization: clamp, softmax, exp, or real (none): weights of either sign, a squared circuit p = c²/Z on a structured-decomposable region graph (qt2, qt4, rbt:1, cl, linear)")
 	scale := fs.String("scale", "", "how values become gaussian inputs: none (raw), unit ([0, 1]) or standard ([0, 1], then the training set's mean and std per channel); default standard with -input gaussian, none otherwise")
@@ -94,7 +95,7 @@ func trainCommand(name string, args []string, stdout io.Writer) error {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	cfg := def
-	cfg.Dataset, cfg.DataDir, cfg.RG, cfg.Units, cfg.Rank = *dataset, *dataDir, *rg, *k, *rank
+	cfg.Dataset, cfg.DataDir, cfg.RG, cfg.Units, cfg.Rank, cfg.MonoUnits = *dataset, *dataDir, *rg, *k, *rank, *monoK
 	cfg.LR, cfg.BatchSize, cfg.Epochs, cfg.Patience, cfg.TimeBudget = *lr, *batch, *epochs, *patience, *budget
 	if *lrDecay != 0 {
 		cfg.LRDecay, cfg.LRPatience = *lrDecay, *lrPatience
