@@ -133,3 +133,62 @@ func TestMonoSquaredRefusals(t *testing.T) {
 		}
 	}
 }
+
+// A training program keeps working after other programs of the circuit,
+// and of its factor m, are compiled (m's data pass once ran fused in the
+// training graph, and compiling another program broke it), and its loss
+// is the evaluation program's NLL.
+func TestMonoSquaredPrograms(t *testing.T) {
+	// A random recursive tree of 60 variables: nodes of many children, at
+	// many depths, as Chow-Liu trees of real data have.
+	rng := rand.New(rand.NewPCG(8, 8))
+	parents := make([]int, 60)
+	parents[0] = -1
+	for v := 1; v < len(parents); v++ {
+		parents[v] = rng.IntN(v)
+	}
+	tree, err := regiongraph.FromTree(parents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	graphs := append(productGraphs(t), queryGraph{"tree60", tree, 2})
+	for _, qg := range graphs {
+		t.Run(qg.name, func(t *testing.T) {
+			c, err := Build(qg.rg, Options{Layer: CPR, Units: 4, MonoUnits: 15, Values: qg.values, Param: Real, Seed: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(6, 6))
+			x := make([]uint8, 8*qg.rg.NumVars)
+			for i := range x {
+				x[i] = uint8(rng.IntN(qg.values))
+			}
+			train, err := c.Compile(8, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eval, err := c.Compile(8, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Mono.Compile(8, false); err != nil {
+				t.Fatal(err)
+			}
+			loss, err := train.Step(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ll := make([]float64, 8)
+			if err := eval.LogLikelihood(x, nil, ll); err != nil {
+				t.Fatal(err)
+			}
+			nll := 0.0
+			for _, v := range ll {
+				nll -= v / 8
+			}
+			if math.Abs(loss-nll) > 1e-4*math.Abs(nll) {
+				t.Errorf("training loss %v, evaluation NLL %v", loss, nll)
+			}
+		})
+	}
+}
