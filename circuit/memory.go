@@ -19,16 +19,26 @@ import (
 // side by a few percent and leaves out Gorgonia's small per-step values;
 // for a layer on the graph engine it counts its nn ops' intermediates
 // roughly (a few copies of its gathered input and of its output before the
-// sum over inputs).
+// sum over inputs). A squared circuit's monotonic factor adds its data
+// pass on the graph engine.
 func (c *Circuit) MemoryEstimate(b int, train bool) int64 {
-	p, o := c.plan, &c.opts
-	engine := c.engine()
-	elem := int64(o.DType.Size())
+	elem := int64(c.opts.DType.Size())
 	perParam := int64(2) // the value and the reparameterized copy
 	if train {
 		perParam += 4 // gradient, reparameterization gradient, Adam's m and v
 	}
-	total := int64(nn.ParamCount(c)) * perParam * elem
+	total := int64(nn.ParamCount(c))*perParam*elem + c.passMemory(b, train, c.engine())
+	if c.Mono != nil {
+		total += c.Mono.passMemory(b, train, Graph)
+	}
+	return total
+}
+
+// passMemory is MemoryEstimate's data-pass part on engine: activations,
+// caches and the input table, in bytes.
+func (c *Circuit) passMemory(b int, train bool, engine Engine) int64 {
+	p, o := c.plan, &c.opts
+	elem := int64(o.DType.Size())
 	bb := int64(b)
 	acts := int64(len(p.Leaves)) * bb * int64(p.InputUnits+1)
 	table := int64(p.NumSlots) * int64(o.Values+1) * int64(p.InputUnits)
@@ -78,7 +88,7 @@ func (c *Circuit) MemoryEstimate(b int, train bool) int64 {
 		}
 		caches += gathers
 	}
-	return total + (acts+caches+table)*elem
+	return (acts + caches + table) * elem
 }
 
 // checkMemory refuses a program whose estimate exceeds limit (Options.
