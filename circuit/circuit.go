@@ -432,10 +432,9 @@ func (c *Circuit) wireSquared(g *nn.Graph, n *Nodes, b int, m wireMode) error {
 		}
 		n.Circuit = nn.Scale(w.readout(data[root]), 2)
 		if c.Mono != nil {
-			// log m(x) + 2·log|c(x)|. m runs on the graph engine: wired
-			// fused beside the graph engine's Z pass over the same
-			// parameters, the training program failed once another
-			// program was compiled (on bbc's Chow-Liu circuit).
+			// log m(x) + 2·log|c(x)|. m runs on the graph engine: fused
+			// beside the graph engine's Z pass over the same parameters,
+			// it broke a training program (docs/PERFORMANCE.md).
 			wm := newWiring(c.Mono, g, Graph)
 			in, err := wm.inputAct(n.X, n.Missing, b, false, m.train, sumProduct)
 			if err != nil {
