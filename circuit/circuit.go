@@ -410,59 +410,60 @@ func (c *Circuit) wire(g *nn.Graph, b int, prefix string, m wireMode) (*Nodes, e
 }
 
 // wireSquared wires a squared circuit's data pass (2·log|c(x)| on c when
-// m.complete, else on c·c) and its partition function (c·c with every
-// variable integrated out) into n.
+// m.complete, plus log m(x) with a monotonic factor; else on the square)
+// and its partition function (the square with every variable integrated
+// out) into n.
 func (c *Circuit) wireSquared(g *nn.Graph, n *Nodes, b int, m wireMode) error {
 	sq, err := c.square()
 	if err != nil {
 		return err
 	}
 	diag := diagonal(c.plan.Classes)
-	wq := newWiring(sq, g, Graph)
-	root := c.plan.RegionLoc[c.plan.Root].Layer
 	if m.complete {
-		w := newWiring(c, g, Graph)
-		in, err := w.inputAct(n.X, n.Missing, b, false, m.train, sumProduct)
+		lc, err := rootPass(c, g, n, b, m.train)
 		if err != nil {
 			return err
 		}
-		data, err := w.pass(in, b, sumProduct, false)
-		if err != nil {
-			return err
-		}
-		n.Circuit = nn.Scale(w.readout(data[root]), 2)
+		n.Circuit = nn.Scale(lc, 2)
 		if c.Mono != nil {
-			// log m(x) + 2·log|c(x)|. m runs on the graph engine: fused
-			// beside the graph engine's Z pass over the same parameters,
-			// it broke a training program (docs/PERFORMANCE.md).
-			wm := newWiring(c.Mono, g, Graph)
-			in, err := wm.inputAct(n.X, n.Missing, b, false, m.train, sumProduct)
+			// m runs on the graph engine: fused beside the graph engine's
+			// Z pass over the same parameters, it broke a training
+			// program (docs/PERFORMANCE.md).
+			lm, err := rootPass(c.Mono, g, n, b, m.train)
 			if err != nil {
 				return err
 			}
-			data, err := wm.pass(in, b, sumProduct, false)
-			if err != nil {
-				return err
-			}
-			n.Circuit = nn.Add(n.Circuit, wm.readout(data[c.Mono.plan.RegionLoc[c.Mono.plan.Root].Layer]))
+			n.Circuit = nn.Add(n.Circuit, lm)
 		}
 	} else {
-		in, err := wq.inputAct(n.X, n.Missing, b, false, m.train, sumProduct)
+		lq, err := rootPass(sq, g, n, b, m.train)
 		if err != nil {
 			return err
 		}
-		data, err := wq.pass(in, b, sumProduct, false)
-		if err != nil {
-			return err
-		}
-		n.Circuit = nn.Gather(wq.readout(data[root]), 1, diag)
+		n.Circuit = nn.Gather(lq, 1, diag)
 	}
+	wq := newWiring(sq, g, Graph)
 	zp, err := wq.pass(wq.marginalAct(), 1, sumProduct, true)
 	if err != nil {
 		return err
 	}
-	n.LogZ = nn.Gather(wq.readout(zp[root]), 1, diag)
+	n.LogZ = nn.Gather(wq.readout(zp[sq.plan.RegionLoc[sq.plan.Root].Layer]), 1, diag)
 	return nil
+}
+
+// rootPass wires c's data pass over n's inputs on the graph engine and
+// returns its root units' log-values (B, Classes).
+func rootPass(c *Circuit, g *nn.Graph, n *Nodes, b int, train bool) (*nn.Node, error) {
+	w := newWiring(c, g, Graph)
+	in, err := w.inputAct(n.X, n.Missing, b, false, train, sumProduct)
+	if err != nil {
+		return nil, err
+	}
+	data, err := w.pass(in, b, sumProduct, false)
+	if err != nil {
+		return nil, err
+	}
+	return w.readout(data[c.plan.RegionLoc[c.plan.Root].Layer]), nil
 }
 
 // floatData reports whether the circuit takes float data (Gaussian
