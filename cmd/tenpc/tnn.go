@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"time"
 
 	"github.com/tenpc/tenpc/experiments"
 )
@@ -54,6 +55,7 @@ type tnnTrainFlags struct {
 	out              *string
 	resume, force    *bool
 	dataset, dataDir *string
+	budget           *time.Duration
 }
 
 func addTNNTrainFlags(fs *flag.FlagSet, epochs int, lr float64, datasetHelp string) tnnTrainFlags {
@@ -70,11 +72,12 @@ func addTNNTrainFlags(fs *flag.FlagSet, epochs int, lr float64, datasetHelp stri
 		force:     fs.Bool("force", false, "replace the run in -out"),
 		dataset:   fs.String("dataset", "mnist", datasetHelp),
 		dataDir:   fs.String("data-dir", "", "directory of the dataset's IDX files (default: its standard location)"),
+		budget:    fs.Duration("time-budget", 0, "bound the time of the epochs (training and test evaluation), a resumed run's earlier ones included: no epoch starts that would end past it, and one still running at it ends there; e.g. 9m (0: none)"),
 	}
 }
 
 func (f tnnTrainFlags) config() experiments.ClassifierConfig {
-	return experiments.ClassifierConfig{Out: *f.out, Epochs: *f.epochs, Batch: *f.batch, LR: *f.lr, Cosine: *f.cosine, Seed: *f.seed, Resume: *f.resume, Force: *f.force}
+	return experiments.ClassifierConfig{Out: *f.out, Epochs: *f.epochs, Batch: *f.batch, LR: *f.lr, Cosine: *f.cosine, Seed: *f.seed, Resume: *f.resume, Force: *f.force, TimeBudget: *f.budget}
 }
 
 func runTNNTrain(args []string, stdout io.Writer) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,9 +11,12 @@ import (
 func TestTNNCommands(t *testing.T) {
 	base := t.TempDir()
 	run := filepath.Join(base, "dense")
-	out := mustRun(t, "tnn", "train", "-arch", "cnn", "-limit", "256", "-test-limit", "100", "-epochs", "1", "-batch", "64", "-out", run)
+	out := mustRun(t, "tnn", "train", "-arch", "cnn", "-limit", "256", "-test-limit", "100", "-epochs", "1", "-batch", "64", "-time-budget", "10m", "-out", run)
 	if !strings.Contains(out, "test accuracy") || !strings.Contains(out, "model.tenpc") {
 		t.Errorf("train printed %q", out)
+	}
+	if cfg, err := os.ReadFile(filepath.Join(run, "config.json")); err != nil || !strings.Contains(string(cfg), `"time_budget": 600000000000`) {
+		t.Errorf("the run's config does not record -time-budget 10m (%v):\n%s", err, cfg)
 	}
 	model := filepath.Join(run, "model.tenpc")
 	out = mustRun(t, "tnn", "compress", "-model", model, "-format", "tucker", "-rank", "4", "-epochs", "0", "-test-limit", "100")
@@ -51,6 +55,7 @@ func TestTNNBadInput(t *testing.T) {
 		{"train unknown arch", []string{"tnn", "train", "-arch", "resnet", "-out", filepath.Join(base, "x")}, []string{`"resnet"`, "mlp or cnn"}},
 		{"train unknown format", []string{"tnn", "train", "-format", "tt", "-out", filepath.Join(base, "x")}, []string{`"tt"`, "mpo"}},
 		{"train unknown layer", []string{"tnn", "train", "-format", "mpo", "-layers", "fc7", "-out", filepath.Join(base, "x")}, []string{`"fc7"`, "fc1, fc2, fc3"}},
+		{"train negative budget", []string{"tnn", "train", "-time-budget", "-1s", "-out", filepath.Join(base, "x")}, []string{"time budget -1s is negative"}},
 		{"train unknown dataset", []string{"tnn", "train", "-dataset", "cifar", "-out", filepath.Join(base, "x")}, []string{`"cifar"`}},
 		{"compress no format", []string{"tnn", "compress", "-model", model}, []string{"-format"}},
 		{"compress no rank", []string{"tnn", "compress", "-model", model, "-format", "mpo"}, []string{"rank or a tolerance"}},
