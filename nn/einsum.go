@@ -276,7 +276,7 @@ func takeDiagonal(t einsumTerm, spec string) (einsumTerm, error) {
 			multi[k] = 0
 		}
 	}
-	flat, err := gorgonia.Reshape(t.node, tensor.Shape{shape.TotalSize()})
+	flat, err := copyReshape(t.node, tensor.Shape{shape.TotalSize()})
 	if err != nil {
 		return t, fmt.Errorf("einsum %q: ravel %v: %w", spec, shape, err)
 	}
@@ -285,7 +285,7 @@ func takeDiagonal(t einsumTerm, spec string) (einsumTerm, error) {
 		return t, fmt.Errorf("einsum %q: diagonal of %v: %w", spec, shape, err)
 	}
 	if len(udims) > 1 {
-		if d, err = gorgonia.Reshape(d, udims); err != nil {
+		if d, err = copyReshape(d, udims); err != nil {
 			return t, fmt.Errorf("einsum %q: reshape diagonal to %v: %w", spec, udims, err)
 		}
 	}
@@ -310,7 +310,7 @@ func dropBroadcast(t einsumTerm, size map[byte]int, spec string) (einsumTerm, er
 	if len(keep) == 0 { // a single entry: make it a length-1 vector of a size-1 letter
 		return t, fmt.Errorf("einsum %q: operand of shape %v broadcasts on every axis (not supported)", spec, shape)
 	}
-	n, err := gorgonia.Reshape(t.node, dims)
+	n, err := copyReshape(t.node, dims)
 	if err != nil {
 		return t, fmt.Errorf("einsum %q: drop broadcast axes of %v: %w", spec, shape, err)
 	}
@@ -350,12 +350,12 @@ func sumOutExcept(t einsumTerm, keep map[byte]bool, spec string) (einsumTerm, er
 	}
 	var out *gorgonia.Node
 	if len(kept) == 0 {
-		if x, err = gorgonia.Reshape(x, tensor.Shape{ss}); err == nil {
+		if x, err = copyReshape(x, tensor.Shape{ss}); err == nil {
 			out, err = sumAxis(x, 0) // scalar
 		}
-	} else if x, err = gorgonia.Reshape(x, tensor.Shape{ks, ss}); err == nil {
+	} else if x, err = copyReshape(x, tensor.Shape{ks, ss}); err == nil {
 		if out, err = sumAxis(x, 1); err == nil && len(keptDims) > 1 {
-			out, err = gorgonia.Reshape(out, keptDims)
+			out, err = copyReshape(out, keptDims)
 		}
 	}
 	if err != nil {
@@ -511,10 +511,10 @@ func contractPair(a, b einsumTerm, keep map[byte]bool, spec string) (einsumTerm,
 	if tb {
 		shb = tensor.Shape{nb, n, k}
 	}
-	if xa, err = gorgonia.Reshape(xa, sha); err != nil {
+	if xa, err = copyReshape(xa, sha); err != nil {
 		return a, wrap(err, fmt.Sprintf("reshape first to %v", sha))
 	}
-	if xb, err = gorgonia.Reshape(xb, shb); err != nil {
+	if xb, err = copyReshape(xb, shb); err != nil {
 		return a, wrap(err, fmt.Sprintf("reshape second to %v", shb))
 	}
 	out, err := bmm(xa, xb, ta, tb)
@@ -523,12 +523,12 @@ func contractPair(a, b einsumTerm, keep map[byte]bool, spec string) (einsumTerm,
 	}
 	switch len(outDims) {
 	case 0: // everything contracted: (1, 1, 1) -> scalar
-		if out, err = gorgonia.Reshape(out, tensor.Shape{1}); err == nil {
+		if out, err = copyReshape(out, tensor.Shape{1}); err == nil {
 			out, err = sumAxis(out, 0)
 		}
 	default:
 		if !outDims.Eq(tensor.Shape{nb, m, n}) {
-			out, err = gorgonia.Reshape(out, outDims)
+			out, err = copyReshape(out, outDims)
 		}
 	}
 	if err != nil {

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -309,4 +310,27 @@ func BenchmarkEinsumBatchNotLeading(b *testing.B) {
 	benchGraph(b, [][]int{{256, 64, 32}, {64, 32, 32}}, func(xs []*gorgonia.Node) (*gorgonia.Node, error) {
 		return einsum("bfi,fij->fbj", xs...)
 	})
+}
+
+// TestEinsumCopiesReshapes: no einsum leaves Gorgonia's reshape in the
+// graph. Its view shares the input's storage while the register allocator
+// treats them as distinct values (TestGorgoniaReshapeAliasDefect); in a
+// large circuit's program that let one register's value overwrite another
+// and a training step fail on a shape mismatch.
+func TestEinsumCopiesReshapes(t *testing.T) {
+	for _, c := range einsumCases {
+		g := gorgonia.NewGraph()
+		xs := make([]*gorgonia.Node, len(c.shapes))
+		for i, sh := range c.shapes {
+			xs[i] = gorgonia.NewTensor(g, tensor.Float64, len(sh), gorgonia.WithShape(sh...), gorgonia.WithName(fmt.Sprint("x", i)))
+		}
+		if _, err := einsum(c.spec, xs...); err != nil {
+			t.Fatalf("%s: %v", c.spec, err)
+		}
+		for _, n := range g.AllNodes() {
+			if op := n.Op(); op != nil && fmt.Sprintf("%T", op) == "gorgonia.reshapeOp" {
+				t.Errorf("%s: Gorgonia's %v in the graph", c.spec, op)
+			}
+		}
+	}
 }
