@@ -420,23 +420,21 @@ func (c *Circuit) wireSquared(g *nn.Graph, n *Nodes, b int, m wireMode) error {
 	}
 	diag := diagonal(c.plan.Classes)
 	if m.complete {
-		lc, err := rootPass(c, g, n, b, m.train)
+		lc, err := rootPass(c, g, n, b, m.train, Graph)
 		if err != nil {
 			return err
 		}
 		n.Circuit = nn.Scale(lc, 2)
 		if c.Mono != nil {
-			// m runs on the graph engine: fused beside the graph engine's
-			// Z pass over the same parameters, it broke a training
-			// program (docs/PERFORMANCE.md).
-			lm, err := rootPass(c.Mono, g, n, b, m.train)
+			// m, monotonic, runs on its own engine (fused by default).
+			lm, err := rootPass(c.Mono, g, n, b, m.train, c.Mono.engine())
 			if err != nil {
 				return err
 			}
 			n.Circuit = nn.Add(n.Circuit, lm)
 		}
 	} else {
-		lq, err := rootPass(sq, g, n, b, m.train)
+		lq, err := rootPass(sq, g, n, b, m.train, Graph)
 		if err != nil {
 			return err
 		}
@@ -451,10 +449,10 @@ func (c *Circuit) wireSquared(g *nn.Graph, n *Nodes, b int, m wireMode) error {
 	return nil
 }
 
-// rootPass wires c's data pass over n's inputs on the graph engine and
-// returns its root units' log-values (B, Classes).
-func rootPass(c *Circuit, g *nn.Graph, n *Nodes, b int, train bool) (*nn.Node, error) {
-	w := newWiring(c, g, Graph)
+// rootPass wires c's data pass over n's inputs on engine e and returns
+// its root units' log-values (B, Classes).
+func rootPass(c *Circuit, g *nn.Graph, n *Nodes, b int, train bool, e Engine) (*nn.Node, error) {
+	w := newWiring(c, g, e)
 	in, err := w.inputAct(n.X, n.Missing, b, false, train, sumProduct)
 	if err != nil {
 		return nil, err
