@@ -136,3 +136,14 @@ func TestSquaredLeavesOutWideSets(t *testing.T) {
 	_, err = debdVars(filepath.Join(dir, "none.data"))
 	assert.Error(t, err)
 }
+
+// On DEBD the monotonic circuit and the product train with one schedule:
+// the same Adam rate, halved after the same patience, so that the recipe
+// compares models rather than optimizers.
+func TestSquaredSameSchedule(t *testing.T) {
+	mono, _, msq := squaredPair("nltcs-small", filepath.Join("..", "testdata", "debd"))
+	assert.Equal(t, mono.LR, msq.LR)
+	assert.Equal(t, mono.LRDecay, msq.LRDecay)
+	assert.Equal(t, mono.LRPatience, msq.LRPatience)
+	assert.Positive(t, mono.LRDecay)
+}
