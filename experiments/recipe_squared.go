@@ -70,7 +70,7 @@ const (
 //
 // On DEBD the monotonic circuit is the debd recipe's HCLT (DEBDConfig: cl,
 // CP-R, softmax, Adam lr 0.05) at K = squaredDEBDUnits with the product's
-// learning-rate decay (better on validation on every set); on MNIST it is
+// learning-rate decay (no worse on validation on any set); on MNIST it is
 // the reference protocol's circuit on the paper's QT-4 (CP, clamp, Adam
 // lr 0.01) at K = squaredMNISTUnits. The squared circuits train with Adam
 // at squaredLR.
@@ -114,18 +114,17 @@ const (
 )
 
 // monoSquaredLRPatience is the epochs without a better validation score
-// after which a DEBD product's learning rate halves: at 5 it halved early
-// on plants' noisy validation scores and left it underfitted (a training
-// NLL 0.35 nats above the monotonic circuit's). monoSquaredMNISTLRPatience
-// is MNIST's, where early stopping's patience is 5 too, so it never fires.
+// after which a DEBD product's learning rate halves: at 5 it halved too
+// early on plants' noisy validation scores and left it underfitted
+// (docs/RESULTS.md). monoSquaredMNISTLRPatience is MNIST's, where early
+// stopping's patience is 5 too, so it never fires.
 const (
 	monoSquaredLRPatience      = 10
 	monoSquaredMNISTLRPatience = 5
 )
 
-// The products' budgets: an epoch takes several times a squared one's at
-// the monotonic circuit's K (measured on 2 cores: plants 4 s, bbc 9 s),
-// on the graph engine; plants' product trains about 200 epochs.
+// The products' budgets: an epoch takes several times a monotonic one's
+// (docs/PERFORMANCE.md); plants' product uses all of its budget.
 const (
 	monoSquaredDEBDBudget  = 15 * time.Minute
 	monoSquaredMNISTBudget = 25 * time.Minute
