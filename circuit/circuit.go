@@ -420,21 +420,21 @@ func (c *Circuit) wireSquared(g *nn.Graph, n *Nodes, b int, m wireMode) error {
 	}
 	diag := diagonal(c.plan.Classes)
 	if m.complete {
-		lc, err := rootPass(c, g, n, b, m.train, Graph)
+		lc, err := rootPass(c, g, n, b, m.train)
 		if err != nil {
 			return err
 		}
 		n.Circuit = nn.Scale(lc, 2)
 		if c.Mono != nil {
 			// m, monotonic, runs on its own engine (fused by default).
-			lm, err := rootPass(c.Mono, g, n, b, m.train, c.Mono.engine())
+			lm, err := rootPass(c.Mono, g, n, b, m.train)
 			if err != nil {
 				return err
 			}
 			n.Circuit = nn.Add(n.Circuit, lm)
 		}
 	} else {
-		lq, err := rootPass(sq, g, n, b, m.train, Graph)
+		lq, err := rootPass(sq, g, n, b, m.train)
 		if err != nil {
 			return err
 		}
@@ -449,10 +449,11 @@ func (c *Circuit) wireSquared(g *nn.Graph, n *Nodes, b int, m wireMode) error {
 	return nil
 }
 
-// rootPass wires c's data pass over n's inputs on engine e and returns
-// its root units' log-values (B, Classes).
-func rootPass(c *Circuit, g *nn.Graph, n *Nodes, b int, train bool, e Engine) (*nn.Node, error) {
-	w := newWiring(c, g, e)
+// rootPass wires c's data pass over n's inputs on c's engine (the graph
+// engine for signed circuits and products) and returns its root units'
+// log-values (B, Classes).
+func rootPass(c *Circuit, g *nn.Graph, n *Nodes, b int, train bool) (*nn.Node, error) {
+	w := newWiring(c, g, c.engine())
 	in, err := w.inputAct(n.X, n.Missing, b, false, train, sumProduct)
 	if err != nil {
 		return nil, err
