@@ -118,21 +118,28 @@ func runCompression(ctx context.Context, o RecipeOptions) error {
 		return err
 	}
 	var rows [][]string
-	var md strings.Builder
-	md.WriteString("# Compression: QG-Tucker → CP-R (test bpd; the paper's beside each cell)\n")
+	md := "# Compression: QG-Tucker → CP-R (test bpd; the paper's beside each cell)\n"
 	for _, p := range compressionPlans(o) {
-		res, err := p.run(ctx, o)
-		if err != nil {
-			return err
+		// The files are rewritten after the Tucker model and after every
+		// rank, so that a recipe cut short reports what it has.
+		done, mdDone := rows, md
+		report := func(res []compressionResult) error {
+			rows, md = slices.Clip(done), mdDone
+			for _, r := range res {
+				rows = append(rows, p.csvRow(o.Out, r, paper))
+			}
+			var b strings.Builder
+			p.markdown(&b, res, paper)
+			md += b.String()
+			if err := writeCompressionFiles(o.Out, rows, md); err != nil {
+				return err
+			}
+			if len(res) == 1 {
+				return nil // the Tucker model alone: nothing to plot against rank
+			}
+			return p.plot(o.Out, res)
 		}
-		for _, r := range res {
-			rows = append(rows, p.csvRow(o.Out, r, paper))
-		}
-		p.markdown(&md, res, paper)
-		if err := writeCompressionFiles(o.Out, rows, md.String()); err != nil {
-			return err
-		}
-		if err := p.plot(o.Out, res); err != nil {
+		if err := p.run(ctx, o, report); err != nil {
 			return err
 		}
 	}
@@ -141,33 +148,38 @@ func runCompression(ctx context.Context, o RecipeOptions) error {
 }
 
 // run trains, compresses, fine-tunes and trains from scratch as the
-// recipe describes, resuming whatever o.Out already holds.
-func (p *compressionPlan) run(ctx context.Context, o RecipeOptions) ([]compressionResult, error) {
+// recipe describes, resuming whatever o.Out already holds. It calls report
+// with the results so far (the Tucker model first, the ranks in increasing
+// order) once the Tucker model is evaluated and after every rank.
+func (p *compressionPlan) run(ctx context.Context, o RecipeOptions, report func([]compressionResult) error) error {
 	tr, err := trainOrResume(ctx, p.base, o.Force, o.Log)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p.base.Out, err)
+		return fmt.Errorf("%s: %w", p.base.Out, err)
 	}
 	tucker := compressionResult{mode: CompressionTucker, model: tr.Model, epochs: tr.Epochs, secs: runSeconds(tr)}
 	if tucker.splits, err = evalSplits(tr.Model, p.base.Limit, o.Force); err != nil {
-		return nil, err
+		return err
 	}
 	fmt.Fprintf(o.Stdout, "%s tucker K=%d: test bpd %.4f (%d epochs)\n", p.dataset, p.base.Units, tucker.splits.Test.BPD, tr.Epochs)
 	out := []compressionResult{tucker}
+	if err := report(out); err != nil {
+		return err
+	}
 	// The largest ranks first: the paper's comparisons (and the issue's
 	// targets) are about them, so an interrupted recipe has them first.
 	// The results are reported by increasing rank.
 	for _, r := range slices.Backward(p.ranks) {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		// Compressed.
 		dir := filepath.Join(p.dir, fmt.Sprintf("rank_%d", r))
 		comp := compressionResult{mode: CompressionCompressed, rank: r, model: filepath.Join(dir, ModelFile)}
 		if comp.secs, err = compressOnce(tr.Model, comp.model, r, o); err != nil {
-			return nil, err
+			return err
 		}
 		if comp.splits, err = evalSplits(comp.model, p.base.Limit, o.Force); err != nil {
-			return nil, err
+			return err
 		}
 		// Fine-tuned: a run that started from the compressed model resumes
 		// from its own checkpoint.
@@ -178,20 +190,23 @@ func (p *compressionPlan) run(ctx context.Context, o RecipeOptions) ([]compressi
 		}
 		fine, err := p.train(ctx, ft, CompressionFineTuned, o)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		// From scratch, with the same budget.
 		sc := p.runConfig(r, filepath.Join(p.dir, "from_scratch", fmt.Sprintf("rank_%d", r)), o.Quick)
 		scratch, err := p.train(ctx, sc, CompressionScratch, o)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		out = append(out, comp, fine, scratch)
 		fmt.Fprintf(o.Stdout, "%s rank %d: test bpd compressed %.4f, fine-tuned %.4f, from scratch %.4f\n",
 			p.dataset, r, comp.splits.Test.BPD, fine.splits.Test.BPD, scratch.splits.Test.BPD)
+		slices.SortStableFunc(out[1:], func(a, b compressionResult) int { return cmp.Compare(a.rank, b.rank) })
+		if err := report(out); err != nil {
+			return err
+		}
 	}
-	slices.SortStableFunc(out[1:], func(a, b compressionResult) int { return cmp.Compare(a.rank, b.rank) })
-	return out, nil
+	return nil
 }
 
 // train runs (or resumes, or finds) one CP-R run and evaluates its model.
@@ -341,11 +356,13 @@ func (p *compressionPlan) markdown(md *strings.Builder, res []compressionResult,
 	for _, r := range p.ranks {
 		fmt.Fprintf(md, "| %d", r)
 		for _, mode := range []CompressionMode{CompressionCompressed, CompressionFineTuned, CompressionScratch} {
+			got := "not run yet"
 			for _, x := range res {
 				if x.mode == mode && x.rank == r {
-					fmt.Fprintf(md, " | %.4f | %s", x.splits.Test.BPD, cell(p.paperValue(paper, mode, r)))
+					got = fmt.Sprintf("%.4f", x.splits.Test.BPD)
 				}
 			}
+			fmt.Fprintf(md, " | %s | %s", got, cell(p.paperValue(paper, mode, r)))
 		}
 		md.WriteString(" |\n")
 	}

@@ -1,9 +1,13 @@
 package experiments
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -80,4 +84,49 @@ func TestReadPaperCompression(t *testing.T) {
 		_, err := readPaperCompression(strings.NewReader(bad))
 		assert.Error(t, err, "%q", bad)
 	}
+}
+
+// cancelOnMessage cancels a context the n-th time msg is logged.
+type cancelOnMessage struct {
+	msg    string
+	n      int
+	cancel context.CancelFunc
+}
+
+func (h *cancelOnMessage) Levels() []logrus.Level { return []logrus.Level{logrus.InfoLevel} }
+func (h *cancelOnMessage) Fire(e *logrus.Entry) error {
+	if e.Message == h.msg {
+		if h.n--; h.n == 0 {
+			h.cancel()
+		}
+	}
+	return nil
+}
+
+// A recipe cut short (here after its largest rank, as the second
+// compression starts) has written what it finished: the Tucker model and
+// rank 16 in results.csv, results.md and the plot, the other ranks marked
+// as not run.
+func TestRecipeCompressionReportsWhenCut(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	log := quietLogger()
+	log.AddHook(&cancelOnMessage{msg: "compressed", n: 2, cancel: cancel})
+	var out strings.Builder
+	o := RecipeOptions{Out: t.TempDir(), Quick: true, Log: log, Stdout: &out}
+	require.ErrorIs(t, runCompression(ctx, o), context.Canceled)
+
+	md, err := os.ReadFile(filepath.Join(o.Out, "results.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "Tucker: ")
+	assert.Regexp(t, `\n\| 16 \| [0-9]\.[0-9]{4} \| [^|]+ \| [0-9]\.[0-9]{4} \| [^|]+ \| [0-9]\.[0-9]{4} \| `, string(md))
+	for _, r := range []string{"1", "4"} {
+		assert.Regexp(t, `\n\| `+r+` \| not run yet \| [^|]+ \| not run yet \| [^|]+ \| not run yet \| [^|]+ \|\n`, string(md))
+	}
+	csv, err := os.ReadFile(filepath.Join(o.Out, "results.csv"))
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
+	require.Len(t, lines, 1+1+3, "header, Tucker, rank 16 × (compressed, fine-tuned, from scratch)")
+	assert.Contains(t, lines[1], ",tucker,")
+	assert.FileExists(t, filepath.Join(o.Out, "compression_mnist.png"))
 }
