@@ -105,3 +105,51 @@ func BenchmarkEval(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEMStep times online EM on QG-CP K=16 over MNIST-sized
+// categorical inputs: the whole step (forward, backward, M-step) and the
+// M-step alone (EM.Step on the gradients of one batch).
+func BenchmarkEMStep(b *testing.B) {
+	s := regiongraph.Shape{C: 1, H: 28, W: 28}
+	rg, err := regiongraph.QuadGraph(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := Build(rg, Options{Layer: CP, Units: 16, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	prog, err := c.CompileEM(256)
+	if err != nil {
+		b.Fatal(err)
+	}
+	em, err := NewEM(c, EMConfig{StepSize: 0.1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := make([]uint8, 256*784)
+	for i := range x {
+		x[i] = uint8(rng.IntN(256))
+	}
+	b.Run("step", func(b *testing.B) {
+		for range b.N {
+			if _, err := prog.Step(x); err != nil {
+				b.Fatal(err)
+			}
+			em.SetBatch(256)
+			em.Step()
+		}
+	})
+	b.Run("m-step", func(b *testing.B) {
+		for range b.N {
+			b.StopTimer()
+			if _, err := prog.Step(x); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			em.SetBatch(256)
+			em.Step()
+		}
+	})
+}

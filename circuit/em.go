@@ -283,6 +283,7 @@ func (r *emRows) update(eta, alpha float64) {
 
 func updateRows[T kernel.Float](r *emRows, v []T, eta, alpha float64) {
 	stride := r.inner
+	logKeep := math.Log1p(-eta)
 	vec.Chunks(r.outer, func(_, lo, hi int) {
 		for a := lo; a < hi; a++ {
 			for c := range r.inner {
@@ -298,6 +299,12 @@ func updateRows[T kernel.Float](r *emRows, v []T, eta, alpha float64) {
 					i := base + j*stride
 					p := (r.acc[i] + alpha) / total
 					switch {
+					case r.logSpace && p == 0 && eta < 1:
+						// log((1 − η)·e^v) without exp and log: most of a
+						// 256-valued pixel's values have no count in a batch.
+						v[i] = T(max(float64(v[i])+logKeep, logSmallest))
+					case r.logSpace && p == 0:
+						v[i] = T(logSmallest)
 					case !r.logSpace:
 						v[i] = T(max((1-eta)*float64(v[i])+eta*p, ClampMin))
 					case eta == 1:
@@ -310,6 +317,10 @@ func updateRows[T kernel.Float](r *emRows, v []T, eta, alpha float64) {
 		}
 	})
 }
+
+// logSmallest is the log of the smallest positive float64, the floor of
+// EM's log-probabilities.
+var logSmallest = math.Log(math.SmallestNonzeroFloat64)
 
 func gradOf(p *nn.Param) []float64 {
 	if p.DType() == nn.Float64 {

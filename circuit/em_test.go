@@ -3,6 +3,7 @@ package circuit
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -338,5 +339,49 @@ func TestEMRejects(t *testing.T) {
 	assert.Panics(t, func() { em.SetLR(0) })
 	if _, err := NewEM(c, EMConfig{Schedule: EMDecay{Base: 1, Kappa: -1}}); err != nil {
 		assert.True(t, strings.Contains(err.Error(), "step size"), err.Error())
+	}
+}
+
+// An M-step in log space moves a value with no count by log(1 − η) alone
+// (the shortcut for values a batch did not see); every value must equal
+// the update's formula, log((1 − η)·e^v + η·p), floored at the smallest
+// float64.
+func TestEMLogUpdateWithoutCounts(t *testing.T) {
+	for _, eta := range []float64{0.1, 0.5, 1} {
+		r := &emRows{outer: 2, n: 4, inner: 3, logSpace: true}
+		size := r.outer * r.n * r.inner
+		v := make([]float64, size)
+		r.acc = make([]float64, size)
+		rng := rand.New(rand.NewPCG(3, uint64(eta*10)))
+		for i := range v {
+			v[i] = math.Log(rng.Float64())
+			if rng.IntN(2) == 0 {
+				r.acc[i] = 10 * rng.Float64()
+			}
+		}
+		v[0], v[5], r.acc[0], r.acc[5] = -800, math.Inf(-1), 0, 0
+		want := slices.Clone(v)
+		for a := range r.outer {
+			for c := range r.inner {
+				total := 0.0
+				for j := range r.n {
+					total += r.acc[(a*r.n+j)*r.inner+c]
+				}
+				if total == 0 {
+					continue // a unit with no count keeps its values
+				}
+				for j := range r.n {
+					i := (a*r.n+j)*r.inner + c
+					p := r.acc[i] / total
+					want[i] = math.Log(max((1-eta)*math.Exp(v[i])+eta*p, math.SmallestNonzeroFloat64))
+				}
+			}
+		}
+		updateRows(r, v, eta, 0)
+		for i := range v {
+			if math.Abs(v[i]-want[i]) > 1e-12*max(1, math.Abs(want[i])) {
+				t.Errorf("η %v, value %d: %v, want %v", eta, i, v[i], want[i])
+			}
+		}
 	}
 }
