@@ -182,13 +182,16 @@ func (p *compressionPlan) run(ctx context.Context, o RecipeOptions, report func(
 			return err
 		}
 		// Fine-tuned: a run that started from the compressed model resumes
-		// from its own checkpoint.
+		// from its own checkpoint; one that started from an older
+		// compressed model (the Tucker run went on since) starts over.
 		ft := p.runConfig(r, filepath.Join(p.dir, fmt.Sprintf("rank_%dfinetuned", r)), o.Quick)
+		fo := o
+		fo.Force = o.Force || newer(comp.model, filepath.Join(ft.Out, ConfigFile))
 		ft.Init = comp.model
-		if !o.Force && exists(filepath.Join(ft.Out, CheckpointFile)) {
+		if !fo.Force && exists(filepath.Join(ft.Out, CheckpointFile)) {
 			ft.Init = ""
 		}
-		fine, err := p.train(ctx, ft, CompressionFineTuned, o)
+		fine, err := p.train(ctx, ft, CompressionFineTuned, fo)
 		if err != nil {
 			return err
 		}

@@ -2,10 +2,12 @@ package experiments
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/assert"
@@ -129,4 +131,42 @@ func TestRecipeCompressionReportsWhenCut(t *testing.T) {
 	require.Len(t, lines, 1+1+3, "header, Tucker, rank 16 × (compressed, fine-tuned, from scratch)")
 	assert.Contains(t, lines[1], ",tucker,")
 	assert.FileExists(t, filepath.Join(o.Out, "compression_mnist.png"))
+}
+
+// When the Tucker model changes after a rank was fine-tuned (a run with a
+// larger Tucker budget goes on), the recipe compresses it again and
+// fine-tunes that rank again from the new compressed model; the run from
+// scratch, which does not depend on it, is kept.
+func TestRecipeCompressionRefinesAfterTuckerChanges(t *testing.T) {
+	out := t.TempDir()
+	run := func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		log := quietLogger()
+		log.AddHook(&cancelOnMessage{msg: "compressed", n: 2, cancel: cancel})
+		o := RecipeOptions{Out: out, Quick: true, Log: log, Stdout: io.Discard}
+		require.ErrorIs(t, runCompression(ctx, o), context.Canceled)
+	}
+	run()
+	tuckers, err := filepath.Glob(filepath.Join(out, "mnist", "*", "tucker", ModelFile))
+	require.NoError(t, err)
+	require.Len(t, tuckers, 1)
+	dir := filepath.Dir(filepath.Dir(tuckers[0]))
+	mtime := func(path string) time.Time {
+		st, err := os.Stat(path)
+		require.NoError(t, err)
+		return st.ModTime()
+	}
+	ft := filepath.Join(dir, "rank_16finetuned", ConfigFile)
+	scratch := filepath.Join(dir, "from_scratch", "rank_16", ConfigFile)
+	ftBefore, scratchBefore := mtime(ft), mtime(scratch)
+
+	now := time.Now()
+	require.NoError(t, os.Chtimes(tuckers[0], now, now))
+	run()
+	comp := filepath.Join(dir, "rank_16", ModelFile)
+	assert.True(t, mtime(comp).After(now), "rank 16 was not compressed again")
+	assert.True(t, mtime(ft).After(mtime(comp)), "rank 16's fine-tuning did not start again from the new compressed model")
+	assert.True(t, mtime(ft).After(ftBefore))
+	assert.Equal(t, scratchBefore, mtime(scratch), "the run from scratch was retrained")
 }
