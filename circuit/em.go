@@ -299,12 +299,11 @@ func updateRows[T kernel.Float](r *emRows, v []T, eta, alpha float64) {
 					i := base + j*stride
 					p := (r.acc[i] + alpha) / total
 					switch {
-					case r.logSpace && p == 0 && eta < 1:
-						// log((1 − η)·e^v) without exp and log: most of a
-						// 256-valued pixel's values have no count in a batch.
-						v[i] = T(max(float64(v[i])+logKeep, logSmallest))
 					case r.logSpace && p == 0:
-						v[i] = T(logSmallest)
+						// log((1 − η)·e^v) without exp and log (−Inf at η = 1,
+						// hence the floor): most of a 256-valued pixel's
+						// values have no count in a batch.
+						v[i] = T(max(float64(v[i])+logKeep, logSmallest))
 					case !r.logSpace:
 						v[i] = T(max((1-eta)*float64(v[i])+eta*p, ClampMin))
 					case eta == 1:

@@ -105,18 +105,25 @@ func (h *cancelOnMessage) Fire(e *logrus.Entry) error {
 	return nil
 }
 
+// runCompressionCut runs the quick compression recipe into out and cancels
+// it as its second compression ends: the Tucker model and rank 16 finish.
+func runCompressionCut(t *testing.T, out string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	log := quietLogger()
+	log.AddHook(&cancelOnMessage{msg: "compressed", n: 2, cancel: cancel})
+	o := RecipeOptions{Out: out, Quick: true, Log: log, Stdout: io.Discard}
+	require.ErrorIs(t, runCompression(ctx, o), context.Canceled)
+}
+
 // A recipe cut short (here after its largest rank, as the second
 // compression starts) has written what it finished: the Tucker model and
 // rank 16 in results.csv, results.md and the plot, the other ranks marked
 // as not run.
 func TestRecipeCompressionReportsWhenCut(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	log := quietLogger()
-	log.AddHook(&cancelOnMessage{msg: "compressed", n: 2, cancel: cancel})
-	var out strings.Builder
-	o := RecipeOptions{Out: t.TempDir(), Quick: true, Log: log, Stdout: &out}
-	require.ErrorIs(t, runCompression(ctx, o), context.Canceled)
+	o := RecipeOptions{Out: t.TempDir()}
+	runCompressionCut(t, o.Out)
 
 	md, err := os.ReadFile(filepath.Join(o.Out, "results.md"))
 	require.NoError(t, err)
@@ -139,15 +146,7 @@ func TestRecipeCompressionReportsWhenCut(t *testing.T) {
 // scratch, which does not depend on it, is kept.
 func TestRecipeCompressionRefinesAfterTuckerChanges(t *testing.T) {
 	out := t.TempDir()
-	run := func() {
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		log := quietLogger()
-		log.AddHook(&cancelOnMessage{msg: "compressed", n: 2, cancel: cancel})
-		o := RecipeOptions{Out: out, Quick: true, Log: log, Stdout: io.Discard}
-		require.ErrorIs(t, runCompression(ctx, o), context.Canceled)
-	}
-	run()
+	runCompressionCut(t, out)
 	tuckers, err := filepath.Glob(filepath.Join(out, "mnist", "*", "tucker", ModelFile))
 	require.NoError(t, err)
 	require.Len(t, tuckers, 1)
@@ -163,7 +162,7 @@ func TestRecipeCompressionRefinesAfterTuckerChanges(t *testing.T) {
 
 	now := time.Now()
 	require.NoError(t, os.Chtimes(tuckers[0], now, now))
-	run()
+	runCompressionCut(t, out)
 	comp := filepath.Join(dir, "rank_16", ModelFile)
 	assert.True(t, mtime(comp).After(now), "rank 16 was not compressed again")
 	assert.True(t, mtime(ft).After(mtime(comp)), "rank 16's fine-tuning did not start again from the new compressed model")
