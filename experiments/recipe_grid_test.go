@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -183,6 +184,40 @@ func TestTrainOrResumeExtends(t *testing.T) {
 	again, err := trainOrResume(ctx, early, false, quietLogger())
 	require.NoError(t, err)
 	assert.Equal(t, res.Epochs, again.Epochs)
+}
+
+// A finished run given more time whose process ends during the extension
+// is resumed by the next call, not reported as the run it was.
+func TestTrainOrResumeExtensionCut(t *testing.T) {
+	defer fakeStepTime(10 * time.Second)()
+	cfg := budgetConfig(t, 60*time.Second, 100) // 1 epoch of 50 s
+	_, err := trainOrResume(context.Background(), cfg, false, quietLogger())
+	require.NoError(t, err)
+
+	// The extension's process ends after its first epoch, as a kill would.
+	cfg.TimeBudget = 160 * time.Second // epochs end at 50, 100 and 150 s
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	log := quietLogger()
+	log.AddHook(cancelOnEpoch{cancel})
+	_, err = trainOrResume(ctx, cfg, false, log)
+	require.Error(t, err)
+	require.NoFileExists(t, filepath.Join(cfg.Out, ResultFile), "the extended run looks finished")
+
+	res, err := trainOrResume(context.Background(), cfg, false, quietLogger())
+	require.NoError(t, err)
+	assert.Len(t, res.History, 3)
+}
+
+// cancelOnEpoch cancels a context when a run logs an epoch.
+type cancelOnEpoch struct{ cancel context.CancelFunc }
+
+func (cancelOnEpoch) Levels() []logrus.Level { return []logrus.Level{logrus.InfoLevel} }
+func (h cancelOnEpoch) Fire(e *logrus.Entry) error {
+	if e.Message == "epoch" {
+		h.cancel()
+	}
+	return nil
 }
 
 // A run whose process ended before its first epoch did (a configuration,

@@ -771,6 +771,12 @@ func prepareRunDir(dir string, cfg TrainConfig, history []EpochMetrics) error {
 	if err := removeTempFiles(dir); err != nil {
 		return err
 	}
+	// A resumed run is unfinished until it finishes again: a result.json
+	// left from before would make a process that ends early look finished
+	// under the new configuration.
+	if err := os.Remove(filepath.Join(dir, ResultFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	if err := writeJSON(filepath.Join(dir, ConfigFile), cfg); err != nil {
 		return err
 	}
