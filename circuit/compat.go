@@ -22,8 +22,11 @@ import (
 // tree with one repetition, a Chow-Liu tree, a linear tree), or two graphs
 // that differ only in their region and partition ids, qualify; QG, PD and
 // graphs with repetitions under a mixing root do not. The circuits must
-// also agree on the variables, the input family and value count of every
-// variable, and the element type.
+// also agree on the variables and the element type, and every variable's
+// inputs must multiply: Gaussian in both, or discrete in both over the
+// same values (the families may differ: categorical times embedding,
+// say, as a squared circuit with embedding inputs times its monotonic
+// factor).
 func Compatible(a, b *Circuit) error {
 	if _, err := matchCircuits(a, b); err != nil {
 		return err
@@ -53,11 +56,23 @@ func matchCircuits(a, b *Circuit) (*graphMatch, error) {
 	}
 	ka, kb := a.varKinds(), b.varKinds()
 	for v := range ka {
-		if ka[v] != kb[v] {
+		if !ka[v].multipliesWith(kb[v]) {
 			return nil, fmt.Errorf("circuit: incompatible circuits: variable %d has %v inputs in a, %v in b", v, ka[v], kb[v])
 		}
 	}
 	return m, nil
+}
+
+// multipliesWith reports whether units of kinds k and o have a product
+// unit: two Gaussians, or two discrete families over the same values,
+// whose tables multiply value by value (a categorical unit times an
+// embedding, the monotonic factor of a squared circuit with embedding
+// inputs, say).
+func (k varKind) multipliesWith(o varKind) bool {
+	if k.kind == Gaussian || o.kind == Gaussian {
+		return k.kind == o.kind
+	}
+	return k.values == o.values
 }
 
 // varKind is one variable's input family and value count.

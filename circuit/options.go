@@ -190,9 +190,10 @@ type Options struct {
 	Init Init
 	// MonoUnits, with Param Real, gives the squared circuit a monotonic
 	// factor: p(x) = m(x)·c(x)² / Z, Z = ∫ m c², m being a circuit of the
-	// same region graph, layer and inputs with MonoUnits units a region and
-	// softmax weights (the μSOCS of Loconte et al., AAAI 2025). c's inputs
-	// start near uniform, so that p starts near m. 0: none.
+	// same region graph, layer and inputs (categorical ones for c's
+	// embeddings) with MonoUnits units a region and softmax weights (the
+	// μSOCS of Loconte et al., AAAI 2025). c's inputs start near uniform,
+	// so that p starts near m. 0: none.
 	MonoUnits int
 	// LearnMixing makes mixing weights trainable; by default they are frozen
 	// at uniform weights 1/H, as in the reference protocol.
@@ -266,8 +267,6 @@ func (o Options) validate() error {
 		return fmt.Errorf("circuit: MonoUnits must be ≥ 0, got %d", o.MonoUnits)
 	case o.MonoUnits > 0 && o.Param != Real:
 		return fmt.Errorf("circuit: MonoUnits %d: a monotonic factor multiplies a squared circuit, which needs Param Real, got %v", o.MonoUnits, o.Param)
-	case o.MonoUnits > 0 && o.Input == Embedding:
-		return fmt.Errorf("circuit: MonoUnits %d: the monotonic factor's inputs are categorical, and a product does not pair them with embedding ones; use categorical inputs", o.MonoUnits)
 	case o.MonoUnits > 0 && o.Classes != 1:
 		return fmt.Errorf("circuit: MonoUnits %d: a squared circuit with a monotonic factor has one root unit, got Classes %d", o.MonoUnits, o.Classes)
 	case o.Input == Embedding && o.Param != Real:
@@ -315,6 +314,9 @@ func (o Options) monoOptions() Options {
 	m := o
 	m.Units, m.InputUnits, m.Rank, m.MonoUnits = o.MonoUnits, o.MonoUnits, 0, 0
 	m.Param, m.Init = Softmax, Uniform
+	if m.Input == Embedding { // m is a distribution: categorical over the same values
+		m.Input = Categorical
+	}
 	m.Seed = o.Seed ^ 0x6d6f6e6f
 	return m
 }

@@ -145,6 +145,65 @@ func TestMultiplyExact(t *testing.T) {
 	}
 }
 
+// TestMultiplyMixedInputs checks by enumeration products whose factors
+// have different discrete input families over the same values: a
+// categorical circuit times a binomial one, and a categorical circuit
+// times the square of a circuit with embedding inputs (a squared
+// circuit's monotonic factor): log Z = log Σ_x a(x) b(x), and every
+// log p(x) of the product.
+func TestMultiplyMixedInputs(t *testing.T) {
+	for _, qg := range productGraphs(t)[:2] {
+		t.Run(qg.name, func(t *testing.T) {
+			m := buildQueryCircuit(t, qg.rg, CP, Softmax, Categorical, qg.values, 1)
+			bin := buildQueryCircuit(t, qg.rg, CPR, Clamp, Binomial, qg.values, 2)
+			c, err := Build(qg.rg, Options{Layer: CP, Units: 2, Input: Embedding, Values: qg.values, Param: Real, Init: Normal, DType: nn.Float64, Seed: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sq, err := Multiply(c, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := allAssignments(qg.rg.NumVars, qg.values)
+			lm := unnormalized(t, m, x)
+			for _, b := range []struct {
+				name string
+				c    *Circuit
+			}{{"binomial", bin}, {"embedding²", sq}} {
+				ab, err := Multiply(m, b.c)
+				if err != nil {
+					t.Fatalf("%s: %v", b.name, err)
+				}
+				lb := unnormalized(t, b.c, x)
+				terms := make([]float64, len(lm))
+				for i := range terms {
+					terms[i] = lm[i] + lb[i]
+				}
+				want := logSumExp(terms)
+				z, err := ab.LogPartition()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if math.Abs(z[0]-want) > 1e-9 {
+					t.Fatalf("%s: log Z = %.12g, log Σ_x a(x) b(x) = %.12g", b.name, z[0], want)
+				}
+				en := enumerate(t, ab)
+				for i := range terms {
+					if d := en.lp[i] - (terms[i] - want); math.Abs(d) > 1e-9 {
+						t.Fatalf("%s: x %v: log p %.12g, want %.12g", b.name, x[i*en.V:(i+1)*en.V], en.lp[i], terms[i]-want)
+					}
+				}
+				rng := rand.New(rand.NewPCG(5, 6))
+				checkConditionals(t, ab, en, rng)
+				if b.name == "binomial" { // a product with a squared factor refuses sampling
+					checkSamples(t, ab, en, rng)
+				}
+				t.Run(b.name+"/compiled", func(t *testing.T) { checkAgainstProgram(t, ab, en) })
+			}
+		})
+	}
+}
+
 // pairsFolds reports whether a product layer of c gathers its second
 // factor's folds or inputs in another order.
 func pairsFolds(c *Circuit) bool {
@@ -342,7 +401,10 @@ func TestMultiplyRefusesIncompatible(t *testing.T) {
 		t.Fatal(err)
 	}
 	build := func(rg *regiongraph.Graph, o Options) *Circuit {
-		o.Units, o.Values = 2, 2
+		o.Units = 2
+		if o.Values == 0 {
+			o.Values = 2
+		}
 		if o.Seed == 0 { // Seed 1 marks the float32 circuit
 			o.DType = nn.Float64
 		}
@@ -376,7 +438,7 @@ func TestMultiplyRefusesIncompatible(t *testing.T) {
 		{"mixing", build(qg, Options{}), build(qt, Options{}), "has 2 partitions"},
 		{"leaf", build(ff, Options{}), build(qt, Options{}), "split into"},
 		{"order", build(lin, Options{}), build(other, Options{}), "is split into"},
-		{"inputs", build(qt, Options{}), build(qt, Options{Input: Bernoulli}), "variable 0 has categorical"},
+		{"inputs", build(qt, Options{}), build(qt, Options{Values: 3}), "variable 0 has categorical (2 values) inputs in a, categorical (3 values) in b"},
 		{"dtype", build(qt, Options{}), build(qt, Options{Seed: 1}), "float32"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -26,15 +26,23 @@ func buildMonoSquared(t testing.TB, rg *regiongraph.Graph, layer Layer, input In
 // p = m·c²/Z is a distribution (Σ p = 1, marginals, conditionals, samples,
 // compiled against reference: checkSquaredExact), and its values are m's
 // times c²'s: log p − log m − log (c·c)/Z_cc is one constant over every
-// state, each of the three from its own circuit.
+// state, each of the three from its own circuit. With embedding inputs,
+// c's units are real values and m's categorical.
 func TestMonoSquaredExact(t *testing.T) {
 	for gi, qg := range productGraphs(t) {
-		for li, layer := range []Layer{CP, CPR, Tucker} {
+		for li, layer := range []Layer{CP, CPR, Tucker, CP} {
 			if layer == Tucker && !binaryOnly(qg.rg) {
 				continue
 			}
-			t.Run(qg.name+"/"+layer.String(), func(t *testing.T) {
-				c := buildMonoSquared(t, qg.rg, layer, Categorical, qg.values, uint64(10*gi+li))
+			input := Categorical
+			if li == 3 {
+				input = Embedding
+			}
+			t.Run(qg.name+"/"+layer.String()+"/"+input.String(), func(t *testing.T) {
+				c := buildMonoSquared(t, qg.rg, layer, input, qg.values, uint64(10*gi+li))
+				if c.Mono.opts.Input != Categorical {
+					t.Fatalf("m has %v inputs, want categorical", c.Mono.opts.Input)
+				}
 				checkSquaredExact(t, c, rand.New(rand.NewPCG(uint64(li), 11)), gi == 0 && layer == CP)
 				en := enumerate(t, c)
 				lm, err := c.Mono.LogProb(en.x, nil)
@@ -126,7 +134,6 @@ func TestMonoSquaredRefusals(t *testing.T) {
 		{Options{Units: 3, MonoUnits: 2, Param: Softmax}, "needs Param Real"},
 		{Options{Units: 3, MonoUnits: -1, Param: Real}, "MonoUnits must be ≥ 0"},
 		{Options{Units: 3, MonoUnits: 2, Param: Real, Classes: 2}, "one root unit"},
-		{Options{Units: 3, MonoUnits: 2, Param: Real, Input: Embedding, Values: 3}, "embedding"},
 	} {
 		if _, err := Build(rg, tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: %v, want an error containing %q", tc.opts, err, tc.want)
