@@ -110,26 +110,7 @@ func TestMultiplyExact(t *testing.T) {
 					if relabelled && !pairsFolds(ab) {
 						t.Fatal("the relabelled graph's folds and inputs pair up as they are; the test needs a permutation")
 					}
-					x := allAssignments(qg.rg.NumVars, qg.values)
-					la, lb := unnormalized(t, a, x), unnormalized(t, b, x)
-					terms := make([]float64, len(la))
-					for i := range terms {
-						terms[i] = la[i] + lb[i]
-					}
-					want := logSumExp(terms)
-					z, err := ab.LogPartition()
-					if err != nil {
-						t.Fatal(err)
-					}
-					if math.Abs(z[0]-want) > 1e-9 {
-						t.Fatalf("log Z_ab = %.12g, log Σ_x a(x) b(x) = %.12g", z[0], want)
-					}
-					en := enumerate(t, ab)
-					for i := range terms {
-						if d := en.lp[i] - (terms[i] - want); math.Abs(d) > 1e-9 {
-							t.Fatalf("x %v: log p_ab %.12g, log a + log b − log Z_ab %.12g", x[i*en.V:(i+1)*en.V], en.lp[i], terms[i]-want)
-						}
-					}
+					en := checkProductEnumeration(t, a, b, ab)
 					rng := rand.New(rand.NewPCG(uint64(pi), 3))
 					checkConditionals(t, ab, en, rng)
 					if pair[0] != Tucker {
@@ -164,8 +145,6 @@ func TestMultiplyMixedInputs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			x := allAssignments(qg.rg.NumVars, qg.values)
-			lm := unnormalized(t, m, x)
 			for _, b := range []struct {
 				name string
 				c    *Circuit
@@ -174,25 +153,7 @@ func TestMultiplyMixedInputs(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", b.name, err)
 				}
-				lb := unnormalized(t, b.c, x)
-				terms := make([]float64, len(lm))
-				for i := range terms {
-					terms[i] = lm[i] + lb[i]
-				}
-				want := logSumExp(terms)
-				z, err := ab.LogPartition()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if math.Abs(z[0]-want) > 1e-9 {
-					t.Fatalf("%s: log Z = %.12g, log Σ_x a(x) b(x) = %.12g", b.name, z[0], want)
-				}
-				en := enumerate(t, ab)
-				for i := range terms {
-					if d := en.lp[i] - (terms[i] - want); math.Abs(d) > 1e-9 {
-						t.Fatalf("%s: x %v: log p %.12g, want %.12g", b.name, x[i*en.V:(i+1)*en.V], en.lp[i], terms[i]-want)
-					}
-				}
+				en := checkProductEnumeration(t, m, b.c, ab)
 				rng := rand.New(rand.NewPCG(5, 6))
 				checkConditionals(t, ab, en, rng)
 				if b.name == "binomial" { // a product with a squared factor refuses sampling
@@ -202,6 +163,34 @@ func TestMultiplyMixedInputs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkProductEnumeration checks the product ab of a and b against an
+// enumeration of both: log Z_ab = log Σ_x a(x) b(x), and log p_ab(x) =
+// log a(x) + log b(x) − log Z_ab at every state. It returns ab's
+// enumeration.
+func checkProductEnumeration(t *testing.T, a, b, ab *Circuit) *enumeration {
+	t.Helper()
+	en := enumerate(t, ab)
+	la, lb := unnormalized(t, a, en.x), unnormalized(t, b, en.x)
+	terms := make([]float64, len(la))
+	for i := range terms {
+		terms[i] = la[i] + lb[i]
+	}
+	want := logSumExp(terms)
+	z, err := ab.LogPartition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(z[0]-want) > 1e-9 {
+		t.Fatalf("log Z_ab = %.12g, log Σ_x a(x) b(x) = %.12g", z[0], want)
+	}
+	for i := range terms {
+		if d := en.lp[i] - (terms[i] - want); math.Abs(d) > 1e-9 {
+			t.Fatalf("x %v: log p_ab %.12g, log a + log b − log Z_ab %.12g", en.x[i*en.V:(i+1)*en.V], en.lp[i], terms[i]-want)
+		}
+	}
+	return en
 }
 
 // pairsFolds reports whether a product layer of c gathers its second
