@@ -30,13 +30,13 @@ func buildMonoSquared(t testing.TB, rg *regiongraph.Graph, layer Layer, input In
 // c's units are real values and m's categorical.
 func TestMonoSquaredExact(t *testing.T) {
 	for gi, qg := range productGraphs(t) {
-		for li, layer := range []Layer{CP, CPR, Tucker, CP} {
+		for li, tc := range []struct {
+			layer Layer
+			input InputKind
+		}{{CP, Categorical}, {CPR, Categorical}, {Tucker, Categorical}, {CP, Embedding}} {
+			layer, input := tc.layer, tc.input
 			if layer == Tucker && !binaryOnly(qg.rg) {
 				continue
-			}
-			input := Categorical
-			if li == 3 {
-				input = Embedding
 			}
 			t.Run(qg.name+"/"+layer.String()+"/"+input.String(), func(t *testing.T) {
 				c := buildMonoSquared(t, qg.rg, layer, input, qg.values, uint64(10*gi+li))

@@ -767,14 +767,13 @@ func prepareRunDir(dir string, cfg TrainConfig, history []EpochMetrics) error {
 				return fmt.Errorf("-force: %w", err)
 			}
 		}
-	}
-	if err := removeTempFiles(dir); err != nil {
+	} else if err := os.Remove(filepath.Join(dir, ResultFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// A resumed run is unfinished until it finishes again: a
+		// result.json left from before would make a process that ends
+		// early look finished under the new configuration.
 		return err
 	}
-	// A resumed run is unfinished until it finishes again: a result.json
-	// left from before would make a process that ends early look finished
-	// under the new configuration.
-	if err := os.Remove(filepath.Join(dir, ResultFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := removeTempFiles(dir); err != nil {
 		return err
 	}
 	if err := writeJSON(filepath.Join(dir, ConfigFile), cfg); err != nil {
