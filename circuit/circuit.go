@@ -275,11 +275,11 @@ func logInPlace(p *nn.Param) {
 }
 
 // inputNode wires the data pass's input layer: x (B, V) and missing (B, V).
-func (c *Circuit) inputNode(g *nn.Graph, x, missing *nn.Node, b int, em, train bool) (*nn.Node, error) {
+func (c *Circuit) inputNode(g *nn.Graph, x, missing *nn.Node, b int, m inputPass) (*nn.Node, error) {
 	if c.opts.DType == nn.Float64 {
-		return inputOpNode[float64](c, g, x, missing, b, em, train)
+		return inputOpNode[float64](c, g, x, missing, b, m)
 	}
-	return inputOpNode[float32](c, g, x, missing, b, em, train)
+	return inputOpNode[float32](c, g, x, missing, b, m)
 }
 
 // inputOpNode wires the data pass's input layer. Under EM the categorical
@@ -287,7 +287,8 @@ func (c *Circuit) inputNode(g *nn.Graph, x, missing *nn.Node, b int, em, train b
 // with the exp parameterization: the same forward, and a gradient that is
 // exactly the expected counts. A training program's categorical table does
 // not look for unchanged parameters (the optimizer changes them all).
-func inputOpNode[T kernel.Float](c *Circuit, g *nn.Graph, x, missing *nn.Node, b int, em, train bool) (*nn.Node, error) {
+// Softening transforms the parameters before the kernel reads them.
+func inputOpNode[T kernel.Float](c *Circuit, g *nn.Graph, x, missing *nn.Node, b int, m inputPass) (*nn.Node, error) {
 	p, o := c.plan, &c.opts
 	op := &inputOp[T]{kind: o.Input, F: len(p.Leaves), B: b, K: p.InputUnits, V: p.NumVars}
 	leafVars := p.LeafVars
@@ -303,17 +304,25 @@ func inputOpNode[T kernel.Float](c *Circuit, g *nn.Graph, x, missing *nn.Node, b
 	switch o.Input {
 	case Categorical:
 		param := kernel.CategoricalSoftmax
-		if em {
+		if m.em {
 			param = kernel.CategoricalExp
 		}
 		op.cat, err = kernel.NewCategorical[T](p.LeafOff, leafVars, p.NumSlots, p.InputUnits, o.Values, param)
-		if err == nil && train {
+		if err == nil && m.train {
 			op.cat.SetReuse(false)
 		}
-		ins = append(ins, g.Param(c.Input.Logits))
+		th := g.Param(c.Input.Logits)
+		if softens(m.soften) {
+			th = softenLogits(th, m.soften)
+		}
+		ins = append(ins, th)
 	case Bernoulli:
 		op.bin, err = kernel.NewBernoulli[T](p.LeafOff, leafVars, p.NumSlots, p.InputUnits)
-		ins = append(ins, g.Param(c.Input.Logits))
+		q := g.Param(c.Input.Logits)
+		if softens(m.soften) {
+			q = softenBernoulli(q, m.soften)
+		}
+		ins = append(ins, q)
 	case Binomial:
 		op.bin, err = kernel.NewBinomial[T](p.LeafOff, leafVars, p.NumSlots, p.InputUnits, o.Values-1)
 		ins = append(ins, g.Param(c.Input.Logits))
@@ -371,6 +380,8 @@ type wireMode struct {
 	// complete says that no variable is missing: a squared circuit's data
 	// pass is then 2·log|c(x)|, on c itself rather than on its square.
 	complete bool
+	// soften is the data pass's softening β (Softened; 0: hard evidence).
+	soften float64
 }
 
 // wire builds the evaluation (see Wire).
@@ -389,7 +400,7 @@ func (c *Circuit) wire(g *nn.Graph, b int, prefix string, m wireMode) (*Nodes, e
 		return n, c.wireSquared(g, n, b, m)
 	}
 	w := newWiring(c, g, m.engine)
-	in, err := w.inputAct(n.X, n.Missing, b, m.em, m.train, sumProduct)
+	in, err := w.inputAct(n.X, n.Missing, b, inputPass{em: m.em, train: m.train, soften: m.soften}, sumProduct)
 	if err != nil {
 		return nil, err
 	}
@@ -454,7 +465,7 @@ func (c *Circuit) wireSquared(g *nn.Graph, n *Nodes, b int, m wireMode) error {
 // log-values (B, Classes).
 func rootPass(c *Circuit, g *nn.Graph, n *Nodes, b int, train bool) (*nn.Node, error) {
 	w := newWiring(c, g, c.engine())
-	in, err := w.inputAct(n.X, n.Missing, b, false, train, sumProduct)
+	in, err := w.inputAct(n.X, n.Missing, b, inputPass{train: train}, sumProduct)
 	if err != nil {
 		return nil, err
 	}

@@ -373,18 +373,19 @@ type fusedLayer interface {
 
 // inputAct wires the data pass's input layer: its fused op (fused engine)
 // or its graph forward.
-func (w *wiring) inputAct(x, missing *nn.Node, b int, em, train bool, sr semiring) (*act, error) {
+func (w *wiring) inputAct(x, missing *nn.Node, b int, m inputPass, sr semiring) (*act, error) {
 	p := w.c.plan
 	a := &act{f: len(p.Leaves), b: b, k: p.InputUnits}
 	if w.engine == Fused && sr == sumProduct {
-		n, err := w.c.inputNode(w.g, x, missing, b, em, train)
+		n, err := w.c.inputNode(w.g, x, missing, b, m)
 		if err != nil {
 			return nil, err
 		}
 		a.scaled = n
 		return a, nil
 	}
-	a.log, a.sign = w.c.Input.forward(x, missing, em, sr == maxProduct)
+	m.max = sr == maxProduct
+	a.log, a.sign = w.c.Input.forward(x, missing, m)
 	return a, nil
 }
 
@@ -406,7 +407,7 @@ func (w *wiring) marginalAct() *act {
 		// its own value, which the input layer computes with every
 		// variable missing.
 		v := p.NumVars
-		a.log, a.sign = w.c.Input.forward(w.g.Const(make([]float64, v), 1, v), w.g.Const(constant(v, 1), 1, v), false, false)
+		a.log, a.sign = w.c.Input.forward(w.g.Const(make([]float64, v), 1, v), w.g.Const(constant(v, 1), 1, v), inputPass{})
 	}
 	return a
 }

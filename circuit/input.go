@@ -207,21 +207,21 @@ func (in *InputLayer) Describe() string {
 // For embedding inputs, whose values have signs, it returns the
 // log-magnitudes; SignedForward returns the signs too.
 func (in *InputLayer) Forward(x, missing *nn.Node) *nn.Node {
-	lp, _ := in.forward(x, missing, false, false)
+	lp, _ := in.forward(x, missing, inputPass{})
 	return lp
 }
 
 // SignedForward is Forward with the values' signs (nil when every value is
 // positive, as for every family but embedding).
 func (in *InputLayer) SignedForward(x, missing *nn.Node) (lp, sign *nn.Node) {
-	return in.forward(x, missing, false, false)
+	return in.forward(x, missing, inputPass{})
 }
 
 // MaxForward is Forward in the max-product semiring: a missing variable
 // contributes log max_x p(x) (the mode's log-probability; the log-density
 // at the mean for Gaussian inputs) instead of 0.
 func (in *InputLayer) MaxForward(x, missing *nn.Node) *nn.Node {
-	lp, _ := in.forward(x, missing, false, true)
+	lp, _ := in.forward(x, missing, inputPass{max: true})
 	return lp
 }
 

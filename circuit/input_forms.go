@@ -181,19 +181,30 @@ func multiplyForms(a, b inputForm, rowsA, rowsB, slots []int) inputForm {
 	return out
 }
 
+// inputPass selects how an input layer's pass reads its parameters: em
+// (categorical logits as log-probabilities), train (a training program's),
+// max (the max-product semiring) and soften (Softened's β; 0: off).
+type inputPass struct {
+	em, train, max bool
+	soften         float64
+}
+
 // forward builds the leaves' log-values from the forms, with the variables
 // marked in missing integrated out (max: maximized over), and their signs
 // (nil when every form is positive):
 //
 //	x (B, V), missing (B, V) -> per form (S_f, B, K) -> (S, B, K) in slot order -> (F, B, K) per leaf
-func (in *InputLayer) forward(x, missing *nn.Node, em, max bool) (lp, sign *nn.Node) {
+func (in *InputLayer) forward(x, missing *nn.Node, m inputPass) (lp, sign *nn.Node) {
 	g := x.Graph()
-	forms := in.forms(g, em)
+	forms := in.forms(g, m.em)
 	parts, signs := make([]*nn.Node, len(forms)), make([]*nn.Node, len(forms))
 	var order []int
 	signed := false
 	for i, f := range forms {
-		parts[i], signs[i] = in.evalForm(f, x, missing, max)
+		if softens(m.soften) && f.table != nil && f.normalized {
+			f.table = softenLogits(f.table, m.soften)
+		}
+		parts[i], signs[i] = in.evalForm(f, x, missing, m.max)
 		order = append(order, f.slots...)
 		signed = signed || signs[i] != nil
 	}

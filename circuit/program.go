@@ -40,20 +40,21 @@ type Program struct {
 
 // Compile compiles the circuit for batches of b samples. With train set, the
 // program minimizes the mean negative log-likelihood of a batch,
-// −mean_b c(x_b) + log Z (only for circuits with one root unit).
-func (c *Circuit) Compile(b int, train bool) (*Program, error) {
-	return c.compile(b, train, false)
+// −mean_b c(x_b) + log Z (only for circuits with one root unit); Softened
+// trains it on soft evidence.
+func (c *Circuit) Compile(b int, train bool, opts ...CompileOption) (*Program, error) {
+	return c.compile(b, train, false, settings(opts))
 }
 
 // CompileEM compiles a training program for EM (see NewEM): its loss is
 // −mean_b log c(x_b) without log Z, whose gradient gives the expected counts
 // EM needs. Use it with an *EM optimizer, which keeps the circuit
 // normalized (so the loss is the NLL).
-func (c *Circuit) CompileEM(b int) (*Program, error) {
+func (c *Circuit) CompileEM(b int, opts ...CompileOption) (*Program, error) {
 	if err := c.emSupported(); err != nil {
 		return nil, err
 	}
-	return c.compile(b, true, true)
+	return c.compile(b, true, true, settings(opts))
 }
 
 // CompileClassifier compiles a training program for a class-conditional
@@ -71,28 +72,31 @@ func (c *Circuit) CompileEM(b int) (*Program, error) {
 // cross-entropy a few, and λ weighs quantities of one scale. LogLikelihood gives log p(x_o | y) per
 // class, with missing variables integrated out, and LogPosterior log p(y |
 // x_o).
-func (c *Circuit) CompileClassifier(b int, discriminative float64) (*Program, error) {
+func (c *Circuit) CompileClassifier(b int, discriminative float64, opts ...CompileOption) (*Program, error) {
 	if c.plan.Classes < 2 {
 		return nil, fmt.Errorf("circuit: a classifier needs Classes ≥ 2 root units, the circuit has %d", c.plan.Classes)
 	}
 	if !(discriminative >= 0 && discriminative <= 1) {
 		return nil, fmt.Errorf("circuit: the discriminative weight must be in [0, 1], got %v", discriminative)
 	}
-	return c.compileObjective(b, true, false, &discriminative)
+	return c.compileObjective(b, true, false, &discriminative, settings(opts))
 }
 
-func (c *Circuit) compile(b int, train, em bool) (*Program, error) {
+func (c *Circuit) compile(b int, train, em bool, s compileSettings) (*Program, error) {
 	if train && c.plan.Classes != 1 {
 		return nil, fmt.Errorf("circuit: training by likelihood needs one root unit, the circuit has %d (train a class-conditional circuit with CompileClassifier)", c.plan.Classes)
 	}
-	return c.compileObjective(b, train, em, nil)
+	return c.compileObjective(b, train, em, nil, s)
 }
 
 // compileObjective compiles a program; a training one minimizes the NLL,
 // or, with lambda set, a classifier's objective (see CompileClassifier).
-func (c *Circuit) compileObjective(b int, train, em bool, lambda *float64) (*Program, error) {
+func (c *Circuit) compileObjective(b int, train, em bool, lambda *float64, s compileSettings) (*Program, error) {
 	if b < 1 {
 		return nil, fmt.Errorf("circuit: batch size %d, want ≥ 1", b)
+	}
+	if err := c.checkSoften(s.soften, train); err != nil {
+		return nil, err
 	}
 	if err := c.checkMemory(b, train); err != nil {
 		return nil, err
@@ -100,7 +104,7 @@ func (c *Circuit) compileObjective(b int, train, em bool, lambda *float64) (*Pro
 	g := nn.NewGraph(c.opts.DType)
 	// A squared circuit's program evaluates c(x) itself, on complete data;
 	// LogLikelihood with missing variables compiles its square's pass.
-	nodes, err := c.wire(g, b, "", wireMode{engine: c.engine(), em: em, train: train, complete: true})
+	nodes, err := c.wire(g, b, "", wireMode{engine: c.engine(), em: em, train: train, complete: true, soften: s.soften})
 	if err != nil {
 		return nil, err
 	}

@@ -124,7 +124,7 @@ func (e *evaluator) program(b int, sr semiring) (*nn.Program, error) {
 	}
 	missing := g.InputOf("missing", nn.Uint8, b, e.p.NumVars)
 	w := newWiring(e.c, g, Graph)
-	in, err := w.inputAct(x, missing, b, false, false, sr)
+	in, err := w.inputAct(x, missing, b, inputPass{}, sr)
 	if err != nil {
 		return nil, err
 	}

@@ -133,6 +133,11 @@ type TrainConfig struct {
 	PseudoCount float64
 	FullBatch   bool
 	EMDecay     float64
+	// Soften, when not 0, trains on softened data (circuit.Softened): each
+	// observed value reads as itself with probability Soften ∈ (1/C, 1] and
+	// as each other value with the rest shared; validation and test read
+	// the data as they are. Categorical and Bernoulli inputs.
+	Soften float64
 	// TimeBudget, when positive, bounds the training time: the time of the
 	// run's epochs (training and validation), those of the earlier
 	// processes of a resumed run included. No epoch starts that would end
@@ -234,6 +239,8 @@ func (c *TrainConfig) Validate() error {
 		return inputErrorf("pseudo-count must be finite and ≥ 0, got %v", c.PseudoCount)
 	case !(c.EMDecay >= 0) || math.IsInf(c.EMDecay, 0):
 		return inputErrorf("EM decay must be finite and ≥ 0, got %v", c.EMDecay)
+	case !(c.Soften == 0 || (c.Soften > 0 && c.Soften <= 1)):
+		return inputErrorf("-soften %v: want 0 (off) or a probability β with 1/C < β ≤ 1", c.Soften)
 	case c.Optimizer != EM && (c.PseudoCount != 0 || c.FullBatch || c.EMDecay != 0):
 		return inputErrorf("-pseudo-count, -full-batch and -em-decay set EM; the optimizer is %v", c.Optimizer)
 	case !(c.LR > 0) || c.LR > 1e6:
@@ -303,6 +310,7 @@ type configJSON struct {
 	PseudoCount   float64 `json:"pseudo_count,omitempty"`
 	FullBatch     bool    `json:"full_batch,omitempty"`
 	EMDecay       float64 `json:"em_decay,omitempty"`
+	Soften        float64 `json:"soften,omitempty"`
 	BatchSize     int     `json:"batch_size"`
 	Epochs        int     `json:"epochs"`
 	Patience      int     `json:"patience"`
@@ -324,7 +332,7 @@ func (c TrainConfig) MarshalJSON() ([]byte, error) {
 		RG: c.RG, Layer: orCP(c.Layer).String(), Units: c.Units, Rank: c.Rank, MonoUnits: c.MonoUnits,
 		Input: c.Input.String(), Param: c.Param.String(), Classes: c.Classes, Disc: c.Discriminative,
 		Optimizer: c.Optimizer.String(), LR: c.LR, BatchSize: c.BatchSize,
-		PseudoCount: c.PseudoCount, FullBatch: c.FullBatch, EMDecay: c.EMDecay,
+		PseudoCount: c.PseudoCount, FullBatch: c.FullBatch, EMDecay: c.EMDecay, Soften: c.Soften,
 		Epochs: c.Epochs, Patience: c.Patience, LRDecay: c.LRDecay, LRPatience: c.LRPatience, Monitor: c.Monitor, Seed: c.Seed, Init: c.Init, MaxMemory: c.MaxMemory, Out: c.Out,
 	}
 	if c.TimeBudget > 0 {
@@ -352,7 +360,7 @@ func (c *TrainConfig) UnmarshalJSON(b []byte) error {
 		Dataset: j.Dataset, DataDir: j.DataDir, Limit: j.Limit,
 		ValidFraction: j.ValidFraction, SplitSeed: j.SplitSeed,
 		RG: j.RG, Units: j.Units, Rank: j.Rank, MonoUnits: j.MonoUnits, Classes: j.Classes, Discriminative: j.Disc, LR: j.LR, BatchSize: j.BatchSize,
-		PseudoCount: j.PseudoCount, FullBatch: j.FullBatch, EMDecay: j.EMDecay,
+		PseudoCount: j.PseudoCount, FullBatch: j.FullBatch, EMDecay: j.EMDecay, Soften: j.Soften,
 		Epochs: j.Epochs, Patience: j.Patience, LRDecay: j.LRDecay, LRPatience: j.LRPatience, Monitor: j.Monitor, Seed: j.Seed, Init: j.Init, MaxMemory: j.MaxMemory, Out: j.Out,
 	}
 	var err error

@@ -16,11 +16,11 @@ func TestTrainConfigJSONRoundTrip(t *testing.T) {
 	cfg := DefaultTrainConfig()
 	cfg.Layer, cfg.Input, cfg.Param, cfg.Optimizer = circuit.CPR, circuit.Binomial, circuit.Softmax, SGD
 	cfg.Rank, cfg.TimeBudget, cfg.Out, cfg.Limit = 7, 90*time.Second, "x", 12
-	cfg.LRDecay, cfg.LRPatience = 0.5, 3
+	cfg.LRDecay, cfg.LRPatience, cfg.Soften = 0.5, 3, 0.999
 	cfg.Resume = true // not part of the JSON: how to treat the directory
 	b, err := json.Marshal(cfg)
 	require.NoError(t, err)
-	for _, want := range []string{`"layer":"cp-r"`, `"input":"binomial"`, `"param":"softmax"`, `"optimizer":"sgd"`, `"time_budget":"1m30s"`, `"lr_decay":0.5`, `"lr_patience":3`} {
+	for _, want := range []string{`"layer":"cp-r"`, `"input":"binomial"`, `"param":"softmax"`, `"optimizer":"sgd"`, `"time_budget":"1m30s"`, `"lr_decay":0.5`, `"lr_patience":3`, `"soften":0.999`} {
 		assert.Contains(t, string(b), want, "JSON")
 	}
 	var back TrainConfig
@@ -56,6 +56,9 @@ func TestValidate(t *testing.T) {
 		{func(c *TrainConfig) { c.LRDecay, c.LRPatience = 1, 2 }, "-lr-decay must be in [0, 1)"},
 		{func(c *TrainConfig) { c.LRDecay = 0.5 }, "-lr-patience ≥ 1"},
 		{func(c *TrainConfig) { c.Optimizer, c.LR, c.LRDecay, c.LRPatience = EM, 0.5, 0.5, 2 }, "-em-decay"},
+		{func(c *TrainConfig) { c.Soften = 0.99 }, ""},
+		{func(c *TrainConfig) { c.Soften = 1.2 }, "-soften 1.2"},
+		{func(c *TrainConfig) { c.Soften = -0.5 }, "-soften -0.5"},
 		{func(c *TrainConfig) { c.ValidFraction = 1 }, "validation fraction"},
 		{func(c *TrainConfig) { c.Resume, c.Force = true, true }, "contradict"},
 		{func(c *TrainConfig) { c.Resume, c.Init = true, "m" }, "contradict"},

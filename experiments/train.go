@@ -727,13 +727,17 @@ func trainingPrograms(c *circuit.Circuit, cfg TrainConfig, n int, arch Arch) (tr
 			return nil, nil, nil, nil, &InputError{err}
 		}
 	}
+	var soft []circuit.CompileOption
+	if cfg.Soften != 0 {
+		soft = append(soft, circuit.Softened(cfg.Soften))
+	}
 	switch {
 	case em != nil:
-		trainProg, err = c.CompileEM(cfg.BatchSize)
+		trainProg, err = c.CompileEM(cfg.BatchSize, soft...)
 	case cfg.Classes >= 2:
-		trainProg, err = c.CompileClassifier(cfg.BatchSize, cfg.Discriminative)
+		trainProg, err = c.CompileClassifier(cfg.BatchSize, cfg.Discriminative, soft...)
 	default:
-		trainProg, err = c.Compile(cfg.BatchSize, true)
+		trainProg, err = c.Compile(cfg.BatchSize, true, soft...)
 	}
 	if err == nil {
 		evalProg, err = c.Compile(cfg.BatchSize, false)

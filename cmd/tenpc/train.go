@@ -73,6 +73,7 @@ func trainCommand(name string, args []string, stdout io.Writer) error {
 	pseudo := fs.Float64("pseudo-count", 0, "with -optimizer em: pseudo-count added to every expected count (Laplace smoothing at 1)")
 	fullBatch := fs.Bool("full-batch", false, "with -optimizer em: one M-step per epoch over all its batches' counts (classic EM with -lr 1); default one per batch (online EM)")
 	emDecay := fs.Float64("em-decay", 0, "with -optimizer em: the step size decays as LR·(1 + epochs done)^(−κ) for this κ (0: constant)")
+	soften := fs.Float64("soften", 0, "train on softened data: each observed value reads as itself with probability β ∈ (1/C, 1] and as each other value with the rest shared (Liu & Van den Broeck 2021; categorical and bernoulli inputs; 0: off)")
 	batch := fs.Int("batch-size", def.BatchSize, "mini-batch size (evaluation too)")
 	epochs := fs.Int("epochs", def.Epochs, "largest number of epochs")
 	patience := fs.Int("patience", def.Patience, "stop after this many epochs without a better validation log-likelihood (0: never)")
@@ -101,7 +102,7 @@ func trainCommand(name string, args []string, stdout io.Writer) error {
 		cfg.LRDecay, cfg.LRPatience = *lrDecay, *lrPatience
 	}
 	cfg.Seed, cfg.ValidFraction, cfg.Limit = *seed, *validFrac, *limit
-	cfg.PseudoCount, cfg.FullBatch, cfg.EMDecay = *pseudo, *fullBatch, *emDecay
+	cfg.PseudoCount, cfg.FullBatch, cfg.EMDecay, cfg.Soften = *pseudo, *fullBatch, *emDecay, *soften
 	cfg.Classes, cfg.Discriminative, cfg.Monitor = *classes, *disc, *monitor
 	cfg.Out, cfg.Resume, cfg.Force, cfg.Init = *out, *resume, *force, *init
 	if name == "finetune" && cfg.Init == "" {
