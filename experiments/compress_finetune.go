@@ -11,6 +11,14 @@ import (
 // config.json its keys): a model file given as Init determines them.
 var ArchSettings = []string{"rg", "layer", "k", "rank", "mono-k", "input", "param", "scale"}
 
+// emFromSoftmax reports whether a run asking for param with optimizer opt
+// may start from a model whose weights are model: EM (exp weights) from a
+// softmax model, whose logits EM normalizes per sum unit into the same
+// distribution.
+func emFromSoftmax(model, param circuit.Param, opt Optimizer) bool {
+	return model == circuit.Softmax && param == circuit.Exp && opt == EM
+}
+
 // ArchFromInit sets c's architecture settings (ArchSettings: RG, Layer,
 // Units, Rank, MonoUnits, Input, Param, Scale) to those of the model file c.Init, so
 // that a run can start from any model, a compressed one included, without
@@ -85,6 +93,9 @@ func (c *TrainConfig) ArchFromInit(explicit map[string]bool) error {
 		switch {
 		case !explicit[s] && !known[s]:
 			return inputErrorf("-init %s: the model records no %s; pass -%s", c.Init, s, s)
+		case s == "param" && emFromSoftmax(model.Param, c.Param, c.Optimizer):
+			// EM reads the softmax logits as exp weights, which it
+			// normalizes per sum unit: the same distribution.
 		case explicit[s] && known[s] && value(c, s) != value(&model, s):
 			shown := value(c, s)
 			if s == "rank" && c.Rank == 0 && model.Layer == circuit.CPR {

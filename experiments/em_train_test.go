@@ -92,3 +92,33 @@ func TestEMConfigValidate(t *testing.T) {
 	cfg.FullBatch = false
 	assert.Equal(t, circuit.EMDecay{Base: 1, Kappa: 0.6, Every: 4}, emConfig(cfg, 1000).Schedule)
 }
+
+// EM may start from a model trained with softmax weights (-init, -param
+// exp): it reads the logits as exp weights and normalizes them per sum
+// unit, the same distribution, so full-batch EM's first epoch reports the
+// model's own training NLL. Other optimizers keep the parameterization.
+func TestTrainEMFromSoftmax(t *testing.T) {
+	adam := emDEBDConfig(t)
+	adam.Input, adam.Param, adam.Optimizer, adam.LR, adam.Epochs = circuit.Categorical, circuit.Softmax, Adam, 0.05, 3
+	res, err := Train(context.Background(), adam, quietLogger())
+	require.NoError(t, err)
+	ev, err := Evaluate(EvalConfig{Model: res.Model, Split: "train"})
+	require.NoError(t, err)
+
+	cfg := DefaultTrainConfig()
+	cfg.Dataset, cfg.Init, cfg.Param, cfg.Optimizer = adam.Dataset, res.Model, circuit.Exp, EM
+	cfg.LR, cfg.FullBatch, cfg.BatchSize, cfg.Epochs = 1, true, 800, 2
+	cfg.Out = filepath.Join(t.TempDir(), "em")
+	require.NoError(t, cfg.ArchFromInit(map[string]bool{"param": true}))
+	assert.Equal(t, circuit.Exp, cfg.Param)
+	em, err := Train(context.Background(), cfg, quietLogger())
+	require.NoError(t, err)
+	assert.InDelta(t, -ev.LL, em.History[0].TrainNLL, 1e-4*-ev.LL, "EM's first epoch starts from the softmax model")
+	assert.Less(t, em.History[1].TrainNLL, em.History[0].TrainNLL, "EM's M-step")
+
+	sgd := cfg
+	sgd.Optimizer, sgd.LR, sgd.FullBatch = Adam, 0.01, false
+	err = sgd.ArchFromInit(map[string]bool{"param": true})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "-param exp contradicts the model, whose param is softmax")
+}

@@ -198,7 +198,11 @@ func Train(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Result, e
 		return nil, err
 	}
 	if init != nil {
-		if !init.Arch.Equal(arch) {
+		want := arch
+		if from, err := circuit.ParseParam(init.Arch.Param); err == nil && emFromSoftmax(from, cfg.Param, cfg.Optimizer) {
+			want.Param = init.Arch.Param
+		}
+		if !init.Arch.Equal(want) {
 			return nil, inputErrorf("-init %s: the model's architecture (%s) is not the one asked for (%s, region graph %s)", cfg.Init, init.Arch.Describe(), arch.Describe(), cfg.RG)
 		}
 		if err := nn.LoadModuleState(c, init.state); err != nil {

@@ -87,7 +87,7 @@ func trainCommand(name string, args []string, stdout io.Writer) error {
 	out := fs.String("out", "", "run directory (required)")
 	resume := fs.Bool("resume", false, "continue the run in -out from its last checkpoint")
 	force := fs.Bool("force", false, "replace the run in -out if there is one")
-	init := fs.String("init", "", "start from the parameters of this model file, a compressed one included; the architecture flags (-rg, -layer, -k, -rank, -input, -param, -scale) default to the model's and must agree with it")
+	init := fs.String("init", "", "start from the parameters of this model file, a compressed one included; the architecture flags (-rg, -layer, -k, -rank, -input, -param, -scale) default to the model's and must agree with it (but -param exp -optimizer em may start from a softmax model)")
 	maxMem := fs.String("max-memory", "", "refuse a model whose parameters and activations would need more memory than this, e.g. 512M or 2G (default: the memory available)")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
