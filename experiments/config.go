@@ -135,8 +135,9 @@ type TrainConfig struct {
 	EMDecay     float64
 	// Soften, when not 0, trains on softened data (circuit.Softened): each
 	// observed value reads as itself with probability Soften ∈ (1/C, 1] and
-	// as each other value with the rest shared; validation and test read
-	// the data as they are. Categorical and Bernoulli inputs.
+	// as each other value with the rest shared; the epochs' training NLL is
+	// the softened one, validation and test read the data as they are.
+	// Categorical and Bernoulli inputs.
 	Soften float64
 	// TimeBudget, when positive, bounds the training time: the time of the
 	// run's epochs (training and validation), those of the earlier
