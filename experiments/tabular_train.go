@@ -171,51 +171,22 @@ func trainTable(ctx context.Context, cfg TrainConfig, log *logrus.Logger) (*Resu
 // does, records the test result in it and writes the curve and
 // result.json.
 func finishTable(cfg TrainConfig, sp TableSplits, model *Model, prog progress, took time.Duration, log *logrus.Logger) (*Result, error) {
-	dir := cfg.Out
-	modelPath := filepath.Join(dir, ModelFile)
-	if !exists(modelPath) {
-		if err := model.Save(modelPath); err != nil {
-			return nil, err
+	res, _, err := evaluateBest(cfg, model, prog, took, sp.Valid.N > 0, func(p *circuit.Program, best *Model, split string) (SplitResult, error) {
+		t := sp.Test
+		if split == "valid" {
+			t = sp.Valid
 		}
-	}
-	best, err := LoadModel(modelPath)
+		r, _, err := evalTable(p, best.Info.Table, t, split)
+		return r, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	evalProg, err := best.Circuit.Compile(best.Info.BatchSize, false)
-	if err != nil {
-		return nil, fmt.Errorf("compile the best model: %w", err)
-	}
-	res := &Result{
-		Dir: dir, Model: modelPath, Checkpoint: filepath.Join(dir, CheckpointFile),
-		Metrics: filepath.Join(dir, MetricsFile), Curve: filepath.Join(dir, CurveFile),
-		Epochs: prog.Epoch, BestEpoch: best.Info.BestEpoch, Stopped: prog.Stopped, Final: prog.Final,
-		Params: nn.ParamCount(best.Circuit), Seconds: took.Seconds(), History: model.Info.History,
-	}
-	if sp.Valid.N > 0 {
-		vr, _, err := evalTable(evalProg, best.Info.Table, sp.Valid, "valid")
-		if err != nil {
-			return nil, err
-		}
-		res.Valid = &vr
-	}
-	tr, _, err := evalTable(evalProg, best.Info.Table, sp.Test, "test")
-	if err != nil {
-		return nil, fmt.Errorf("test: %w", err)
-	}
-	res.Test = tr
-	best.Info.Test = &tr
-	best.Info.History = model.Info.History
-	if err := best.Save(modelPath); err != nil {
-		return nil, err
-	}
-	if err := WriteCurve(res.Curve, model.Info.History); err != nil {
-		return nil, err
-	}
+	dir, modelPath := cfg.Out, res.Model
 	if err := writeJSON(filepath.Join(dir, ResultFile), res); err != nil {
 		return nil, err
 	}
-	log.WithFields(logrus.Fields{"test_ll": tr.LL, "best_epoch": res.BestEpoch, "stopped": prog.Stopped, "model": modelPath}).Info("done")
+	log.WithFields(logrus.Fields{"test_ll": res.Test.LL, "best_epoch": res.BestEpoch, "stopped": prog.Stopped, "model": modelPath}).Info("done")
 	return res, nil
 }
 

@@ -443,53 +443,17 @@ func runGraph(cfg, old TrainConfig, sp data.Splits) (*regiongraph.Graph, *Model,
 // `tenpc eval` does, so the two agree exactly), records the result in the
 // model file and writes the samples and result.json.
 func finish(cfg TrainConfig, sp data.Splits, model *Model, prog progress, took time.Duration, log *logrus.Logger) (*Result, error) {
-	dir := cfg.Out
-	modelPath := filepath.Join(dir, ModelFile)
-	if !exists(modelPath) {
-		// No epoch improved on validation (NaN from the start): keep the
-		// last parameters so the run still has a model.
-		if err := model.Save(modelPath); err != nil {
-			return nil, err
+	res, best, err := evaluateBest(cfg, model, prog, took, sp.Valid.N > 0, func(p *circuit.Program, best *Model, split string) (SplitResult, error) {
+		ds := sp.Test
+		if split == "valid" {
+			ds = sp.Valid
 		}
-	}
-	best, err := LoadModel(modelPath)
+		return evalSplit(p, ds, split, newFeeder(cfg.Input, best.Info.Scale), nil)
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := best.Circuit.SetEngine(cfg.Engine); err != nil {
-		return nil, err
-	}
-	evalProg, err := best.Circuit.Compile(best.Info.BatchSize, false)
-	if err != nil {
-		return nil, fmt.Errorf("compile the best model: %w", err)
-	}
-	feed := newFeeder(cfg.Input, best.Info.Scale)
-	res := &Result{
-		Dir: dir, Model: modelPath, Checkpoint: filepath.Join(dir, CheckpointFile),
-		Metrics: filepath.Join(dir, MetricsFile), Curve: filepath.Join(dir, CurveFile),
-		Epochs: prog.Epoch, BestEpoch: best.Info.BestEpoch, Stopped: prog.Stopped, Final: prog.Final,
-		Params: nn.ParamCount(best.Circuit), Seconds: took.Seconds(), History: model.Info.History,
-	}
-	if sp.Valid.N > 0 {
-		vr, err := evalSplit(evalProg, sp.Valid, "valid", feed, nil)
-		if err != nil {
-			return nil, err
-		}
-		res.Valid = &vr
-	}
-	tr, err := evalSplit(evalProg, sp.Test, "test", feed, nil)
-	if err != nil {
-		return nil, fmt.Errorf("test: %w", err)
-	}
-	res.Test = tr
-	best.Info.Test = &tr
-	best.Info.History = model.Info.History
-	if err := best.Save(modelPath); err != nil {
-		return nil, err
-	}
-	if err := WriteCurve(res.Curve, model.Info.History); err != nil {
-		return nil, err
-	}
+	dir, modelPath := cfg.Out, res.Model
 	spec, _ := ParseDatasetSpec(cfg.Dataset)
 	switch {
 	case !spec.IsImage() || len(sp.Train.Shape) != 3:
@@ -512,7 +476,7 @@ func finish(cfg TrainConfig, sp data.Splits, model *Model, prog progress, took t
 	if err := writeJSON(filepath.Join(dir, ResultFile), res); err != nil {
 		return nil, err
 	}
-	log.WithFields(logrus.Fields{"test_bpd": round4(tr.BPD), "test_ll": tr.LL, "best_epoch": res.BestEpoch, "model": modelPath}).Info("done")
+	log.WithFields(logrus.Fields{"test_bpd": round4(res.Test.BPD), "test_ll": res.Test.LL, "best_epoch": res.BestEpoch, "model": modelPath}).Info("done")
 	return res, nil
 }
 
@@ -545,6 +509,61 @@ func (f *feeder) of(x []uint8) any {
 		f.buf[i] = float32(v)
 	}
 	return f.buf
+}
+
+// evaluateBest loads the run's best model (saving model as it first when
+// no epoch improved on validation: NaN from the start), evaluates it with
+// eval on the validation split (when hasValid) and the test split, records
+// the test result and the run's history in the model file, draws the
+// learning curve, and returns the run's result and the model.
+func evaluateBest(cfg TrainConfig, model *Model, prog progress, took time.Duration, hasValid bool,
+	eval func(p *circuit.Program, best *Model, split string) (SplitResult, error)) (*Result, *Model, error) {
+	dir := cfg.Out
+	modelPath := filepath.Join(dir, ModelFile)
+	if !exists(modelPath) {
+		if err := model.Save(modelPath); err != nil {
+			return nil, nil, err
+		}
+	}
+	best, err := LoadModel(modelPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := best.Circuit.SetEngine(cfg.Engine); err != nil {
+		return nil, nil, err
+	}
+	p, err := best.Circuit.Compile(best.Info.BatchSize, false)
+	if err != nil {
+		return nil, nil, fmt.Errorf("compile the best model: %w", err)
+	}
+	history := model.Info.History
+	res := &Result{
+		Dir: dir, Model: modelPath, Checkpoint: filepath.Join(dir, CheckpointFile),
+		Metrics: filepath.Join(dir, MetricsFile), Curve: filepath.Join(dir, CurveFile),
+		Epochs: prog.Epoch, BestEpoch: best.Info.BestEpoch, Stopped: prog.Stopped, Final: prog.Final,
+		Params: nn.ParamCount(best.Circuit), Seconds: took.Seconds(), History: history,
+	}
+	if hasValid {
+		vr, err := eval(p, best, "valid")
+		if err != nil {
+			return nil, nil, err
+		}
+		res.Valid = &vr
+	}
+	tr, err := eval(p, best, "test")
+	if err != nil {
+		return nil, nil, fmt.Errorf("test: %w", err)
+	}
+	res.Test = tr
+	best.Info.Test = &tr
+	best.Info.History = history
+	if err := best.Save(modelPath); err != nil {
+		return nil, nil, err
+	}
+	if err := WriteCurve(res.Curve, history); err != nil {
+		return nil, nil, err
+	}
+	return res, best, nil
 }
 
 // evalSplit computes the mean log-likelihood of ds (summed in sample order
