@@ -274,10 +274,9 @@ func (in *InputLayer) logTable(g *nn.Graph, th *nn.Node, em bool) *nn.Node {
 		}
 		return nn.LogSoftmax(th, 2)
 	}
-	S, K, C := len(in.slotList()), in.plan.InputUnits, in.c
+	C := in.c
 	n := C - 1
-	// log σ(q) and log σ(−q) as the log-softmax of (q, 0): (S, K, 2).
-	ls := nn.LogSoftmax(nn.Stack(2, th, g.Const(make([]float64, S*K), S, K)), 2)
+	ls := logSigmoids(th)
 	counts := make([]float64, 2*C) // (2, C): c and N − c
 	lbinom := make([]float64, C)   // log C(N, c)
 	lg := func(a int) float64 { r, _ := math.Lgamma(float64(a + 1)); return r }
@@ -287,6 +286,13 @@ func (in *InputLayer) logTable(g *nn.Graph, th *nn.Node, em bool) *nn.Node {
 	}
 	t := nn.Einsum("skt,tc->skc", ls, g.Const(counts, 2, C))
 	return nn.Add(t, g.Const(lbinom, 1, 1, C))
+}
+
+// logSigmoids returns log σ(q) and log σ(−q) of logits q (S, K) as the
+// log-softmax of (q, 0): (S, K, 2).
+func logSigmoids(q *nn.Node) *nn.Node {
+	sh := q.Shape()
+	return nn.LogSoftmax(nn.Stack(2, q, q.Graph().Const(make([]float64, sh[0]*sh[1]), sh[0], sh[1])), 2)
 }
 
 // leaves sums the slots of each leaf: lp (S, B, K) -> (F, B, K).

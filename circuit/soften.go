@@ -84,7 +84,7 @@ func softenLogits(th *nn.Node, beta float64) *nn.Node {
 func softenBernoulli(q *nn.Node, beta float64) *nn.Node {
 	sh := q.Shape()
 	s, k := sh[0], sh[1]
-	t := softenLogits(nn.LogSoftmax(nn.Stack(2, q, q.Graph().Const(make([]float64, s*k), s, k)), 2), beta)
+	t := softenLogits(logSigmoids(q), beta)
 	return nn.Reshape(nn.Sub(nn.Gather(t, 2, []int{0}), nn.Gather(t, 2, []int{1})), s, k)
 }
 

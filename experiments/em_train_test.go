@@ -116,9 +116,9 @@ func TestTrainEMFromSoftmax(t *testing.T) {
 	assert.InDelta(t, -ev.LL, em.History[0].TrainNLL, 1e-4*-ev.LL, "EM's first epoch starts from the softmax model")
 	assert.Less(t, em.History[1].TrainNLL, em.History[0].TrainNLL, "EM's M-step")
 
-	sgd := cfg
-	sgd.Optimizer, sgd.LR, sgd.FullBatch = Adam, 0.01, false
-	err = sgd.ArchFromInit(map[string]bool{"param": true})
+	other := cfg
+	other.Optimizer, other.LR, other.FullBatch = Adam, 0.01, false
+	err = other.ArchFromInit(map[string]bool{"param": true})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "-param exp contradicts the model, whose param is softmax")
 }
