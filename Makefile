@@ -3,9 +3,11 @@ SHELL := /bin/bash
 GO    ?= go
 # OpenBLAS (through gonum's netlib, cgo) is used when Debian's libopenblas-dev is
 # installed; otherwise gonum's pure-Go BLAS. Force one with BLAS=openblas|gonum.
-BLAS  ?= $(if $(wildcard /usr/lib/*/libopenblas.so /usr/lib/libopenblas.so /usr/local/lib/libopenblas.so),openblas,gonum)
-TAGS  := $(if $(filter openblas,$(BLAS)),openblas,)
-GOTAGS := $(if $(TAGS),-tags $(TAGS),)
+# Looked up when a recipe runs (recursive variables, ls rather than make's cached
+# wildcard), so that a build after setup's apt-get install sees the library.
+BLAS  ?= $(if $(shell ls /usr/lib/*/libopenblas.so /usr/lib/libopenblas.so /usr/local/lib/libopenblas.so 2>/dev/null),openblas,gonum)
+TAGS   = $(if $(filter openblas,$(BLAS)),openblas,)
+GOTAGS = $(if $(TAGS),-tags $(TAGS),)
 BIN   := bin/tenpc
 # Packages checked with the race detector (-race -short). Measured on the
 # 2-core machine: data 4 s, optim 4 s, nn 7 s, circuit/kernel 14 s, circuit 59 s
