@@ -19,8 +19,10 @@ import (
 // side by a few percent and leaves out Gorgonia's small per-step values;
 // for a layer on the graph engine it counts its nn ops' intermediates
 // roughly (a few copies of its gathered input and of its output before the
-// sum over inputs). A squared circuit's monotonic factor adds its data
-// pass on the graph engine.
+// sum over inputs). A squared circuit adds its monotonic factor's data
+// pass and its partition function's pass on the square (batch 1); its
+// evaluation with missing variables, which runs on the square, is
+// estimated and checked when it is first needed (MaskedMemoryEstimate).
 func (c *Circuit) MemoryEstimate(b int, train bool) int64 {
 	elem := int64(c.opts.DType.Size())
 	perParam := int64(2) // the value and the reparameterized copy
@@ -31,7 +33,29 @@ func (c *Circuit) MemoryEstimate(b int, train bool) int64 {
 	if c.Mono != nil {
 		total += c.Mono.passMemory(b, train, Graph)
 	}
+	if c.squared() {
+		if sq, err := c.square(); err == nil {
+			total += sq.passMemory(1, train, Graph)
+		}
+	}
 	return total
+}
+
+// MaskedMemoryEstimate is the memory, in bytes, of a squared circuit's
+// batch-b evaluation with missing variables: a data pass and a partition
+// function's pass on the square c·c (m·c·c with a monotonic factor), whose
+// regions hold K² units (K_m·K²), besides the parameters. For another
+// circuit it is MemoryEstimate(b, false).
+func (c *Circuit) MaskedMemoryEstimate(b int) int64 {
+	if !c.squared() {
+		return c.MemoryEstimate(b, false)
+	}
+	sq, err := c.square()
+	if err != nil {
+		return c.MemoryEstimate(b, false)
+	}
+	params := int64(nn.ParamCount(c)) * 2 * int64(c.opts.DType.Size())
+	return params + sq.passMemory(b, false, Graph) + sq.passMemory(1, false, Graph)
 }
 
 // passMemory is MemoryEstimate's data-pass part on engine: activations,
@@ -48,6 +72,13 @@ func (c *Circuit) passMemory(b int, train bool, engine Engine) int64 {
 		table *= 3
 	}
 	caches, gathers := int64(0), int64(0)
+	// Copies of a graph layer's gathered input and of its output per
+	// input: in signed log-space the signs, their gather and the signed
+	// shift add to both.
+	inCopies, outCopies := int64(3), int64(3)
+	if c.signed() {
+		inCopies, outCopies = 12, 10
+	}
 	for i := range p.Layers {
 		l := &p.Layers[i]
 		f, a := int64(l.F()), int64(l.Arity)
@@ -56,7 +87,7 @@ func (c *Circuit) passMemory(b int, train bool, engine Engine) int64 {
 		if engine == Graph || !fused {
 			// Gathered input, its shift and exponential; the contraction,
 			// its log and shift-back, per input.
-			caches += 3*f*a*bb*int64(l.Kin) + 3*f*a*bb*int64(l.Kout)
+			caches += inCopies*f*a*bb*int64(l.Kin) + outCopies*f*a*bb*int64(l.Kout)
 			// The backward of each gather from a source holds a gradient
 			// of the whole source.
 			for _, src := range l.Sources {
@@ -94,7 +125,13 @@ func (c *Circuit) passMemory(b int, train bool, engine Engine) int64 {
 // checkMemory refuses a program whose estimate exceeds limit (Options.
 // MaxMemory, or the memory the system reports available when that is 0).
 func (c *Circuit) checkMemory(b int, train bool) error {
-	need := c.MemoryEstimate(b, train)
+	what := map[bool]string{true: "training", false: "evaluation"}[train]
+	return c.checkNeed(c.MemoryEstimate(b, train), fmt.Sprintf("a batch-%d %s program", b, what))
+}
+
+// checkNeed refuses need bytes for what when they exceed the limit
+// (Options.MaxMemory, or the memory available).
+func (c *Circuit) checkNeed(need int64, what string) error {
 	limit, source := c.opts.MaxMemory, "Options.MaxMemory"
 	if limit == 0 {
 		avail, ok := availableMemory()
@@ -104,8 +141,8 @@ func (c *Circuit) checkMemory(b int, train bool) error {
 		limit, source = avail, "available memory"
 	}
 	if need > limit {
-		return fmt.Errorf("circuit: a batch-%d %s program needs about %.2f GiB, more than the %.2f GiB of %s; use a smaller batch, fewer units or a smaller region graph",
-			b, map[bool]string{true: "training", false: "evaluation"}[train], gib(need), gib(limit), source)
+		return fmt.Errorf("circuit: %s needs about %.2f GiB, more than the %.2f GiB of %s; use a smaller batch, fewer units or a smaller region graph",
+			what, gib(need), gib(limit), source)
 	}
 	return nil
 }

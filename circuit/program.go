@@ -179,6 +179,9 @@ func (p *Program) maskedProgram() (*nn.Program, error) {
 		return p.masked, nil
 	}
 	c := p.c
+	if err := c.checkNeed(c.MaskedMemoryEstimate(p.B), fmt.Sprintf("a batch-%d evaluation with missing variables, on the squared circuit's square", p.B)); err != nil {
+		return nil, err
+	}
 	g := nn.NewGraph(c.opts.DType)
 	nodes, err := c.wire(g, p.B, "", wireMode{engine: Graph})
 	if err != nil {
