@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +37,9 @@ type squaredRun struct {
 	dataset string // a DEBD set's name or "mnist"
 	model   string // one of squaredModels
 	cfg     TrainConfig
+	// seed is one of squaredExtraSeeds, 0 for a run at the recipe's own
+	// seed (cfg.Seed, the reference protocol's).
+	seed uint64
 }
 
 // squaredModels are the recipe's models of every dataset, in the order of
@@ -43,7 +47,23 @@ type squaredRun struct {
 // times a monotonic one.
 var squaredModels = []string{"monotonic", "squared", "mono-squared"}
 
-func (r squaredRun) name() string { return r.dataset + "/" + r.model }
+func (r squaredRun) name() string {
+	if r.seed != 0 {
+		return fmt.Sprintf("%s/%s-seed%d", r.dataset, r.model, r.seed)
+	}
+	return r.dataset + "/" + r.model
+}
+
+// squaredExtraSeeds are the seeds besides the recipe's own that the DEBD
+// sets' monotonic circuits and products (squaredSeeded) train with too:
+// their differences are of the size of the seed spread (docs/RESULTS.md),
+// so the report compares their means over every seed as well.
+// squaredQuickSeeds are the quick recipe's.
+var (
+	squaredExtraSeeds = []uint64{1, 2, 3}
+	squaredQuickSeeds = []uint64{1}
+	squaredSeeded     = []string{"monotonic", "mono-squared"}
+)
 
 // The recipe's training budgets. A squared circuit trains on the graph
 // engine and computes Z on c·c at every step, the monotonic one on fused
@@ -53,7 +73,8 @@ func (r squaredRun) name() string { return r.dataset + "/" + r.model }
 // the longer budgets so that both come near their early stops. The five
 // DEBD sets of the development machine (nltcs, plants, jester, dna, bbc)
 // and MNIST, with the products' budgets below: 5·(3 + 4 + 15) + 7 + 25 +
-// 25 = 167 minutes of training at most.
+// 25 = 167 minutes of training at most, and 5·3·(3 + 15) = 270 more for
+// the extra seeds.
 const (
 	squaredDEBDBudget         = 3 * time.Minute
 	squaredDEBDSquaredBudget  = 4 * time.Minute
@@ -157,20 +178,21 @@ const (
 // (4.0 GB on bbc, 1058 variables), so 2000 variables stay under 8 GB.
 const squaredMaxVars = 2000
 
-// squaredRuns lists the recipe's runs, a monotonic and a squared one per
-// dataset: every DEBD set in o.DataDir of at most squaredMaxVars
-// variables, then MNIST; and the sets left out, with their variable
-// counts. The squared runs' K is not matched yet (see matchSquared).
-func squaredRuns(o RecipeOptions) ([]squaredRun, []string, error) {
+// squaredRuns lists the recipe's runs: groups, the three models
+// (squaredModels) of every DEBD set in o.DataDir of at most squaredMaxVars
+// variables, then MNIST's; seeded, the DEBD sets' squaredSeeded models at
+// each extra seed; and the sets left out, with their variable counts. The
+// squared runs' K is not matched yet (see matchSquared).
+func squaredRuns(o RecipeOptions) (groups, seeded []squaredRun, skipped []string, err error) {
 	all, err := debdSets(o.DataDir)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	var sets, skipped []string
+	var sets []string
 	for _, s := range all {
 		v, err := debdVars(filepath.Join(o.DataDir, s, s+".train.data"))
 		if err != nil {
-			return nil, nil, inputErrorf("debd %s: %v", s, err)
+			return nil, nil, nil, inputErrorf("debd %s: %v", s, err)
 		}
 		if v > squaredMaxVars {
 			skipped = append(skipped, fmt.Sprintf("%s (%d variables)", s, v))
@@ -178,10 +200,9 @@ func squaredRuns(o RecipeOptions) ([]squaredRun, []string, error) {
 		}
 		sets = append(sets, s)
 	}
-	var runs []squaredRun
 	for _, ds := range append(sets, "mnist") {
 		mono, sq, msq := squaredPair(ds, o.DataDir)
-		for _, r := range []squaredRun{{ds, squaredModels[0], mono}, {ds, squaredModels[1], sq}, {ds, squaredModels[2], msq}} {
+		for _, r := range []squaredRun{{dataset: ds, model: squaredModels[0], cfg: mono}, {dataset: ds, model: squaredModels[1], cfg: sq}, {dataset: ds, model: squaredModels[2], cfg: msq}} {
 			r.cfg.Out = filepath.Join(o.Out, r.dataset, r.model)
 			r.cfg.TimeBudget = o.scaleBudget(r.cfg.TimeBudget)
 			if o.Quick {
@@ -191,10 +212,24 @@ func squaredRuns(o RecipeOptions) ([]squaredRun, []string, error) {
 					r.cfg.Units, r.cfg.MonoUnits = min(r.cfg.Units, 2), min(r.cfg.MonoUnits, 4)
 				}
 			}
-			runs = append(runs, r)
+			groups = append(groups, r)
 		}
 	}
-	return runs, skipped, nil
+	seeds := squaredExtraSeeds
+	if o.Quick {
+		seeds = squaredQuickSeeds
+	}
+	for _, s := range seeds {
+		for _, r := range groups {
+			if r.dataset == "mnist" || !slices.Contains(squaredSeeded, r.model) {
+				continue
+			}
+			r.seed, r.cfg.Seed = s, s
+			r.cfg.Out = filepath.Join(o.Out, r.dataset, fmt.Sprintf("%s-seed%d", r.model, s))
+			seeded = append(seeded, r)
+		}
+	}
+	return groups, seeded, skipped, nil
 }
 
 // debdVars is the number of variables of a DEBD file: the fields of its
@@ -318,17 +353,34 @@ func matchSquared(runs []squaredRun, want map[string]bool) (map[string]int, erro
 	return counts, nil
 }
 
+// matchSeeded gives every seeded run the K (and monotonic factor's K) of
+// its model's run in groups, matched by matchSquared, and its count.
+func matchSeeded(groups, seeded []squaredRun, counts map[string]int) {
+	for i := range seeded {
+		r := &seeded[i]
+		for _, g := range groups {
+			if g.dataset == r.dataset && g.model == r.model {
+				r.cfg.Units, r.cfg.MonoUnits = g.cfg.Units, g.cfg.MonoUnits
+				if n, ok := counts[g.name()]; ok {
+					counts[r.name()] = n
+				}
+			}
+		}
+	}
+}
+
 func runSquared(ctx context.Context, o RecipeOptions) error {
 	o.defaults("squared")
 	if !(o.BudgetScale >= 0) || math.IsInf(o.BudgetScale, 0) {
 		return inputErrorf("-budget-scale %v: want a positive factor", o.BudgetScale)
 	}
-	all, skipped, err := squaredRuns(o)
+	groups, seeded, skipped, err := squaredRuns(o)
 	if err != nil {
 		return err
 	}
 	// The groups of the selected runs, and those run before (for the
 	// report), are matched, whole: -only may keep one run of a group.
+	all := slices.Concat(groups, seeded)
 	runs, err := selectRuns(all, o.Only, squaredRun.name)
 	if err != nil {
 		return err
@@ -340,10 +392,12 @@ func runSquared(ctx context.Context, o RecipeOptions) error {
 	for _, r := range runs {
 		want[r.dataset] = true
 	}
-	counts, err := matchSquared(all, want)
+	counts, err := matchSquared(groups, want)
 	if err != nil {
 		return err
 	}
+	matchSeeded(groups, seeded, counts)
+	all = slices.Concat(groups, seeded)
 	if runs, err = selectRuns(all, o.Only, squaredRun.name); err != nil {
 		return err
 	}
@@ -371,11 +425,11 @@ func runSquared(ctx context.Context, o RecipeOptions) error {
 			return fmt.Errorf("%s: %w", r.name(), err)
 		}
 		fmt.Fprintf(o.Stdout, "%s: test LL %.4f, bpd %.4f (%d params, %d epochs, %s)\n", r.name(), res.Test.LL, res.Test.BPD, res.Params, res.Epochs, res.Stopped)
-		if err := writeSquaredReport(o.Out, all); err != nil {
+		if err := writeSquaredReport(o.Out, groups, seeded); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(o.Stdout, "results: %s, %s\n", filepath.Join(o.Out, "results.csv"), filepath.Join(o.Out, "results.md"))
+	fmt.Fprintf(o.Stdout, "results: %s, %s, %s\n", filepath.Join(o.Out, "results.csv"), filepath.Join(o.Out, "seeds.csv"), filepath.Join(o.Out, "results.md"))
 	return nil
 }
 
@@ -389,7 +443,9 @@ var squaredHeader = []string{"dataset", "rg", "layer", "monotonic_param", "monot
 // every dataset of all (groups of squaredModels, in order) whose
 // monotonic run and at least one squared run have finished in dir,
 // whichever wins; an unfinished run's cells are empty (— in the table).
-func writeSquaredReport(dir string, all []squaredRun) error {
+// Below it, results.md compares the seeded models' means over the seeds
+// (writeSeedsReport), whose runs seeds.csv lists.
+func writeSquaredReport(dir string, all, seeded []squaredRun) error {
 	f4 := func(x float64) string { return strconv.FormatFloat(x, 'f', 4, 64) }
 	var rows [][]string
 	var md strings.Builder
@@ -461,5 +517,92 @@ func writeSquaredReport(dir string, all []squaredRun) error {
 	if err := writeRowsCSV(filepath.Join(dir, "results.csv"), squaredHeader, rows); err != nil {
 		return err
 	}
+	if err := writeSeedsReport(dir, &md, all, seeded); err != nil {
+		return err
+	}
 	return writeFileAtomic(filepath.Join(dir, "results.md"), []byte(md.String()))
+}
+
+var squaredSeedsHeader = []string{"dataset", "model", "seed", "params", "test_ll", "test_bpd", "epochs", "train_seconds", "stopped"}
+
+// writeSeedsReport writes seeds.csv, a row for every finished run of a
+// seeded model (the recipe's own seed and the extra ones), and appends to
+// md a table per DEBD set: each seeded model's mean ± sample standard
+// deviation of the test LL over its finished seeds, the difference of the
+// means, and at how many seeds (both finished) the product is at least as
+// good as the monotonic circuit.
+func writeSeedsReport(dir string, md *strings.Builder, groups, seeded []squaredRun) error {
+	type seedLL struct {
+		seed uint64
+		ll   float64
+	}
+	var rows [][]string
+	var table strings.Builder
+	wins, n := 0, 0
+	g := len(squaredModels)
+	for i := 0; i+g <= len(groups); i += g {
+		ds := groups[i].dataset
+		if ds == "mnist" {
+			continue
+		}
+		lls := make([][]seedLL, len(squaredSeeded))
+		for j, model := range squaredSeeded {
+			for _, r := range slices.Concat(groups[i:i+g], seeded) {
+				if r.dataset != ds || r.model != model {
+					continue
+				}
+				res, _, err := readFinishedRun(r.cfg)
+				if err != nil {
+					return err
+				}
+				if res == nil {
+					continue
+				}
+				lls[j] = append(lls[j], seedLL{r.cfg.Seed, res.Test.LL})
+				rows = append(rows, []string{ds, model, strconv.FormatUint(r.cfg.Seed, 10), strconv.Itoa(res.Params),
+					strconv.FormatFloat(res.Test.LL, 'f', 4, 64), strconv.FormatFloat(res.Test.BPD, 'f', 4, 64), strconv.Itoa(res.Epochs),
+					strconv.FormatFloat(trainingTime(res.History).Seconds(), 'f', 1, 64), res.Stopped})
+			}
+		}
+		if len(lls[0]) < 2 || len(lls[1]) < 2 {
+			continue
+		}
+		var cells [2]string
+		var means [2]float64
+		for j, v := range lls {
+			x := make([]float64, len(v))
+			for k, s := range v {
+				x[k] = s.ll
+			}
+			m, sd := meanStd(x)
+			means[j], cells[j] = m, fmt.Sprintf("%.4f ± %.4f (%d)", m, sd, len(x))
+		}
+		ahead, both := 0, 0
+		for _, p := range lls[1] {
+			for _, q := range lls[0] {
+				if p.seed == q.seed {
+					both++
+					if p.ll >= q.ll {
+						ahead++
+					}
+				}
+			}
+		}
+		n++
+		if means[1] >= means[0] {
+			wins++
+		}
+		fmt.Fprintf(&table, "| %s | %s | %s | %+.4f | %d of %d |\n", ds, cells[0], cells[1], means[1]-means[0], ahead, both)
+	}
+	if err := writeRowsCSV(filepath.Join(dir, "seeds.csv"), squaredSeedsHeader, rows); err != nil {
+		return err
+	}
+	if n == 0 {
+		return nil
+	}
+	md.WriteString("\nOver seeds (the recipe's and the extra ones; test LL, mean ± sample standard deviation (seeds)):\n\n")
+	md.WriteString("| dataset | monotonic | m·c² | Δ of the means | m·c² at least as good, seed by seed |\n|---|---|---|---|---|\n")
+	md.WriteString(table.String())
+	fmt.Fprintf(md, "\nm·c² at least as good on the mean over seeds on %d of %d datasets.\n", wins, n)
+	return nil
 }

@@ -61,6 +61,28 @@ func TestSquaredQuick(t *testing.T) {
 	assert.Contains(t, string(md), "Squared at least as good on")
 	assert.Contains(t, string(md), "of 3 datasets; m·c² on")
 
+	// The seeded models ran again at the quick recipe's extra seed, with
+	// the K of their seed-42 runs; the report compares the means.
+	seeds := readCSVFile(t, filepath.Join(o.Out, "seeds.csv"))
+	require.Equal(t, squaredSeedsHeader, seeds[0])
+	require.Len(t, seeds, 1+2*2*2, "2 sets × 2 models × 2 seeds")
+	params := map[string]string{}
+	for _, r := range seeds[1:] {
+		assert.Contains(t, []string{"42", "1"}, r[2])
+		if p, ok := params[r[0]+r[1]]; ok {
+			assert.Equal(t, p, r[3], "%s %s: the seeds' parameter counts differ", r[0], r[1])
+		}
+		params[r[0]+r[1]] = r[3]
+	}
+	m1, err := LoadModel(filepath.Join(o.Out, "nltcs-small", "mono-squared-seed1", ModelFile))
+	require.NoError(t, err)
+	m42, err := LoadModel(filepath.Join(o.Out, "nltcs-small", "mono-squared", ModelFile))
+	require.NoError(t, err)
+	assert.Equal(t, m42.Circuit.Options().MonoUnits, m1.Circuit.Options().MonoUnits)
+	assert.Contains(t, string(md), "| nltcs-small | ")
+	assert.Contains(t, string(md), "m·c² at least as good on the mean over seeds on")
+	assert.Contains(t, string(md), " of 2 datasets.")
+
 	// -plan lists every run with its parameter count and trains nothing;
 	// -only keeps runs; without -data-dir the recipe says where to get DEBD.
 	plan := o
@@ -70,6 +92,11 @@ func TestSquaredQuick(t *testing.T) {
 	assert.Contains(t, out.String(), "squared: 3 runs")
 	assert.Contains(t, out.String(), "mnist/squared")
 	assert.NotContains(t, out.String(), "monotonic")
+	plan.Only = []string{"nltcs-small/*-seed1"}
+	out.Reset()
+	require.NoError(t, runSquared(context.Background(), plan))
+	assert.Contains(t, out.String(), "squared: 2 runs")
+	assert.Regexp(t, `nltcs-small/mono-squared-seed1 +cp-r +K=2 m K=\d+ +real +\d+ params`, out.String())
 	_, err = os.Stat(filepath.Join(plan.Out, "results.csv"))
 	assert.True(t, os.IsNotExist(err), "-plan wrote results")
 	plan.Only = []string{"bbc/*"}
@@ -122,13 +149,20 @@ func TestSquaredLeavesOutWideSets(t *testing.T) {
 	}
 	write("narrow", squaredMaxVars)
 	write("wide", squaredMaxVars+1)
-	runs, skipped, err := squaredRuns(RecipeOptions{Out: t.TempDir(), DataDir: dir})
+	runs, seeded, skipped, err := squaredRuns(RecipeOptions{Out: t.TempDir(), DataDir: dir})
 	require.NoError(t, err)
 	var names []string
 	for _, r := range runs {
 		names = append(names, r.name())
 	}
 	assert.Equal(t, []string{"narrow/monotonic", "narrow/squared", "narrow/mono-squared", "mnist/monotonic", "mnist/squared", "mnist/mono-squared"}, names)
+	names = nil
+	for _, r := range seeded {
+		names = append(names, r.name())
+		assert.Equal(t, r.seed, r.cfg.Seed)
+		assert.Equal(t, r.name(), filepath.Join(filepath.Base(filepath.Dir(r.cfg.Out)), filepath.Base(r.cfg.Out)))
+	}
+	assert.Equal(t, []string{"narrow/monotonic-seed1", "narrow/mono-squared-seed1", "narrow/monotonic-seed2", "narrow/mono-squared-seed2", "narrow/monotonic-seed3", "narrow/mono-squared-seed3"}, names)
 	assert.Equal(t, []string{fmt.Sprintf("wide (%d variables)", squaredMaxVars+1)}, skipped)
 	n, err := debdVars(filepath.Join(dir, "wide", "wide.train.data"))
 	require.NoError(t, err)
