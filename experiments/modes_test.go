@@ -43,18 +43,18 @@ func TestRunFilesMode(t *testing.T) {
 	if err := os.WriteFile(ref, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	want := stat(t, ref).Mode()
+	want := fileInfo(t, ref).Mode()
 	if want != 0o644 {
 		t.Fatalf("os.WriteFile(0o644) under umask 022 made mode %v", want)
 	}
 	for _, n := range names {
-		if got := stat(t, filepath.Join(cfg.Out, n)).Mode(); got != want {
+		if got := fileInfo(t, filepath.Join(cfg.Out, n)).Mode(); got != want {
 			t.Errorf("%s has mode %v, want %v", n, got, want)
 		}
 	}
 }
 
-func stat(t *testing.T, path string) os.FileInfo {
+func fileInfo(t *testing.T, path string) os.FileInfo {
 	t.Helper()
 	st, err := os.Stat(path)
 	if err != nil {

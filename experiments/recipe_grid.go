@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"gonum.org/v1/gonum/stat"
+
 	"github.com/tenpc/tenpc/circuit"
 )
 
@@ -251,18 +253,10 @@ func (c *gridCell) bpds() []float64 {
 
 // meanStd is the mean and sample standard deviation (0 for one value).
 func meanStd(v []float64) (mean, std float64) {
-	for _, x := range v {
-		mean += x
+	if len(v) == 1 {
+		return v[0], 0
 	}
-	mean /= float64(len(v))
-	if len(v) > 1 {
-		var ss float64
-		for _, x := range v {
-			ss += (x - mean) * (x - mean)
-		}
-		std = math.Sqrt(ss / float64(len(v)-1))
-	}
-	return mean, std
+	return stat.MeanStdDev(v, nil)
 }
 
 // gridCells reads the result of every run of the grid found in o.Out
