@@ -546,8 +546,9 @@ func writeSeedsReport(dir string, md *strings.Builder, groups, seeded []squaredR
 			continue
 		}
 		lls := make([][]seedLL, len(squaredSeeded))
+		runs := slices.Concat(groups[i:i+g], seeded)
 		for j, model := range squaredSeeded {
-			for _, r := range slices.Concat(groups[i:i+g], seeded) {
+			for _, r := range runs {
 				if r.dataset != ds || r.model != model {
 					continue
 				}
